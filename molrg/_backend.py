@@ -1,0 +1,135 @@
+"""Array namespaces and random-number adapters: the only backend-aware module.
+
+The numerical code is written once against the array-API standard; this module
+resolves a backend *name* to a namespace and gives each namespace a random generator
+with one interface (:class:`Random`).  There is no global backend state: every
+function receives its namespace (or infers it from its array arguments).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace, is_cupy_namespace
+
+__all__ = [
+    "BACKENDS",
+    "Random",
+    "array_namespace",
+    "namespace",
+    "resolve_dtype",
+    "to_numpy",
+]
+
+BACKENDS = ("numpy", "cupy", "array_api_strict")
+"""Backend names accepted by :func:`namespace` (``array_api_strict`` is for testing)."""
+
+CUPY_INSTALL_HINT = (
+    "CuPy is not installed. Install the wheel matching your CUDA toolkit, e.g. "
+    "`pip install 'molrg[gpu]'` (CUDA 12.x: cupy-cuda12x) or "
+    "`pip install cupy-cuda11x` for CUDA 11.x; see docs/index.md#gpu."
+)
+
+
+def namespace(backend: str | ModuleType) -> ModuleType:
+    """Return the array-API namespace for a backend name (or pass a namespace through).
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is not one of :data:`BACKENDS`, or is ``"cupy"`` and CuPy cannot be
+        imported (the message says how to install it).
+    """
+    if isinstance(backend, ModuleType):
+        return array_namespace(backend.asarray(0.0)) if hasattr(backend, "asarray") else backend
+    if backend == "numpy":
+        import array_api_compat.numpy as xp_numpy
+
+        return xp_numpy
+    if backend == "cupy":
+        try:
+            import cupy  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the machine
+            raise ValueError(f"backend='cupy' is unavailable: {CUPY_INSTALL_HINT}") from exc
+        import array_api_compat.cupy as xp_cupy
+
+        return xp_cupy
+    if backend == "array_api_strict":
+        import array_api_strict
+
+        return array_api_strict
+    raise ValueError(f"backend={backend!r} is not a known backend; valid: {BACKENDS}")
+
+
+def resolve_dtype(xp: ModuleType, dtype: Any) -> Any:
+    """Map ``"float32"``/``"float64"`` (or a dtype) to the namespace's float dtype."""
+    name = dtype if isinstance(dtype, str) else np.dtype(getattr(dtype, "name", dtype)).name
+    if name not in ("float32", "float64"):
+        raise ValueError(f"dtype={dtype!r} is not supported; valid: 'float32', 'float64'")
+    return getattr(xp, name)
+
+
+def _dtype_name(dtype: Any) -> str:
+    return "float64" if "64" in str(dtype) else "float32"
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy an array of any supported namespace to a NumPy array (host memory)."""
+    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
+        return np.asarray(x.get())
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.from_dlpack(x)
+    except (TypeError, AttributeError, BufferError, RuntimeError):
+        return np.asarray(x)
+
+
+class Random:
+    """One random-number interface over NumPy and CuPy generators.
+
+    NumPy-like namespaces (NumPy, ``array_api_strict``) draw with a
+    :class:`numpy.random.Generator` and move the result into the namespace; CuPy draws on
+    the device with :func:`cupy.random.default_rng`.  CuPy and NumPy streams differ, so
+    results agree across backends in distribution, not in value.
+
+    Parameters
+    ----------
+    seed : int, numpy.random.Generator or None.  A Generator is used as is on NumPy;
+        for CuPy an integer seed is drawn from it.
+    xp : the array namespace draws are returned in.
+    """
+
+    def __init__(self, seed: int | np.random.Generator | None, xp: ModuleType) -> None:
+        self.xp = xp
+        self._cupy = is_cupy_namespace(xp)
+        if self._cupy:  # pragma: no cover - needs a GPU
+            import cupy
+
+            if isinstance(seed, np.random.Generator):
+                seed = int(seed.integers(2**63))
+            self._gen = cupy.random.default_rng(seed)
+        else:
+            self._gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+    def _wrap(self, a: Any) -> Any:
+        return a if self._cupy else self.xp.asarray(a)
+
+    def standard_normal(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        """Standard normal draws of ``shape`` in ``dtype`` (float32 drawn natively)."""
+        return self._wrap(self._gen.standard_normal(shape, dtype=_dtype_name(dtype)))
+
+    def integers(self, high: int, shape: tuple[int, ...]) -> Any:
+        """Uniform integers on ``0..high-1`` (int64)."""
+        return self._wrap(self._gen.integers(0, high, size=shape, dtype=np.int64))
+
+    def chisquare(self, df: float, shape: tuple[int, ...], dtype: Any) -> Any:
+        """Chi-square draws with ``df`` degrees of freedom, as ``2 * Gamma(df / 2)``.
+
+        ``standard_gamma(..., dtype=)`` keeps float32 native on both NumPy and CuPy
+        (their ``chisquare`` returns float64 only).
+        """
+        g = self._gen.standard_gamma(df / 2.0, size=shape, dtype=_dtype_name(dtype))
+        return self._wrap(2.0 * g)

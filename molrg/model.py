@@ -1,0 +1,178 @@
+"""The noisy mixture of low-rank Gaussians (MoLRG), Assumption 1 of ``science.md``.
+
+``K`` classes with equal weights ``1/K``; class ``k`` draws
+``x0 = U_k a + delta Ut_k e`` with ``a ~ N(0, I_d)``, ``e ~ N(0, I_{(K-1) d})``,
+``Ut_k = [U_l, l != k]``.  The forward process is variance exploding:
+``x_t = x0 + sigma eps``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from . import _backend
+from ._validation import check_choice, check_int, check_real
+
+__all__ = ["BASIS_KINDS", "MoLRG", "class_scales", "latent"]
+
+BASIS_KINDS = ("random", "canonical")
+ORTHONORMAL_TOL = 1e-8
+
+
+@dataclass(frozen=True, eq=False)
+class MoLRG:
+    """Validated MoLRG parameters and the orthonormal basis ``U = [U_1 ... U_K]``.
+
+    Parameters
+    ----------
+    K : number of classes, ``K >= 2``.
+    d : dimension of every class subspace, ``d >= 1``.
+    n : ambient dimension, ``n >= K d``.
+    delta : intrinsic detail-noise level, ``0 < delta < 1``.
+    basis : optional ``(n, K d)`` array with orthonormal columns (block ``k`` is columns
+        ``k d : (k+1) d``).  Default: generated according to ``kind``.
+    kind : ``"random"`` (Haar-random orthonormal columns from ``seed``) or
+        ``"canonical"`` (the first ``K d`` coordinate vectors).  Ignored when ``basis``
+        is supplied.
+    seed : seed of the random basis.
+
+    Notes
+    -----
+    The basis is stored as a read-only float64 NumPy array; :meth:`basis_in` converts
+    it to any array namespace and dtype.
+    """
+
+    K: int
+    d: int
+    n: int
+    delta: float
+    basis: Any = field(default=None, repr=False)
+    kind: str = "random"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        K = check_int("K", self.K, low=2)
+        d = check_int("d", self.d, low=1)
+        n = check_int("n", self.n, low=1)
+        if K * d > n:
+            raise ValueError(f"K*d={K * d} exceeds n={n}; valid: K*d <= n")
+        delta = check_real("delta", self.delta, low=0.0, high=1.0)
+        kind = check_choice("kind", self.kind, BASIS_KINDS)
+        if self.basis is None:
+            basis = _make_basis(n, K * d, kind, self.seed)
+        else:
+            basis = _check_basis(self.basis, n, K * d)
+        basis.setflags(write=False)
+        for name, value in (("K", K), ("d", d), ("n", n), ("delta", delta), ("kind", kind)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "basis", basis)
+
+    def __repr__(self) -> str:
+        return (
+            f"MoLRG(K={self.K}, d={self.d}, n={self.n}, delta={self.delta:g}, "
+            f"kind={self.kind!r}, seed={self.seed})"
+        )
+
+    @property
+    def rank(self) -> int:
+        """``K d``, the dimension of ``span(U)``."""
+        return self.K * self.d
+
+    def block(self, k: int) -> np.ndarray:
+        """``U_k``, the ``(n, d)`` basis of class ``k``."""
+        k = check_int("k", k, low=0, high=self.K - 1)
+        return self.basis[:, k * self.d : (k + 1) * self.d]
+
+    def basis_in(self, xp: ModuleType, dtype: Any = "float64") -> Any:
+        """The basis as an array of namespace ``xp`` and ``dtype``."""
+        return xp.asarray(self.basis, dtype=_backend.resolve_dtype(xp, dtype))
+
+    def replace(self, **changes: Any) -> MoLRG:
+        """A new model with some parameters changed (the basis is regenerated unless given)."""
+        params = {"K": self.K, "d": self.d, "n": self.n, "delta": self.delta,
+                  "kind": self.kind, "seed": self.seed, "basis": None}
+        params.update(changes)
+        return MoLRG(**params)
+
+    def embedded(self, n: int) -> MoLRG:
+        """The same model in a larger ambient space: ``n - self.n`` empty directions added."""
+        n = check_int("n", n, low=self.n)
+        basis = np.zeros((n, self.rank))
+        basis[: self.n] = self.basis
+        return MoLRG(self.K, self.d, n, self.delta, basis=basis, seed=self.seed)
+
+    def rotated(self, rotation: np.ndarray) -> MoLRG:
+        """The model with every basis rotated by one orthogonal ``(n, n)`` matrix."""
+        return MoLRG(self.K, self.d, self.n, self.delta, basis=np.asarray(rotation) @ self.basis,
+                     seed=self.seed)
+
+    def sample(
+        self,
+        num: int,
+        rng: int | np.random.Generator | _backend.Random | None = None,
+        *,
+        xp: str | ModuleType = "numpy",
+        dtype: Any = "float64",
+    ) -> tuple[Any, Any]:
+        """Draw ``num`` clean samples.
+
+        Returns
+        -------
+        x0 : ``(num, n)`` array of namespace ``xp`` and ``dtype``.
+        labels : ``(num,)`` integer array of classes, uniform on ``0..K-1``.
+        """
+        num = check_int("num", num, low=1)
+        space = _backend.namespace(xp)
+        gen = rng if isinstance(rng, _backend.Random) else _backend.Random(rng, space)
+        dt = _backend.resolve_dtype(space, dtype)
+        labels = gen.integers(self.K, (num,))
+        onehot = space.astype(labels[:, None] == space.arange(self.K)[None, :], dt)
+        z = latent(space, gen, onehot, self.d, self.delta, dt)
+        x0 = z @ space.matrix_transpose(self.basis_in(space, dtype))
+        return x0, labels
+
+
+def class_scales(xp: ModuleType, onehot: Any, delta: float) -> Any:
+    """Per-sample, per-block standard deviation of the latent: 1 on the own block, delta elsewhere.
+
+    ``onehot`` is ``(num, K)``; returns ``(num, K)``.
+    """
+    return onehot * (1.0 - delta) + delta
+
+
+def latent(xp: ModuleType, gen: _backend.Random, onehot: Any, d: int, delta: float, dtype: Any) -> Any:
+    """Coordinates ``z = U^T x0`` of clean samples whose classes are ``onehot`` (num, K).
+
+    Block ``k`` of a class-``k`` sample is ``a ~ N(0, I_d)``; every other block is
+    ``delta e_l``.  Returns ``(num, K d)``.
+    """
+    num, K = onehot.shape
+    g = gen.standard_normal((num, K, d), dtype)
+    z = g * class_scales(xp, onehot, delta)[:, :, None]
+    return xp.reshape(z, (num, K * d))
+
+
+def _make_basis(n: int, r: int, kind: str, seed: int) -> np.ndarray:
+    if kind == "canonical":
+        return np.eye(n, r)
+    g = np.random.default_rng(seed).standard_normal((n, r))
+    q, rr = np.linalg.qr(g)
+    return q * np.sign(np.diag(rr))  # Haar: fix the sign ambiguity of QR
+
+
+def _check_basis(basis: Any, n: int, r: int) -> np.ndarray:
+    arr = np.array(_backend.to_numpy(basis), dtype=np.float64)
+    if arr.shape != (n, r):
+        raise ValueError(f"basis has shape {arr.shape}; valid: (n, K*d) = ({n}, {r})")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("basis has non-finite entries; valid: finite orthonormal columns")
+    err = float(np.max(np.abs(arr.T @ arr - np.eye(r))))
+    if err > ORTHONORMAL_TOL:
+        raise ValueError(
+            f"basis is not orthonormal: max|U^T U - I| = {err:.3g}; valid: <= {ORTHONORMAL_TOL:g}"
+        )
+    return arr
