@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from .model import MoLRG
 from .snr import snr
@@ -20,6 +21,7 @@ __all__ = [
     "PeakEstimate",
     "Unimodality",
     "count_local_maxima",
+    "refine_peak",
     "simulated_peak",
     "unimodality",
 ]
@@ -82,8 +84,8 @@ class PeakEstimate:
     """Simulated peak location, refined below the grid spacing.
 
     ``sigma`` is the mean over ``replicates`` independent replicate curves of each one's
-    vertex (quadratic fit of ``log SNR`` against ``log sigma`` on a fine local grid with
-    common random numbers); ``stderr`` is their standard deviation over
+    argmax, found by a bounded Brent (golden-section) search in ``log sigma`` on that
+    replicate's common-random-number curve; ``stderr`` is their standard deviation over
     ``sqrt(replicates)``.  ``snr`` and ``snr_stderr`` are the same for the peak height.
     ``interior`` is False when the coarse argmax sits on the edge of the grid (then
     ``sigma`` is that edge and no refinement is done).
@@ -97,6 +99,19 @@ class PeakEstimate:
     interior: bool
 
 
+def refine_peak(curve: Callable[[float], float], lo: float, hi: float,
+                xtol: float = 1e-6) -> tuple[float, float]:
+    """Argmax and maximum of a smooth positive ``curve(sigma)`` on ``[lo, hi]``.
+
+    Bounded Brent search on ``-log curve(exp(u))``; ``xtol`` is absolute in ``log sigma``
+    (i.e. relative in ``sigma``).
+    """
+    res = minimize_scalar(lambda u: -math.log(curve(math.exp(u))),
+                          bounds=(math.log(lo), math.log(hi)), method="bounded",
+                          options={"xatol": xtol})
+    return math.exp(res.x), math.exp(-res.fun)
+
+
 def simulated_peak(
     model: MoLRG,
     sigma: Any,
@@ -107,18 +122,17 @@ def simulated_peak(
     samples: int = 100_000,
     seed: int = 0,
     replicates: int = 8,
-    points: int = 17,
     progress: Callable[[int, int], None] | None = None,
     **snr_options: Any,
 ) -> PeakEstimate:
-    """Locate the simulated SNR peak finer than the grid ``sigma`` (with ``estimate`` on it).
+    """Locate the simulated SNR peak finer than the grid ``sigma`` (``estimate`` on it).
 
-    Around the grid argmax ``i`` a fine log-spaced grid of ``points`` values spans
-    ``[sigma[i-2], sigma[i+2]]``; ``replicates`` independent seeds (spawned from ``seed``)
-    each simulate it with ``samples // replicates`` samples and common random numbers;
-    each replicate's peak is the vertex of a weighted quadratic fit of ``log SNR`` in
-    ``log sigma`` (the fine-grid argmax if the fit is not concave or its vertex leaves
-    the window).
+    The search interval is ``[sigma[i-1], sigma[i+1]]`` around the grid argmax ``i``.
+    ``replicates`` independent seeds are spawned from ``seed``; each replicate evaluates
+    the SNR with ``samples // replicates`` samples, re-creating its generator from the
+    same seed sequence at every point, so the replicate curve uses common random numbers
+    and is a smooth deterministic function of ``sigma``: :func:`refine_peak` finds its
+    argmax to ``1e-6`` relative.
     """
     sigma = np.asarray(sigma, dtype=float)
     estimate = np.asarray(estimate, dtype=float)
@@ -126,17 +140,18 @@ def simulated_peak(
     if i == 0 or i == sigma.size - 1:
         return PeakEstimate(float(sigma[i]), math.nan, float(estimate[i]), math.nan,
                             np.array([]), False)
-    lo, hi = sigma[max(i - 2, 0)], sigma[min(i + 2, sigma.size - 1)]
-    fine = np.exp(np.linspace(math.log(lo), math.log(hi), points))
     children = np.random.SeedSequence(seed).spawn(replicates)
+    per_replicate = max(2 * model.K, samples // replicates)
     peaks, heights = [], []
     for r, child in enumerate(children):
-        res = snr(model, fine, input=input, estimand=estimand,
-                  samples=max(2 * model.K, samples // replicates),
-                  seed=np.random.default_rng(child), **snr_options)
-        p, h = _vertex(np.log(fine), np.log(res.estimate), res.stderr / res.estimate)
-        peaks.append(math.exp(p))
-        heights.append(math.exp(h))
+        def curve(s: float, child: np.random.SeedSequence = child) -> float:
+            res = snr(model, s, input=input, estimand=estimand, samples=per_replicate,
+                      seed=np.random.default_rng(child), **snr_options)
+            return float(res.estimate)
+
+        p, h = refine_peak(curve, float(sigma[i - 1]), float(sigma[i + 1]))
+        peaks.append(p)
+        heights.append(h)
         if progress is not None:
             progress(r + 1, replicates)
     peaks_arr, heights_arr = np.array(peaks), np.array(heights)
@@ -148,15 +163,3 @@ def simulated_peak(
         replicates=peaks_arr,
         interior=True,
     )
-
-
-def _vertex(u: np.ndarray, v: np.ndarray, rel_se: np.ndarray) -> tuple[float, float]:
-    """Vertex ``(u*, v*)`` of a weighted quadratic fit ``v ~ a u^2 + b u + c``."""
-    weights = 1.0 / np.maximum(rel_se, 1e-12)
-    a, b, c = np.polyfit(u, v, 2, w=weights)
-    if a < 0:
-        top = -b / (2 * a)
-        if u[0] <= top <= u[-1]:
-            return float(top), float(c - b * b / (4 * a))
-    j = int(np.argmax(v))
-    return float(u[j]), float(v[j])

@@ -32,12 +32,12 @@ def block_energies(y: Any, K: int) -> Any:
     return xp.sum(blocks * blocks, axis=-1)
 
 
-def softmax_weights(logits: Any) -> Any:
-    """Numerically stable softmax over the last axis (max-shifted log-sum-exp)."""
+def softmax_weights(logits: Any, axis: int = -1) -> Any:
+    """Numerically stable softmax along ``axis`` (max-shifted log-sum-exp)."""
     xp = array_namespace(logits)
-    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
+    shifted = logits - xp.max(logits, axis=axis, keepdims=True)
     e = xp.exp(shifted)
-    return e / xp.sum(e, axis=-1, keepdims=True)
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _betas(y: Any, K: int, sigma: float, delta: float) -> Any:

@@ -127,11 +127,16 @@ class _Moments:
         return estimate, stderr
 
 
-def _batch_moments(xp: ModuleType, num: list[Any], den: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Means (3, S, C) and centred co-moments (4, S, C) of one batch; arrays ``(C, m)``."""
-    n = xp.astype(xp.stack(num), xp.float64)  # (S, C, m)
-    dd = xp.astype(xp.stack(den), xp.float64)
-    q = n / dd
+def _batch_moments(xp: ModuleType, num: list[Any], den: list[Any], ratios: bool
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Means (3, S, C) and centred co-moments (4, S, C) of one batch; arrays ``(C, m)``.
+
+    The per-sample ratio ``N/D`` is formed only when ``ratios`` (mean of ratios): with
+    ``(K-1) d = 1`` a float32 chi-square draw can underflow to an exact zero ``D``.
+    """
+    n = xp.astype(xp.stack(num), xp.float64, copy=False)  # (S, C, m)
+    dd = xp.astype(xp.stack(den), xp.float64, copy=False)
+    q = n / dd if ratios else xp.zeros_like(n)
     means = [xp.mean(a, axis=-1) for a in (n, dd, q)]
     cn, cd, cq = (a - mu[..., None] for a, mu in zip((n, dd, q), means, strict=True))
     m2 = [xp.sum(a * b, axis=-1) for a, b in ((cn, cn), (cd, cd), (cn, cd), (cq, cq))]
@@ -283,17 +288,18 @@ def _simulate_reduced(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
     done = 0
     while done < total:
         m = min(batch, total - done)
-        chi = gen.chisquare(float(d), (m, K), dt)  # column 0: the true class
+        # Layout (K, m): row 0 is the true class, rows 1.. the others; reductions over
+        # classes run across rows (contiguous, fast on every backend).
+        chi = gen.chisquare(float(d), (K, m), dt)
         num, den = [], []
         for i in range(sig.size):
-            scale = xp.concat([v_own[i:i + 1], xp.broadcast_to(v_other[i:i + 1], (K - 1,))])
-            r = chi * scale
-            w = softmax_weights(coef.kappa[i] * r)
+            r_own = v_own[i] * chi[:1, :]
+            r_other = v_other[i] * chi[1:, :]
+            w = softmax_weights(coef.kappa[i] * xp.concat([r_own, r_other], axis=0), axis=0)
             beta = coef.xi[i] + coef.zeta_minus_xi[i] * w
-            energy = beta * beta * r
-            num.append(energy[None, :, 0])
-            den.append(xp.sum(energy[:, 1:], axis=1)[None, :])
-        moments.add(m, *_batch_moments(xp, num, den))
+            num.append(beta[:1, :] ** 2 * r_own)
+            den.append(xp.sum(beta[1:, :] ** 2 * r_other, axis=0, keepdims=True))
+        moments.add(m, *_batch_moments(xp, num, den, opts["estimand"] == "mean-of-ratios"))
         done += m
         _progress(progress, done, total)
     opts["n_samples"] = total
@@ -347,7 +353,7 @@ def _simulate_ambient(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
             rest = xp.reshape(norm2, (K, m)) if complement else xp.sum(energy, axis=2)
             num.append(n_own)
             den.append(rest - n_own)
-        moments.add(m, *_batch_moments(xp, num, den))
+        moments.add(m, *_batch_moments(xp, num, den, opts["estimand"] == "mean-of-ratios"))
         done += m
         _progress(progress, done * K, per_class * K)
     opts["n_samples"] = per_class * K

@@ -428,9 +428,10 @@ class PeakLaw:
     ``s0 = sqrt(c / x*)`` (SymPy's ``solve`` returns the other, ``k = 0``, branch: the
     minimum).  The law is ``sigma* = sqrt(T(T(s0)))``: closed form, two refinements.
 
-    It exists when every Lambert-W argument is ``>= -1/e``; it breaks where the peak
-    sits at a margin of order one (first order in ``eps`` fails): large ``K`` with
-    ``delta`` around 0.6-0.8, and small ``d``.  Measured error: ``docs/peak_law.md``.
+    It exists when every Lambert-W argument is ``>= -1/e``.  Measured (``verify peak-law``,
+    ``docs/peak_law.md``): within 2.5% wherever the margin at the peak is >= 6; it breaks
+    where the peak sits at a margin below ~4 (first order in ``eps`` fails): large ``K``
+    with ``delta`` around 0.6-0.9, and small ``d``.
     """
 
     mode: str

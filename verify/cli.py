@@ -10,9 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import derive, peaklaw, proposition1, sweep, theorem1
+from . import derive, peaklaw, proposition1, survey, sweep, theorem1
 
-COMMANDS = (theorem1, proposition1, derive, sweep, peaklaw)
+COMMANDS = (theorem1, proposition1, derive, sweep, survey, peaklaw)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs

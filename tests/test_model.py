@@ -1,0 +1,135 @@
+"""molrg.model: validation, bases, sampling."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import molrg
+from tests.conftest import examples
+from tests.strategies import invalid_d, invalid_deltas, invalid_K, model_params, seeds
+
+
+def _names(exc: pytest.ExceptionInfo, name: str, value: object, valid: str) -> None:
+    msg = str(exc.value)
+    assert name in msg
+    assert valid in msg, msg
+    if not (isinstance(value, float) and math.isnan(value)):
+        assert repr(value) in msg or str(value) in msg, msg
+
+
+@examples(10)
+@given(delta=invalid_deltas)
+def test_invalid_delta_raises_naming_delta_and_range(delta: float) -> None:
+    with pytest.raises(ValueError) as exc:
+        molrg.MoLRG(3, 2, 10, delta)
+    _names(exc, "delta", delta, "(0, 1)")
+
+
+@examples(5)
+@given(K=invalid_K)
+def test_K_below_two_raises(K: int) -> None:
+    with pytest.raises(ValueError) as exc:
+        molrg.MoLRG(K, 2, 10, 0.2)
+    _names(exc, "K", K, "[2, inf)")
+
+
+@examples(5)
+@given(d=invalid_d)
+def test_d_below_one_raises(d: int) -> None:
+    with pytest.raises(ValueError) as exc:
+        molrg.MoLRG(3, d, 10, 0.2)
+    _names(exc, "d", d, "[1, inf)")
+
+
+def test_K_times_d_above_n_raises() -> None:
+    with pytest.raises(ValueError, match=re.escape("K*d=40 exceeds n=39; valid: K*d <= n")):
+        molrg.MoLRG(4, 10, 39, 0.2)
+
+
+def test_non_orthonormal_basis_raises() -> None:
+    basis = np.eye(10, 6)
+    basis[0, 1] = 0.1
+    with pytest.raises(ValueError, match="basis is not orthonormal.*valid"):
+        molrg.MoLRG(3, 2, 10, 0.2, basis=basis)
+
+
+def test_basis_of_wrong_shape_raises() -> None:
+    with pytest.raises(ValueError, match=r"basis has shape \(10, 5\); valid: \(n, K\*d\)"):
+        molrg.MoLRG(3, 2, 10, 0.2, basis=np.eye(10, 5))
+
+
+def test_unknown_basis_kind_raises() -> None:
+    with pytest.raises(ValueError, match="kind='haar'.*'random', 'canonical'"):
+        molrg.MoLRG(3, 2, 10, 0.2, kind="haar")
+
+
+def test_canonical_basis_is_the_first_coordinate_vectors() -> None:
+    m = molrg.MoLRG(3, 2, 10, 0.2, kind="canonical")
+    np.testing.assert_array_equal(m.basis, np.eye(10, 6))
+    np.testing.assert_array_equal(m.block(1), np.eye(10, 6)[:, 2:4])
+
+
+@examples(10)
+@given(params=model_params(n_max=128))
+def test_random_basis_is_orthonormal_and_reproducible(params: dict) -> None:
+    m = molrg.MoLRG(**params)
+    np.testing.assert_allclose(m.basis.T @ m.basis, np.eye(m.rank), atol=1e-12)
+    np.testing.assert_array_equal(m.basis, molrg.MoLRG(**params).basis)
+    assert not m.basis.flags.writeable
+
+
+def test_embedded_and_rotated_models_keep_orthonormality(rng: np.random.Generator) -> None:
+    m = molrg.MoLRG(3, 2, 8, 0.3)
+    big = m.embedded(20)
+    assert big.n == 20 and np.all(big.basis[8:] == 0)
+    q, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    rot = m.rotated(q)
+    np.testing.assert_allclose(rot.basis.T @ rot.basis, np.eye(6), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sample_shapes_dtypes_and_namespace(backend: str, dtype: str) -> None:
+    m = molrg.MoLRG(3, 2, 12, 0.3)
+    x0, labels = m.sample(50, 0, xp=backend, dtype=dtype)
+    assert x0.shape == (50, 12) and labels.shape == (50,)
+    assert dtype in str(x0.dtype)
+    if backend == "array_api_strict":
+        import array_api_strict
+
+        assert type(x0) is type(array_api_strict.asarray(0.0))
+
+
+@examples(5)
+@given(seed=seeds)
+def test_samples_have_the_model_class_covariances(seed: int) -> None:
+    """Within class k: Cov(U^T x0) = diag(1 on block k, delta^2 elsewhere) (4-SE check)."""
+    m = molrg.MoLRG(3, 2, 9, 0.4, seed=seed % 1000)
+    x0, labels = m.sample(30_000, seed)
+    x0, labels = np.asarray(x0), np.asarray(labels)
+    counts = np.bincount(labels, minlength=3)
+    assert np.all(np.abs(counts - 10_000) < 4 * math.sqrt(30_000 * (1 / 3) * (2 / 3)))
+    for k in range(3):
+        z = x0[labels == k] @ m.basis
+        expect = np.full(6, 0.4**2)
+        expect[2 * k:2 * k + 2] = 1.0
+        var = z.var(axis=0)
+        se = expect * math.sqrt(2 / len(z))
+        assert np.all(np.abs(var - expect) < 5 * se), (var, expect)
+        assert np.allclose(x0[labels == k] @ (np.eye(9) - m.basis @ m.basis.T), 0, atol=1e-12)
+
+
+def test_sample_rejects_non_positive_num() -> None:
+    with pytest.raises(ValueError, match=r"num=0 is out of range; valid: \[1, inf\)"):
+        molrg.MoLRG(3, 2, 9, 0.4).sample(0)
+
+
+@given(st.just(None))
+def test_sample_with_unknown_backend_raises(_: None) -> None:
+    with pytest.raises(ValueError, match="backend='torch' is not a known backend; valid"):
+        molrg.MoLRG(3, 2, 9, 0.4).sample(2, 0, xp="torch")

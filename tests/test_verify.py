@@ -1,0 +1,159 @@
+"""The verify CLI: exit codes, messages, JSON, plots, claims logic."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import molrg
+from molrg.analysis import PeakEstimate
+from verify import cli, theorem1
+
+FAST = ["--samples", "4000", "--num-sigma", "12", "--replicates", "3", "--quiet"]
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["theorem1", "--delta", "1.5"], "delta=1.5 is out of range; valid: (0, 1)"),
+    (["theorem1", "--K", "1"], "K=1 is out of range; valid: [2, inf)"),
+    (["theorem1", "--d", "40", "--n", "50"], "K*d=120 exceeds n=50"),
+    (["theorem1", "--sigma-min", "0"], "sigma_min=0.0 is out of range"),
+    (["theorem1", "--sigma-min", "2", "--sigma-max", "1"], "sigma_max=1.0 must exceed"),
+    (["theorem1", "--samples", "1"], "samples=1 is out of range"),
+    (["theorem1", "--peak-tol", "-1"], "peak-tol=-1.0 is out of range"),
+    (["sweep", "--vary", "K", "--values", "2,x"], "must be comma-separated numbers"),
+    (["sweep", "--vary", "K", "--values", "2.5"], "K takes integers"),
+])
+def test_bad_input_exits_2_with_a_message_and_no_traceback(
+        argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["theorem1", "--input", "sideways"], ["nonsense"],
+                                  ["theorem1", "--backend", "torch"]])
+def test_unknown_choices_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_help_explains_each_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["theorem1", "--help"])
+    out = capsys.readouterr().out
+    for claim in ("simulated-unimodal", "theory-unimodal", "peak-location", "approx-near-peak"):
+        assert claim in out
+
+
+def test_theorem1_json_has_the_documented_keys_and_matches_molrg_snr(tmp_path: Path) -> None:
+    path = tmp_path / "t1.json"
+    plot = tmp_path / "t1.png"
+    code = cli.main(["theorem1", *FAST, "--seed", "5", "--json", str(path), "--plot", str(plot)])
+    data = json.loads(path.read_text())
+    assert code == (0 if all(m["verdict"] == "holds" for m in data["modes"].values()) else 1)
+    assert data["command"] == "theorem1"
+    assert {"K", "d", "n", "delta", "samples", "seed", "backend", "estimand"} <= set(data["params"])
+    assert set(data["modes"]) == {"noisy", "clean"}
+    for mode, m in data["modes"].items():
+        for key in ("sigma", "snr_simulated", "snr_stderr", "snr_theory", "peak_sigma_simulated",
+                    "peak_sigma_theory", "claims", "verdict"):
+            assert key in m
+        assert {"name", "holds", "measured", "tolerance"} <= set(m["claims"][0])
+        assert m["verdict"] == ("holds" if all(c["holds"] for c in m["claims"]) else "deviates")
+        direct = molrg.snr(molrg.MoLRG(3, 5, 50, 0.2, seed=5), np.array(m["sigma"]),
+                           input=mode, samples=4000, seed=5)
+        np.testing.assert_array_equal(direct.estimate, m["snr_simulated"])
+        np.testing.assert_array_equal(direct.stderr, m["snr_stderr"])
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_theorem1_single_mode(tmp_path: Path) -> None:
+    path = tmp_path / "t1.json"
+    cli.main(["theorem1", *FAST, "--input", "clean", "--json", str(path)])
+    assert set(json.loads(path.read_text())["modes"]) == {"clean"}
+
+
+# Claims logic on crafted curves ---------------------------------------------------------
+SIGMA = np.geomspace(0.01, 10, 31)
+U = np.log(SIGMA)
+
+
+def _peak(sigma: float, se: float = 0.001) -> PeakEstimate:
+    return PeakEstimate(sigma, se, 1.0, 0.01, np.array([sigma]), True)
+
+
+def _theory_peak(sigma: float, interior: bool = True) -> molrg.Peak:
+    return molrg.Peak(sigma, 1.0, interior, 1 if interior else 0, (math.nan, math.nan))
+
+
+def _claims(sim: np.ndarray, theory: np.ndarray, peak_sim: float, peak_th: float,
+            se: float = 0.01, interior: bool = True) -> dict[str, theorem1.Claim]:
+    claims = theorem1.evaluate_claims(SIGMA, sim, np.full(31, se), theory,
+                                      peak_simulated=_peak(peak_sim),
+                                      peak_theory=_theory_peak(peak_th, interior))
+    return {c.name: c for c in claims}
+
+
+def test_claims_on_a_matching_unimodal_curve_all_hold() -> None:
+    y = 10 * np.exp(-(U - np.log(0.5)) ** 2)
+    c = _claims(y, y, 0.5, 0.5)
+    assert all(x.holds for x in c.values())
+
+
+def test_claims_on_a_bimodal_simulated_curve() -> None:
+    y = 10 * np.exp(-(U - 1.5) ** 2) + 10 * np.exp(-(U + 1.5) ** 2)
+    c = _claims(y, y, float(SIGMA[np.argmax(y)]), float(SIGMA[np.argmax(y)]))
+    assert not c["simulated-unimodal"].holds and c["simulated-unimodal"].measured > 100
+
+
+def test_claims_on_a_flat_simulated_curve_flag_the_missing_interior_peak() -> None:
+    flat = np.full(31, 3.0)
+    c = _claims(flat, flat, 0.5, 0.5)
+    assert c["simulated-unimodal"].measured == 0.0
+    assert not c["simulated-unimodal"].holds  # argmax on the grid edge: no interior peak
+
+
+def test_claims_on_a_noisy_curve_tolerate_noise_within_errors() -> None:
+    rng = np.random.default_rng(3)
+    y = 10 * np.exp(-(U - np.log(0.5)) ** 2)
+    noisy = y + 0.01 * rng.standard_normal(31)
+    c = _claims(noisy, y, 0.5, 0.5)
+    assert c["simulated-unimodal"].holds and c["approx-near-peak"].holds
+
+
+def test_claims_on_a_shifted_peak_fail_the_location_claim_with_the_measured_ratio() -> None:
+    y = 10 * np.exp(-(U - np.log(0.3)) ** 2)
+    t = 10 * np.exp(-(U - np.log(0.5)) ** 2)
+    c = _claims(y, t, 0.3, 0.5)
+    assert not c["peak-location"].holds
+    assert c["peak-location"].measured == pytest.approx(0.6)
+    assert not c["approx-near-peak"].holds
+
+
+def test_claims_when_theory_has_no_interior_peak() -> None:
+    y = 10 * np.exp(-(U - np.log(0.5)) ** 2)
+    c = _claims(y, y, 0.5, 0.0, interior=False)
+    assert not c["theory-unimodal"].holds and not c["peak-location"].holds
+    assert math.isnan(c["peak-location"].measured)
+
+
+def test_other_commands_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["proposition1", "--cases", "4"]) == 0
+    assert "HOLDS" in capsys.readouterr().out
+    assert cli.main(["derive", "--input", "clean"]) == 0
+    assert "margin = " in capsys.readouterr().out
+    assert cli.main(["peak-law", "--cases", "20"]) == 0
+    out = tmp_path / "sweep.json"
+    code = cli.main(["sweep", "--vary", "delta", "--values", "0.2,0.4", "--samples", "4000",
+                     "--num-sigma", "12", "--quiet", "--json", str(out),
+                     "--plot", str(tmp_path / "sweep.png")])
+    assert code in (0, 1)
+    data = json.loads(out.read_text())
+    assert [r["delta"] for r in data["rows"]] == [0.2, 0.2, 0.4, 0.4]
+    assert (tmp_path / "sweep.png").exists()
