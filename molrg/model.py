@@ -88,8 +88,16 @@ class MoLRG:
         return self.basis[:, k * self.d : (k + 1) * self.d]
 
     def basis_in(self, xp: ModuleType, dtype: Any = "float64") -> Any:
-        """The basis as an array of namespace ``xp`` and ``dtype``."""
-        return xp.asarray(self.basis, dtype=_backend.resolve_dtype(xp, dtype))
+        """The basis as an array of namespace ``xp`` and ``dtype`` (cached per model).
+
+        The cache matters on a GPU: the basis is uploaded once, not at every call.
+        """
+        dt = _backend.resolve_dtype(xp, dtype)
+        cache = self.__dict__.setdefault("_basis_cache", {})
+        key = (xp.__name__, str(dt))
+        if key not in cache:
+            cache[key] = xp.asarray(self.basis, dtype=dt)
+        return cache[key]
 
     def replace(self, **changes: Any) -> MoLRG:
         """A new model with some parameters changed (the basis is regenerated unless given)."""
