@@ -6,12 +6,12 @@ The curated public API.  Layers (each uses only those below it):
 * :mod:`molrg.theory` -- Theorem-1 numerics from the derivations, peak finder, peak law.
 * :mod:`molrg.model` -- the MoLRG parameters, bases and sampling.
 * :mod:`molrg.denoiser` -- the exact posterior mean and the parameterised DAE.
-* :mod:`molrg.snr` -- Monte Carlo SNR estimators with standard errors.
+* :mod:`molrg.montecarlo` -- Monte Carlo SNR estimators (:func:`molrg.snr`) with errors.
 """
 
 from .denoiser import dae, features, posterior_mean, softmax_weights
 from .model import MoLRG
-from .snr import SNRResult, snr
+from .montecarlo import SNRResult, snr
 from .theory import Peak, approx_snr, exact_limits, limits, margin, peak, peak_law
 
 __all__ = [

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from .model import MoLRG
-from .snr import snr
+from .montecarlo import snr
 
 __all__ = [
     "PeakEstimate",

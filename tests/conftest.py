@@ -35,6 +35,34 @@ def examples(n: int) -> settings:
     return settings(max_examples=n * (THOROUGH_FACTOR if PROFILE == "thorough" else 1))
 
 
+def _forbid_implicit_numpy_conversion() -> None:
+    """Make ``np.*`` calls on ``array_api_strict`` arrays fail, as on Python >= 3.12.
+
+    On Python 3.11 ``array_api_strict.Array.__array__`` still converts silently, so a
+    NumPy-only call in the shared code path would go unnoticed.  Explicit conversion
+    (``np.from_dlpack``, what ``molrg._backend.to_numpy`` uses) keeps working.
+    """
+    import array_api_strict
+
+    array_type = type(array_api_strict.asarray(0.0))
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise TypeError("implicit NumPy conversion of an array_api_strict array (a NumPy-only "
+                        "call on the array-API code path); use np.from_dlpack explicitly")
+
+    array_type.__array__ = refuse  # type: ignore[method-assign]
+
+
+_forbid_implicit_numpy_conversion()
+
+
+def to_numpy(x: object) -> np.ndarray:
+    """Explicit conversion for assertions (any namespace)."""
+    from molrg._backend import to_numpy as convert
+
+    return convert(x)
+
+
 @pytest.fixture(params=["numpy", "array_api_strict"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Run a test on NumPy and on the strict array-API namespace."""
@@ -44,3 +72,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Apply a planted bug when ``MOLRG_MUTANT`` is set (see tests/mutants.py)."""
+    name = os.environ.get("MOLRG_MUTANT")
+    if name:
+        from tests import mutants
+
+        mutants.apply(name)

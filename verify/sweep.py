@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from molrg.snr import ESTIMANDS
+from molrg.montecarlo import ESTIMANDS
 
 from . import report, theorem1
 
@@ -164,6 +164,9 @@ def plot(result: SweepResult, path: str) -> None:
         ax.set_yscale("log")
         if result.vary in ("K", "d", "n"):
             ax.set_xscale("log")
+        ax.set_xticks(result.values, [f"{v:g}" for v in result.values])
+        ax.minorticks_off()
+        ax.yaxis.set_major_formatter("{x:g}")
         ax.legend(fontsize=8)
     p = result.results[0].params
     fig.suptitle(f"sweep over {result.vary} ({p['estimand']})")

@@ -32,7 +32,7 @@ import numpy as np
 import molrg
 from molrg._validation import check_int, check_real
 from molrg.analysis import PeakEstimate, simulated_peak, unimodality
-from molrg.snr import ESTIMANDS
+from molrg.montecarlo import ESTIMANDS
 
 from . import report
 

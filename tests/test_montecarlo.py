@@ -1,4 +1,4 @@
-"""molrg.snr: Monte Carlo SNR against brute force, honest errors, invariances, validation."""
+"""molrg.montecarlo (molrg.snr): Monte Carlo SNR against brute force, honest errors, invariances."""
 
 from __future__ import annotations
 

@@ -1,0 +1,281 @@
+"""Planted bugs ("mutants"): each property suite must fail on the bug it guards against.
+
+``python -m tests.mutants`` runs, for every mutant, its target tests in a subprocess with
+``MOLRG_MUTANT=<name>`` (``conftest.py`` applies the patch before the tests import
+anything) and reports whether the tests went red.  ``python -m tests.mutants NAME ...``
+runs a subset; ``--list`` lists them.  The clean code must pass the same targets (the
+runner checks that first).
+
+A mutant is a plausible bug, not a random edit: the kind of mistake these tests exist for.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    property: str
+    description: str
+    targets: tuple[str, ...]
+    apply: Callable[[], None]
+
+
+def _wrap_coefficients(transform: Callable[[Any], Any]) -> None:
+    from molrg import theory
+
+    original = theory.coefficients
+
+    def patched(sigma: Any, delta: float) -> Any:
+        return transform(original(sigma, delta))
+
+    theory.coefficients = patched
+
+
+def _wrong_xi() -> None:
+    from molrg.theory import Coefficients
+
+    def transform(c: Any) -> Any:
+        xi = c.xi ** 0.5  # delta / sqrt(delta^2 + sigma^2): a forgotten square
+        return Coefficients(zeta=c.zeta, xi=xi, zeta_minus_xi=c.zeta - xi, kappa=c.kappa)
+
+    _wrap_coefficients(transform)
+
+
+def _softmax_without_shift() -> None:
+    from array_api_compat import array_namespace
+
+    from molrg import denoiser, montecarlo
+
+    def softmax(logits: Any, axis: int = -1) -> Any:
+        xp = array_namespace(logits)
+        e = xp.exp(logits)
+        return e / xp.sum(e, axis=axis, keepdims=True)
+
+    denoiser.softmax_weights = softmax
+    montecarlo.softmax_weights = softmax
+
+
+def _peak_off_by_a_grid_step() -> None:
+    import dataclasses
+
+    from molrg import theory
+
+    original = theory.peak
+
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        p = original(*args, **kwargs)
+        return dataclasses.replace(p, sigma=p.sigma * 30 ** (2 / 39)) if p.interior else p
+
+    theory.peak = patched
+    import molrg
+
+    molrg.peak = patched
+
+
+def _posterior_mean_delta_squared() -> None:
+    import molrg
+    from molrg import denoiser
+
+    def patched(model: Any, x: Any, sigma: float) -> Any:
+        from array_api_compat import array_namespace
+
+        xp = array_namespace(x)
+        basis = model.basis_in(xp, "float32" if x.dtype == xp.float32 else "float64")
+        return denoiser.dae(x, sigma, basis=basis, K=model.K, delta=model.delta**2)
+
+    denoiser.posterior_mean = patched
+    molrg.posterior_mean = patched
+
+
+def _kappa_typo() -> None:
+    from molrg.theory import Coefficients
+
+    def transform(c: Any) -> Any:
+        # a hand-typed kappa with delta^2 - sigma^2 for delta^2 + sigma^2:
+        # kappa' = kappa (delta^2 + sigma^2) / (delta^2 - sigma^2), recovered from xi
+        xi = c.xi  # delta^2 / (delta^2 + sigma^2)
+        return Coefficients(zeta=c.zeta, xi=xi, zeta_minus_xi=c.zeta_minus_xi,
+                            kappa=c.kappa * 1.0 / (2 * xi - 1))
+
+    _wrap_coefficients(transform)
+
+
+def _anisotropic_noise() -> None:
+    from molrg import _backend
+
+    original = _backend.Random.standard_normal
+
+    def patched(self: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+        out = original(self, shape, dtype)
+        if len(shape) == 2 and shape[1] > 16:  # the n-dimensional ambient noise
+            xp = self.xp
+            scale = xp.ones(shape[1], dtype=dtype)
+            scale = xp.where(xp.arange(shape[1]) == 0, xp.asarray(3.0, dtype=dtype), scale)
+            out = out * scale
+        return out
+
+    _backend.Random.standard_normal = patched
+
+
+def _other_block_variance_delta() -> None:
+    from molrg import theory
+
+    original = theory.evaluate
+
+    def patched(name: str, sigma: Any, K: int, d: int, delta: float, input: str = "noisy") -> Any:
+        if name == "energy_other":  # delta instead of delta^2 in the reduced simulator
+            return original(name, sigma, K, d, delta**0.5, input)
+        return original(name, sigma, K, d, delta, input)
+
+    theory.evaluate = patched
+
+
+def _kappa_at_half_sigma() -> None:
+    from molrg.theory import Coefficients
+
+    def transform(c: Any) -> Any:  # logits scaled 50x: the softmax saturates far too early
+        return Coefficients(zeta=c.zeta, xi=c.xi, zeta_minus_xi=c.zeta_minus_xi,
+                            kappa=50 * c.kappa)
+
+    _wrap_coefficients(transform)
+
+
+def _numpy_call_in_core() -> None:
+    import numpy as np
+
+    from molrg import denoiser, montecarlo
+
+    def softmax(logits: Any, axis: int = -1) -> Any:
+        shifted = logits - np.max(logits, axis=axis, keepdims=True)  # NumPy-only call
+        e = np.exp(shifted)
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+    denoiser.softmax_weights = softmax
+    montecarlo.softmax_weights = softmax
+
+
+def _clip_delta() -> None:
+    from molrg import _validation
+
+    original = _validation.check_real
+
+    def patched(name: str, value: Any, **kw: Any) -> float:
+        if name == "delta":
+            try:
+                return min(max(float(value), 1e-6), 1 - 1e-6)  # silently clipped
+            except (TypeError, ValueError):
+                pass
+        return original(name, value, **kw)
+
+    _validation.check_real = patched
+    from molrg import model, theory
+
+    model.check_real = patched
+    theory.check_real = patched
+
+
+def _grid_argmax_peak() -> None:
+    from molrg import analysis
+
+    original = analysis.refine_peak
+
+    def patched(curve: Any, lo: float, hi: float, xtol: float = 1e-6) -> tuple[float, float]:
+        mid = (lo * hi) ** 0.5  # no refinement: the grid point itself
+        return mid, curve(mid)
+
+    analysis.refine_peak = patched
+    del original
+
+
+MUTANTS = {m.name: m for m in [
+    Mutant("wrong_xi", "1, 2a", "xi = delta/sqrt(delta^2+sigma^2) (a forgotten square)",
+           ("tests/test_denoiser.py::test_posterior_mean_equals_brute_force_bayes",
+            "tests/test_denoiser.py::test_dae_with_the_true_basis_is_the_optimal_denoiser"),
+           _wrong_xi),
+    Mutant("posterior_mean_delta_squared", "2b", "posterior_mean passes delta**2 for delta",
+           ("tests/test_denoiser.py::test_no_other_orthonormal_basis_has_lower_denoising_loss",),
+           _posterior_mean_delta_squared),
+    Mutant("anisotropic_noise", "3", "ambient noise has variance 9 on coordinate 0",
+           ("tests/test_properties.py::test_snr_is_invariant_to_rotation_embedding_and_relabelling",),
+           _anisotropic_noise),
+    Mutant("other_block_variance_delta", "3 (reduced exactness), 4",
+           "reduced simulator uses delta instead of delta^2 for the other blocks",
+           ("tests/test_properties.py::test_symbolic_limits_match_the_simulated_snr",
+            "tests/test_properties.py::test_reduced_simulator_is_exact_against_ambient"),
+           _other_block_variance_delta),
+    Mutant("kappa_typo", "5", "kappa typed with delta^2 - sigma^2 for delta^2 + sigma^2",
+           ("tests/test_properties.py::test_simulated_snr_curve_is_unimodal",),
+           _kappa_typo),
+    Mutant("saturated_logits", "6", "logit coefficient kappa 50x too large",
+           ("tests/test_properties.py::test_peak_location_follows_the_measured_relation_to_theorem1",),
+           _kappa_at_half_sigma),
+    Mutant("peak_off_by_a_grid_step", "6", "theory peak shifted by two grid steps (x1.19)",
+           ("tests/test_properties.py::test_peak_location_follows_the_measured_relation_to_theorem1",
+            "tests/test_theory.py::test_root_found_peak_matches_dense_grid_argmax_on_200_cases"),
+           _peak_off_by_a_grid_step),
+    Mutant("grid_argmax_peak", "6 (peak refinement)", "simulated peak not refined below the grid",
+           ("tests/test_analysis.py::test_refine_peak_recovers_the_theory_peak",
+            "tests/test_analysis.py::test_simulated_peak_standard_error_is_honest"),
+           _grid_argmax_peak),
+    Mutant("softmax_without_shift", "7a", "softmax without the max-shift (exp overflows)",
+           ("tests/test_properties.py::test_float32_and_float64_agree_within_standard_error",
+            "tests/test_denoiser.py::test_posterior_mean_is_finite_and_accurate_from_1e_minus_4_to_1e3"),
+           _softmax_without_shift),
+    Mutant("numpy_call_in_core", "7b", "a NumPy-only call in the shared code path",
+           ("tests/test_properties.py::test_numpy_and_array_api_strict_give_identical_results",),
+           _numpy_call_in_core),
+    Mutant("clip_delta", "8", "delta silently clipped into (0, 1) instead of an error",
+           ("tests/test_properties.py::test_every_invalid_input_raises_value_error",),
+           _clip_delta),
+]}
+
+
+def apply(name: str) -> None:
+    """Apply mutant ``name`` (called by conftest when ``MOLRG_MUTANT`` is set)."""
+    MUTANTS[name].apply()
+
+
+def _run(targets: tuple[str, ...], mutant: str | None) -> tuple[bool, float, str]:
+    env = dict(os.environ, HYPOTHESIS_PROFILE="ci")
+    env.pop("MOLRG_MUTANT", None)
+    if mutant:
+        env["MOLRG_MUTANT"] = mutant
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--hypothesis-seed=0", *targets], env=env, capture_output=True,
+                          text=True)
+    failed = [line.split(" - ")[0].replace("FAILED ", "") for line in proc.stdout.splitlines()
+              if line.startswith("FAILED")]
+    return proc.returncode == 0, time.perf_counter() - start, ", ".join(failed)
+
+
+def main(argv: list[str]) -> int:
+    if "--list" in argv:
+        for m in MUTANTS.values():
+            print(f"{m.name:28s} property {m.property:24s} {m.description}")
+        return 0
+    names = [a for a in argv if not a.startswith("-")] or list(MUTANTS)
+    ok = True
+    print(f"{'mutant':28s} {'property':24s} {'clean':6s} {'caught':7s} by")
+    for name in names:
+        m = MUTANTS[name]
+        clean, _, _ = _run(m.targets, None)
+        passed, seconds, failed = _run(m.targets, name)
+        caught = not passed
+        ok &= clean and caught
+        print(f"{name:28s} {m.property:24s} {'pass' if clean else 'FAIL':6s} "
+              f"{'yes' if caught else 'NO':7s} {failed or '-'} ({seconds:.0f} s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
