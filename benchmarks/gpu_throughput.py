@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import molrg  # noqa: E402
+import molrg
 
 NS = (1024, 16384, 131072)
 K, D = 16, 32

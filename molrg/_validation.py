@@ -20,7 +20,7 @@ def check_int(name: str, value: Any, *, low: int, high: int | None = None) -> in
     """``value`` as an int in ``[low, high]`` (``high=None``: unbounded)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
+            value = int(float(value))
         else:
             raise ValueError(f"{name}={value!r} must be an integer in {_int_range(low, high)}")
     value = int(value)

@@ -82,7 +82,7 @@ def features(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> An
     -------
     ``(..., K d)`` features.
     """
-    xp, basis, K, sigma, delta = _iv(x, sigma, basis, K, delta)
+    _xp, basis, K, sigma, delta = _iv(x, sigma, basis, K, delta)
     y = x @ basis
     return _scale_blocks(y, _betas(y, K, sigma, delta), K)
 

@@ -101,7 +101,7 @@ class MoLRG:
 
     def replace(self, **changes: Any) -> MoLRG:
         """A new model with some parameters changed (the basis is regenerated unless given)."""
-        params = {"K": self.K, "d": self.d, "n": self.n, "delta": self.delta,
+        params: dict[str, Any] = {"K": self.K, "d": self.d, "n": self.n, "delta": self.delta,
                   "kind": self.kind, "seed": self.seed, "basis": None}
         params.update(changes)
         return MoLRG(**params)

@@ -70,7 +70,9 @@ def evaluate(name: str, sigma: Any, K: int, d: int, delta: float, input: str = "
 def _as_array(sigma: Any) -> tuple[ModuleType, Any]:
     if hasattr(sigma, "__array_namespace__") or type(sigma).__module__.startswith("cupy"):
         return array_namespace(sigma), sigma
-    import array_api_compat.numpy as xp
+    import array_api_compat.numpy
+
+    xp: Any = array_api_compat.numpy
 
     return xp, xp.asarray(check_sigma(sigma))
 

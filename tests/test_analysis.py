@@ -20,8 +20,8 @@ def test_bimodal_curve_is_flagged_in_standard_errors() -> None:
     y = np.exp(-(X - 1.5) ** 2) + np.exp(-(X + 1.5) ** 2)
     u = unimodality(y, np.full(31, 0.01))
     dip = y[X.size // 4] - y[X.size // 2]  # about the dip between the two bumps
-    assert u.z > 10 and u.z == pytest.approx(
-        (y.max() - y[15]) / (0.01 * np.sqrt(2)), rel=0.2) or u.z > dip / 0.02
+    assert (u.z > 10 and u.z == pytest.approx(
+        (y.max() - y[15]) / (0.01 * np.sqrt(2)), rel=0.2)) or u.z > dip / 0.02
 
 
 def test_flat_curve_is_unimodal() -> None:

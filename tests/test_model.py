@@ -55,7 +55,7 @@ def test_K_times_d_above_n_raises() -> None:
 def test_non_orthonormal_basis_raises() -> None:
     basis = np.eye(10, 6)
     basis[0, 1] = 0.1
-    with pytest.raises(ValueError, match="basis is not orthonormal.*valid"):
+    with pytest.raises(ValueError, match=r"basis is not orthonormal.*valid"):
         molrg.MoLRG(3, 2, 10, 0.2, basis=basis)
 
 
@@ -65,7 +65,7 @@ def test_basis_of_wrong_shape_raises() -> None:
 
 
 def test_unknown_basis_kind_raises() -> None:
-    with pytest.raises(ValueError, match="kind='haar'.*'random', 'canonical'"):
+    with pytest.raises(ValueError, match=r"kind='haar'.*'random', 'canonical'"):
         molrg.MoLRG(3, 2, 10, 0.2, kind="haar")
 
 

@@ -14,7 +14,7 @@ from tests.conftest import examples
 from tests.strategies import theory_params
 
 BOX = np.random.default_rng(2024)
-CASES = [(int(BOX.integers(2, 33)), int(round(math.exp(BOX.uniform(0, math.log(256))))),
+CASES = [(int(BOX.integers(2, 33)), round(math.exp(BOX.uniform(0, math.log(256)))),
           float(BOX.uniform(0.05, 0.9))) for _ in range(200)]
 
 

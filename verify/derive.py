@@ -23,8 +23,9 @@ def run(*, modes: tuple[str, ...] = symbolic.MODES, latex: bool = False) -> dict
 
 def markdown() -> str:
     """The generated ``docs/math.md``."""
-    from molrg.symbolic import derive_peak_law
     import sympy as sp
+
+    from molrg.symbolic import derive_peak_law
 
     text = Path(__file__).with_name("math_intro.md").read_text()
     out = [text.rstrip(), ""]

@@ -38,7 +38,7 @@ class PeakLawResult:
 def run(*, cases: int = 400, seed: int = 0) -> PeakLawResult:
     cases = check_int("cases", cases, low=1)
     rng = np.random.default_rng(seed)
-    box = [(int(rng.integers(2, 33)), int(round(float(np.exp(rng.uniform(0, np.log(256)))))),
+    box = [(int(rng.integers(2, 33)), round(float(np.exp(rng.uniform(0, np.log(256))))),
             float(rng.uniform(0.05, 0.9))) for _ in range(cases)]
     summary = {}
     for mode in ("noisy", "clean"):
@@ -57,7 +57,7 @@ def run(*, cases: int = 400, seed: int = 0) -> PeakLawResult:
         regime = ok & (arr[:, 6] >= MARGIN_REGIME)
         err_regime = np.abs(arr[regime, 5])
         summary[mode] = {
-            "interior_peaks": int(len(arr)),
+            "interior_peaks": len(arr),
             "law_defined": float(ok.mean()),
             "median_rel_error": float(np.median(err)),
             "p90_rel_error": float(np.quantile(err, 0.9)),

@@ -27,7 +27,7 @@ from . import report, theorem1
 
 NAME = "survey"
 HELP = "run the Theorem 1 check over random (K, d, delta) and summarise where it holds"
-BOX = {"K": (2, 16), "d": (1, 64), "delta": (0.05, 0.9)}
+BOX: dict[str, tuple[float, float]] = {"K": (2, 16), "d": (1, 64), "delta": (0.05, 0.9)}
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def draw_box(cases: int, seed: int) -> list[tuple[int, int, float]]:
     """Random ``(K, d, delta)`` in :data:`BOX` (``d`` log-uniform)."""
     rng = np.random.default_rng(seed)
     (k_lo, k_hi), (d_lo, d_hi), (e_lo, e_hi) = BOX["K"], BOX["d"], BOX["delta"]
-    return [(int(rng.integers(k_lo, k_hi + 1)),
-             int(round(float(np.exp(rng.uniform(np.log(d_lo), np.log(d_hi)))))),
+    return [(int(rng.integers(int(k_lo), int(k_hi) + 1)),
+             round(float(np.exp(rng.uniform(np.log(d_lo), np.log(d_hi))))),
              float(rng.uniform(e_lo, e_hi))) for _ in range(cases)]
 
 

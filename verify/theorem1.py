@@ -236,7 +236,7 @@ def run(
     start = time.perf_counter()
     model = molrg.MoLRG(K, d, n, delta, seed=seed)
     sigma = _grid(model, inputs, sigma_min, sigma_max, num_sigma)
-    options = {"backend": backend, "method": method, "dtype": dtype}
+    options: dict[str, Any] = {"backend": backend, "method": method, "dtype": dtype}
     modes = {}
     for mode in inputs:
         sim = molrg.snr(model, sigma, input=mode, estimand=estimand, samples=samples, seed=seed,
