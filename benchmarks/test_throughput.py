@@ -15,6 +15,8 @@ The conftest prints the ratios measured in this same run; no timing is asserted.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -54,21 +56,28 @@ def _params() -> list:
             for (n, K, d) in CONFIGS for dt in DTYPES for be in BACKENDS]
 
 
+def _bench(benchmark: Any, record: Any, key: str, method: str, samples: int,
+           run: Callable[[], object], backend: str) -> None:
+    """Time ``run`` (3 rounds, device synchronised) and record its per-sample cost."""
+
+    def timed() -> None:
+        run()
+        _sync(backend)
+
+    benchmark.group = key
+    benchmark.pedantic(timed, rounds=3, iterations=1)
+    record(key, method, samples)
+
+
 @pytest.mark.parametrize(("n", "K", "d", "dtype", "backend"), _params())
 def test_ambient(benchmark, record, smoke, n: int, K: int, d: int, dtype: str,
                  backend: str) -> None:
     model = molrg.MoLRG(K, d, n, 0.3)
     samples = _size(AMBIENT_SAMPLES[n], smoke, 2 * K)
     molrg.snr(model, SIGMA, method="ambient", samples=2 * K, backend=backend)  # warm up
-
-    def run() -> None:
-        molrg.snr(model, SIGMA, method="ambient", samples=samples, seed=1, dtype=dtype,
-                  backend=backend)
-        _sync(backend)
-
-    benchmark.group = _key(n, K, d, dtype, backend)
-    benchmark.pedantic(run, rounds=3, iterations=1)
-    record(_key(n, K, d, dtype, backend), "ambient", samples)
+    _bench(benchmark, record, _key(n, K, d, dtype, backend), "ambient", samples,
+           lambda: molrg.snr(model, SIGMA, method="ambient", samples=samples, seed=1,
+                             dtype=dtype, backend=backend), backend)
 
 
 @pytest.mark.parametrize(("n", "K", "d", "dtype", "backend"), _params())
@@ -77,14 +86,8 @@ def test_floor(benchmark, record, smoke, n: int, K: int, d: int, dtype: str,
     model = molrg.MoLRG(K, d, n, 0.3)
     samples = _size(AMBIENT_SAMPLES[n], smoke, 2 * K)
     rng = np.random.default_rng(1)
-
-    def run() -> None:
-        floor(model, samples, rng, dtype, backend)
-        _sync(backend)
-
-    benchmark.group = _key(n, K, d, dtype, backend)
-    benchmark.pedantic(run, rounds=3, iterations=1)
-    record(_key(n, K, d, dtype, backend), "floor", samples)
+    _bench(benchmark, record, _key(n, K, d, dtype, backend), "floor", samples,
+           lambda: floor(model, samples, rng, dtype, backend), backend)
 
 
 @pytest.mark.parametrize(("n", "K", "d", "dtype", "backend"), _params())
@@ -93,15 +96,9 @@ def test_reduced(benchmark, record, smoke, n: int, K: int, d: int, dtype: str,
     model = molrg.MoLRG(K, d, n, 0.3)
     samples = _size(REDUCED_SAMPLES, smoke, 10)
     molrg.snr(model, SIGMA, method="reduced", samples=10, backend=backend)  # warm up
-
-    def run() -> None:
-        molrg.snr(model, SIGMA, method="reduced", samples=samples, seed=1, dtype=dtype,
-                  backend=backend)
-        _sync(backend)
-
-    benchmark.group = _key(n, K, d, dtype, backend)
-    benchmark.pedantic(run, rounds=3, iterations=1)
-    record(_key(n, K, d, dtype, backend), "reduced", samples)
+    _bench(benchmark, record, _key(n, K, d, dtype, backend), "reduced", samples,
+           lambda: molrg.snr(model, SIGMA, method="reduced", samples=samples, seed=1,
+                             dtype=dtype, backend=backend), backend)
 
 
 @pytest.mark.parametrize(("n", "K", "d"), [c for c in CONFIGS if c[0] <= 1024])

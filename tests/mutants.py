@@ -50,18 +50,23 @@ def _wrong_xi() -> None:
     _wrap_coefficients(transform)
 
 
+def _install_softmax(softmax: Callable[..., Any]) -> None:
+    """Replace the softmax everywhere the numerical core imported it."""
+    from molrg import denoiser, montecarlo
+
+    denoiser.softmax_weights = softmax
+    montecarlo.softmax_weights = softmax
+
+
 def _softmax_without_shift() -> None:
     from array_api_compat import array_namespace
-
-    from molrg import denoiser, montecarlo
 
     def softmax(logits: Any, axis: int = -1) -> Any:
         xp = array_namespace(logits)
         e = xp.exp(logits)
         return e / xp.sum(e, axis=axis, keepdims=True)
 
-    denoiser.softmax_weights = softmax
-    montecarlo.softmax_weights = softmax
+    _install_softmax(softmax)
 
 
 def _peak_off_by_a_grid_step() -> None:
@@ -152,15 +157,12 @@ def _kappa_at_half_sigma() -> None:
 def _numpy_call_in_core() -> None:
     import numpy as np
 
-    from molrg import denoiser, montecarlo
-
     def softmax(logits: Any, axis: int = -1) -> Any:
         shifted = logits - np.max(logits, axis=axis, keepdims=True)  # NumPy-only call
         e = np.exp(shifted)
         return e / np.sum(e, axis=axis, keepdims=True)
 
-    denoiser.softmax_weights = softmax
-    montecarlo.softmax_weights = softmax
+    _install_softmax(softmax)
 
 
 def _clip_delta() -> None:
