@@ -3,7 +3,9 @@
 Independent of :mod:`molrg.denoiser` and of :mod:`molrg.reference`: class covariances are
 built from the definition ``Sigma_k = U_k U_k^T + delta^2 Ut_k Ut_k^T`` by column
 selection, log-densities come from :func:`scipy.stats.multivariate_normal.logpdf`, and the
-class posterior mean is ``x - sigma^2 Cov_k^{-1} x`` (Tweedie).
+class posterior mean is ``Sigma_k Cov_k^{-1} x`` (Wiener).  Tweedie's equivalent
+``x - sigma^2 Cov_k^{-1} x`` is *not* used: at large sigma it cancels catastrophically
+(1.3e-10 relative error at sigma = 90, found by the thorough hypothesis run).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ def posterior_mean(basis: np.ndarray, K: int, d: int, delta: float, x: np.ndarra
     n = basis.shape[0]
     logp, means = [], []
     for k in range(K):
-        cov = class_covariance(basis, K, d, delta, k) + sigma**2 * np.eye(n)
+        prior = class_covariance(basis, K, d, delta, k)
+        cov = prior + sigma**2 * np.eye(n)
         logp.append(multivariate_normal(mean=np.zeros(n), cov=cov, allow_singular=False).logpdf(x))
-        means.append(x - sigma**2 * np.linalg.solve(cov, x.T).T)
+        means.append(np.linalg.solve(cov, x.T).T @ prior)
     logp = np.atleast_2d(np.array(logp).T)  # (m, K)
     w = np.exp(logp - logsumexp(logp, axis=1, keepdims=True))
     return np.einsum("mk,kmn->mn", w, np.array(means))

