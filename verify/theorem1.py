@@ -15,7 +15,9 @@ are checked, each with its measured value and tolerance:
 4. ``approx-near-peak``: the approximation's relative error on the grid points within a
    factor 2 of the simulated peak is at most ``--approx-tol`` (3 SE of slack per point).
 
-The verdict is ``holds`` when every claim holds, else ``deviates``.
+The verdict is ``holds`` when every claim holds, else ``deviates``.  Exit status: 0 when
+every verdict holds, 1 when any deviates, 2 on bad input.  Everything printed is also in
+``--json``; ``--plot`` draws both curves, the error band and both peaks.
 """
 
 from __future__ import annotations
