@@ -124,3 +124,15 @@ def test_dense_baseline_computes_the_same_snr() -> None:
     for cls, samples in ((DenseNaive, 3000), (DenseBatched, 30_000)):
         value = cls(model, SIGMA).run(samples, np.random.default_rng(2))
         assert abs(value - float(ours.estimate)) < 0.05 * float(ours.estimate)
+
+
+@pytest.mark.parametrize("input", ["noisy", "clean"])
+@pytest.mark.parametrize("name", ["snr_approx", "dlogsnr_dlogsigma"])
+def test_lambdified_theory_on_a_million_sigmas(benchmark, smoke, name: str, input: str) -> None:
+    """Issue 3: the lambdified Theorem-1 expressions on 10**6 noise levels (NumPy)."""
+    sigma = np.geomspace(1e-4, 1e3, 1000 if smoke else 10**6)
+    molrg.theory.evaluate(name, sigma[:10], 3, 5, 0.2, input)  # derive + lambdify once
+    benchmark.group = "lambdified theory, 10**6 sigma values"
+    out = benchmark.pedantic(molrg.theory.evaluate, args=(name, sigma, 3, 5, 0.2, input),
+                             rounds=5, iterations=1)
+    assert out.shape == sigma.shape and np.all(np.isfinite(out))

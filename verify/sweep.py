@@ -163,6 +163,7 @@ def plot(result: SweepResult, path: str) -> None:
                  label=f"{mode}: Theorem 1")
     ax2.set_yscale("log")
     ax2.yaxis.set_major_formatter("{x:g}")
+    ax2.yaxis.set_minor_formatter("{x:g}")
     for ax, ylabel in ((ax1, "peak location sigma*"), (ax2, "peak SNR")):
         ax.set_xlabel(result.vary)
         ax.set_ylabel(ylabel)
