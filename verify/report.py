@@ -97,6 +97,15 @@ def new_figure(ncols: int, *, width: float = 5.5, height: float = 4.2) -> tuple[
     return fig, axes[0]
 
 
+def plain_log_ticks(axis: Any) -> None:
+    """Label a log axis with plain numbers at 1, 2 and 5 times each decade."""
+    from matplotlib.ticker import LogLocator
+
+    axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    axis.set_major_formatter("{x:g}")
+    axis.set_minor_formatter("{x:g}")
+
+
 def save_figure(fig: Any, path: str | Path) -> None:
     """Save and close a figure (PNG by extension), creating the folder."""
     import matplotlib.pyplot as plt

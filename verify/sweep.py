@@ -162,8 +162,7 @@ def plot(result: SweepResult, path: str) -> None:
         ax2.plot(x, [r["peak_snr_theory"] for r in sel], "s--", color=f"C{2 * i + 1}",
                  label=f"{mode}: Theorem 1")
     ax2.set_yscale("log")
-    ax2.yaxis.set_major_formatter("{x:g}")
-    ax2.yaxis.set_minor_formatter("{x:g}")
+    report.plain_log_ticks(ax2.yaxis)
     for ax, ylabel in ((ax1, "peak location sigma*"), (ax2, "peak SNR")):
         ax.set_xlabel(result.vary)
         ax.set_ylabel(ylabel)

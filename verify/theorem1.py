@@ -388,6 +388,7 @@ def plot(result: Theorem1Result, path: str) -> None:
                        label=f"theory peak {r.peak_sigma_theory:.3g}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        report.plain_log_ticks(ax.yaxis)
         ax.set_xlabel("noise level sigma")
         ax.set_ylabel(f"SNR ({p['estimand']})")
         ax.set_title(f"{mode} input: K={p['K']} d={p['d']} n={p['n']} delta={p['delta']:g} "
