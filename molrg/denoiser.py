@@ -22,7 +22,8 @@ from . import theory
 from ._validation import check_int, check_real, check_sigma
 from .model import MoLRG
 
-__all__ = ["block_energies", "dae", "features", "posterior_mean", "softmax_weights"]
+__all__ = ["block_betas", "block_energies", "dae", "features", "posterior_mean", "scale_blocks",
+           "softmax_weights"]
 
 
 def block_energies(y: Any, K: int) -> Any:
@@ -40,15 +41,24 @@ def softmax_weights(logits: Any, axis: int = -1) -> Any:
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
+def block_betas(r: Any, xi: Any, zeta_minus_xi: Any, kappa: Any, axis: int = -1) -> Any:
+    """``beta_l = xi + (zeta - xi) w_l`` with ``w = softmax(kappa r)`` along ``axis``.
+
+    ``r`` holds the block energies ``||U_l^T x||^2``; the coefficients are scalars (or
+    broadcast against ``r``).  The one place the DAE's ``D`` is computed.
+    """
+    return xi + zeta_minus_xi * softmax_weights(kappa * r, axis=axis)
+
+
 def _betas(y: Any, K: int, sigma: float, delta: float) -> Any:
     """``beta_l(x)`` of the DAE for coordinates ``y = U^T x``: ``(..., K d) -> (..., K)``."""
     xp = array_namespace(y)
     coef = theory.coefficients(xp.asarray(sigma, dtype=y.dtype), delta)
-    w = softmax_weights(coef.kappa * block_energies(y, K))
-    return coef.xi + coef.zeta_minus_xi * w
+    return block_betas(block_energies(y, K), coef.xi, coef.zeta_minus_xi, coef.kappa)
 
 
-def _scale_blocks(y: Any, beta: Any, K: int) -> Any:
+def scale_blocks(y: Any, beta: Any, K: int) -> Any:
+    """``D y``: block ``l`` of ``y`` (``(..., K d)``) times ``beta_l`` (``(..., K)``)."""
     xp = array_namespace(y)
     shape = y.shape
     blocks = xp.reshape(y, (*shape[:-1], K, shape[-1] // K))
@@ -84,7 +94,7 @@ def features(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> An
     """
     _xp, basis, K, sigma, delta = _iv(x, sigma, basis, K, delta)
     y = x @ basis
-    return _scale_blocks(y, _betas(y, K, sigma, delta), K)
+    return scale_blocks(y, _betas(y, K, sigma, delta), K)
 
 
 def dae(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> Any:

@@ -144,7 +144,7 @@ class MoLRG:
         return x0, labels
 
 
-def class_scales(xp: ModuleType, onehot: Any, delta: float) -> Any:
+def class_scales(onehot: Any, delta: float) -> Any:
     """Per-sample, per-block standard deviation of the latent: 1 on the own block, delta elsewhere.
 
     ``onehot`` is ``(num, K)``; returns ``(num, K)``.
@@ -160,7 +160,7 @@ def latent(xp: ModuleType, gen: _backend.Random, onehot: Any, d: int, delta: flo
     """
     num, K = onehot.shape
     g = gen.standard_normal((num, K, d), dtype)
-    z = g * class_scales(xp, onehot, delta)[:, :, None]
+    z = g * class_scales(onehot, delta)[:, :, None]
     return xp.reshape(z, (num, K * d))
 
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from . import _backend, theory
 from ._validation import check_choice, check_int, check_sigma
-from .denoiser import block_energies, softmax_weights
+from .denoiser import block_betas, block_energies, scale_blocks
 from .model import MoLRG, latent
 
 __all__ = [
@@ -133,15 +133,21 @@ def _batch_moments(xp: ModuleType, num: list[Any], den: list[Any], ratios: bool
 
     The per-sample ratio ``N/D`` is formed only when ``ratios`` (mean of ratios): with
     ``(K-1) d = 1`` a float32 chi-square draw can underflow to an exact zero ``D``.
+    Otherwise its slots are zero-filled on the host (no work on the device).
     """
     n = xp.astype(xp.stack(num), xp.float64, copy=False)  # (S, C, m)
     dd = xp.astype(xp.stack(den), xp.float64, copy=False)
-    q = n / dd if ratios else xp.zeros_like(n)
-    means = [xp.mean(a, axis=-1) for a in (n, dd, q)]
-    cn, cd, cq = (a - mu[..., None] for a, mu in zip((n, dd, q), means, strict=True))
-    m2 = [xp.sum(a * b, axis=-1) for a, b in ((cn, cn), (cd, cd), (cn, cd), (cq, cq))]
+    arrays = (n, dd, n / dd) if ratios else (n, dd)
+    means = [xp.mean(a, axis=-1) for a in arrays]
+    centred = [a - mu[..., None] for a, mu in zip(arrays, means, strict=True)]
+    pairs = ((0, 0), (1, 1), (0, 1), (2, 2)) if ratios else ((0, 0), (1, 1), (0, 1))
+    m2 = [xp.sum(centred[i] * centred[j], axis=-1) for i, j in pairs]
     packed = _backend.to_numpy(xp.stack(means + m2))
-    return packed[:3], packed[3:]
+    mean, comoments = packed[: len(means)], packed[len(means):]
+    if not ratios:
+        zero = np.zeros_like(mean[:1])
+        mean, comoments = np.concatenate([mean, zero]), np.concatenate([comoments, zero])
+    return mean, comoments
 
 
 # ---------------------------------------------------------------------------------------
@@ -190,26 +196,26 @@ def snr(
     -------
     SNRResult with ``estimate`` and ``stderr`` shaped like ``sigma``.
     """
-    opts = _iv(model, sigma, input, estimand, denominator, samples, backend, dtype, method,
-               basis, batch)
+    sig, dae_basis, opts = _iv(model, sigma, input, estimand, denominator, samples, backend,
+                               dtype, method, basis, batch)
     xp = _backend.namespace(opts["backend"])
     dt = _backend.resolve_dtype(xp, opts["dtype"])
     gen = _backend.Random(seed, xp)
-    sig = opts.pop("sigma_array")
-    sig_flat = np.atleast_1d(sig)
-    sim = _simulate_reduced if opts["method"] == "reduced" else _simulate_ambient
-    moments = sim(model, sig_flat, opts, xp, dt, gen, progress)
+    if opts["method"] == "reduced":
+        moments, used = _simulate_reduced(model, np.atleast_1d(sig), opts, xp, dt, gen, progress)
+    else:
+        moments, used = _simulate_ambient(model, np.atleast_1d(sig), opts, dae_basis, xp, dt,
+                                          gen, progress)
     estimate, stderr = moments.result(opts["estimand"])
     error = (
         "delta method per class ratio of means, classes as strata"
         if opts["estimand"] == "ratio-of-means"
         else "sample standard deviation of per-sample ratios / sqrt(m), classes as strata"
     )
-    opts.pop("basis_array")
     return SNRResult(
         estimate=estimate.reshape(sig.shape),
         stderr=stderr.reshape(sig.shape),
-        n_samples=opts.pop("n_samples"),
+        n_samples=used,
         sigma=sig,
         error_method=error,
         options=opts,
@@ -217,11 +223,13 @@ def snr(
 
 
 def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, samples: Any,
-        backend: Any, dtype: Any, method: Any, basis: Any, batch: Any) -> dict[str, Any]:
+        backend: Any, dtype: Any, method: Any, basis: Any, batch: Any
+        ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Validate everything once: ``(sigma array, DAE basis or None, resolved options)``."""
     if not isinstance(model, MoLRG):
         raise ValueError(f"model={model!r} must be a molrg.MoLRG")
+    sig = check_sigma(sigma)
     opts: dict[str, Any] = {
-        "sigma_array": check_sigma(sigma),
         "input": check_choice("input", input, INPUTS),
         "estimand": check_choice("estimand", estimand, ESTIMANDS),
         "denominator": check_choice("denominator", denominator, DENOMINATORS),
@@ -232,7 +240,6 @@ def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, sam
     }
     if basis is not None:
         basis = MoLRG(model.K, model.d, model.n, model.delta, basis=basis).basis
-    opts["basis_array"] = basis
     if opts["method"] == "auto":
         opts["method"] = "reduced" if basis is None else "ambient"
     if opts["method"] == "reduced" and basis is not None:
@@ -263,7 +270,7 @@ def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, sam
     if batch is not None:
         batch = check_int("batch", batch, low=1)
     opts["batch"] = batch
-    return opts
+    return sig, basis, opts
 
 
 def _progress(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
@@ -275,7 +282,7 @@ def _progress(progress: Callable[[int, int], None] | None, done: int, total: int
 # Reduced method: K scaled chi-square block energies per sample
 # ---------------------------------------------------------------------------------------
 def _simulate_reduced(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: ModuleType,
-                      dt: Any, gen: _backend.Random, progress: Any) -> _Moments:
+                      dt: Any, gen: _backend.Random, progress: Any) -> tuple[_Moments, int]:
     K, d, delta = model.K, model.d, model.delta
     total = opts["samples"]
     itemsize = 4 if opts["dtype"] == "float32" else 8
@@ -284,6 +291,10 @@ def _simulate_reduced(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
     coef = theory.coefficients(s, delta)
     v_own = theory.evaluate("energy_own", s, K, d, delta, opts["input"]) / d
     v_other = theory.evaluate("energy_other", s, K, d, delta, opts["input"]) / d
+    # Per-sigma input variance of each class row, (S, K, 1): row 0 the true class.
+    true_row = xp.reshape(xp.arange(K) == 0, (1, K, 1))
+    scales = xp.where(true_row, xp.reshape(v_own, (-1, 1, 1)), xp.reshape(v_other, (-1, 1, 1)))
+    ratios = opts["estimand"] == "mean-of-ratios"
     moments = _Moments()
     done = 0
     while done < total:
@@ -293,24 +304,23 @@ def _simulate_reduced(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
         chi = gen.chisquare(float(d), (K, m), dt)
         num, den = [], []
         for i in range(sig.size):
-            r_own = v_own[i] * chi[:1, :]
-            r_other = v_other[i] * chi[1:, :]
-            w = softmax_weights(coef.kappa[i] * xp.concat([r_own, r_other], axis=0), axis=0)
-            beta = coef.xi[i] + coef.zeta_minus_xi[i] * w
-            num.append(beta[:1, :] ** 2 * r_own)
-            den.append(xp.sum(beta[1:, :] ** 2 * r_other, axis=0, keepdims=True))
-        moments.add(m, *_batch_moments(xp, num, den, opts["estimand"] == "mean-of-ratios"))
+            r = chi * scales[i, ...]
+            beta = block_betas(r, coef.xi[i], coef.zeta_minus_xi[i], coef.kappa[i], axis=0)
+            energy = beta * beta * r
+            num.append(energy[:1, :])
+            den.append(xp.sum(energy[1:, :], axis=0, keepdims=True))
+        moments.add(m, *_batch_moments(xp, num, den, ratios))
         done += m
         _progress(progress, done, total)
-    opts["n_samples"] = total
-    return moments
+    return moments, total
 
 
 # ---------------------------------------------------------------------------------------
 # Ambient method: the full simulation in R^n
 # ---------------------------------------------------------------------------------------
-def _simulate_ambient(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: ModuleType,
-                      dt: Any, gen: _backend.Random, progress: Any) -> _Moments:
+def _simulate_ambient(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], custom: Any,
+                      xp: ModuleType, dt: Any, gen: _backend.Random, progress: Any
+                      ) -> tuple[_Moments, int]:
     K, d, n, delta = model.K, model.d, model.n, model.delta
     per_class = opts["samples"] // K
     itemsize = 4 if opts["dtype"] == "float32" else 8
@@ -318,7 +328,6 @@ def _simulate_ambient(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
     m_batch = max(1, rows // K)
 
     true_basis = model.basis_in(xp, opts["dtype"])
-    custom = opts["basis_array"]
     dae_basis = true_basis if custom is None else xp.asarray(custom, dtype=dt)
     # A = U^T V maps DAE coordinates to true coordinates; None means V = U (identity).
     cross = None if custom is None else xp.matrix_transpose(true_basis) @ dae_basis
@@ -327,6 +336,7 @@ def _simulate_ambient(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
     coef = theory.coefficients(s, delta)
     noisy = opts["input"] == "noisy"
     complement = opts["denominator"] == "complement"
+    ratios = opts["estimand"] == "mean-of-ratios"
 
     moments = _Moments()
     done = 0
@@ -340,12 +350,12 @@ def _simulate_ambient(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
         for i in range(sig.size):
             y = y0 + s[i] * eps_v if eps_v is not None else y0
             r = block_energies(y, K)
-            beta = coef.xi[i] + coef.zeta_minus_xi[i] * softmax_weights(coef.kappa[i] * r)
+            beta = block_betas(r, coef.xi[i], coef.zeta_minus_xi[i], coef.kappa[i])
             if cross is None:  # xhat = U c: block energies are beta^2 r
                 energy = beta * beta * r
                 norm2 = xp.sum(energy, axis=1)
             else:  # U^T xhat = A c, ||xhat||^2 = ||c||^2
-                c = xp.reshape(xp.reshape(y, (K * m, K, d)) * beta[:, :, None], (K * m, K * d))
+                c = scale_blocks(y, beta, K)
                 energy = block_energies(c @ xp.matrix_transpose(cross), K)
                 norm2 = xp.sum(c * c, axis=1)
             energy = xp.reshape(energy, (K, m, K))
@@ -353,8 +363,7 @@ def _simulate_ambient(model: MoLRG, sig: np.ndarray, opts: dict[str, Any], xp: M
             rest = xp.reshape(norm2, (K, m)) if complement else xp.sum(energy, axis=2)
             num.append(n_own)
             den.append(rest - n_own)
-        moments.add(m, *_batch_moments(xp, num, den, opts["estimand"] == "mean-of-ratios"))
+        moments.add(m, *_batch_moments(xp, num, den, ratios))
         done += m
         _progress(progress, done * K, per_class * K)
-    opts["n_samples"] = per_class * K
-    return moments
+    return moments, per_class * K

@@ -97,6 +97,7 @@ def coefficients(sigma: Any, delta: float) -> Coefficients:
     delta = check_real("delta", delta, low=0.0, high=1.0)
     xp, s = _as_array(sigma)
     sym = _symbolic()
+    # These four expressions involve sigma and delta only; K and d are placeholders.
     vals = {
         name: sym.lambdified(name, "noisy", xp)(s, 2.0, 1.0, delta)
         for name in ("zeta", "xi", "zeta_minus_xi", "kappa")
@@ -136,6 +137,7 @@ def exact_limits(
     For ``estimand="mean-of-ratios"`` the limits are finite only when ``(K-1) d > 2``;
     otherwise ``inf`` is returned (the mean of ``1/chi2_m`` diverges for ``m <= 2``).
     """
+    K, d, delta, input = _iv(K, d, delta, input)
     check_choice("estimand", estimand, ("ratio-of-means", "mean-of-ratios"))
     prefix = "snr_exact" if estimand == "ratio-of-means" else "mean_of_ratios"
     if estimand == "mean-of-ratios" and (K - 1) * d <= 2:

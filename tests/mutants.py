@@ -51,11 +51,10 @@ def _wrong_xi() -> None:
 
 
 def _install_softmax(softmax: Callable[..., Any]) -> None:
-    """Replace the softmax everywhere the numerical core imported it."""
-    from molrg import denoiser, montecarlo
+    """Replace the softmax the numerical core uses (``denoiser.block_betas`` looks it up)."""
+    from molrg import denoiser
 
     denoiser.softmax_weights = softmax
-    montecarlo.softmax_weights = softmax
 
 
 def _softmax_without_shift() -> None:
@@ -144,7 +143,7 @@ def _other_block_variance_delta() -> None:
     theory.evaluate = patched
 
 
-def _kappa_at_half_sigma() -> None:
+def _saturated_logits() -> None:
     from molrg.theory import Coefficients
 
     def transform(c: Any) -> Any:  # logits scaled 50x: the softmax saturates far too early
@@ -219,7 +218,7 @@ MUTANTS = {m.name: m for m in [
            _kappa_typo),
     Mutant("saturated_logits", "6", "logit coefficient kappa 50x too large",
            ("tests/test_properties.py::test_peak_location_follows_the_measured_relation_to_theorem1",),
-           _kappa_at_half_sigma),
+           _saturated_logits),
     Mutant("peak_off_by_a_grid_step", "6", "theory peak shifted by two grid steps (x1.19)",
            ("tests/test_properties.py::test_peak_location_follows_the_measured_relation_to_theorem1",
             "tests/test_theory.py::test_root_found_peak_matches_dense_grid_argmax_on_200_cases"),

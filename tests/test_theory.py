@@ -132,3 +132,8 @@ def test_theory_validates_its_parameters(bad: dict) -> None:
     kw = {"K": 3, "d": 5, "delta": 0.2, "input": "noisy"} | bad
     with pytest.raises(ValueError, match=next(iter(bad))):
         theory.peak(**kw)
+
+
+def test_exact_limits_validate_before_the_divergence_shortcut() -> None:
+    with pytest.raises(ValueError, match="K=1 is out of range"):
+        theory.exact_limits(1, 2, 0.3, "noisy", "mean-of-ratios")

@@ -157,3 +157,10 @@ def test_other_commands_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     data = json.loads(out.read_text())
     assert [r["delta"] for r in data["rows"]] == [0.2, 0.2, 0.4, 0.4]
     assert (tmp_path / "sweep.png").exists()
+
+
+def test_theorem1_run_rejects_empty_or_unknown_inputs() -> None:
+    with pytest.raises(ValueError, match="inputs is empty"):
+        theorem1.run(inputs=(), samples=100)
+    with pytest.raises(ValueError, match="input='dirty' is not valid"):
+        theorem1.run(inputs=("dirty",), samples=100)

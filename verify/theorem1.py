@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 import molrg
-from molrg._validation import check_int, check_real
+from molrg._validation import check_choice, check_int, check_real
 from molrg.analysis import PeakEstimate, simulated_peak, unimodality
 from molrg.montecarlo import ESTIMANDS
 
@@ -236,6 +236,10 @@ def run(
 ) -> Theorem1Result:
     """Run the Theorem-1 check; see the module docstring for the claims."""
     start = time.perf_counter()
+    if not inputs:
+        raise ValueError("inputs is empty; valid: a non-empty subset of 'noisy', 'clean'")
+    for mode in inputs:
+        check_choice("input", mode, molrg.theory.INPUTS)
     model = molrg.MoLRG(K, d, n, delta, seed=seed)
     sigma = _grid(model, inputs, sigma_min, sigma_max, num_sigma)
     options: dict[str, Any] = {"backend": backend, "method": method, "dtype": dtype}
@@ -249,6 +253,7 @@ def run(
             model, sigma, sim.estimate, input=mode, estimand=estimand, samples=samples,
             seed=seed + 1, replicates=replicates,
             progress=report.Progress(f"{mode}: refine peak", enabled=progress), **options)
+        resolved_method = sim.options["method"]
         claims = evaluate_claims(sigma, sim.estimate, sim.stderr, theory,
                                  peak_simulated=peak_sim, peak_theory=peak_theory,
                                  peak_tol=peak_tol, approx_tol=approx_tol, unimodal_z=unimodal_z)
@@ -259,7 +264,6 @@ def run(
             peak_sigma_theory=peak_theory.sigma, peak_snr_theory=peak_theory.snr,
             limits_theory=molrg.limits(K, d, delta, mode), claims=claims,
         )
-        resolved_method = sim.options["method"]
     params = {"K": K, "d": d, "n": n, "delta": delta, "samples": samples, "seed": seed,
               "backend": backend, "estimand": estimand, "method": resolved_method,
               "dtype": dtype, "sigma_min": float(sigma[0]), "sigma_max": float(sigma[-1]),
