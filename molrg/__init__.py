@@ -1,25 +1,76 @@
 """molrg: check the theory of diffusion-based representation learning on the noisy MoLRG.
 
-The curated public API.  Layers (each uses only those below it):
+The curated public API.  Layers (each uses only those below it)::
 
-* :mod:`molrg.symbolic` -- SymPy derivations of Proposition 1 and Theorem 1 (lazy).
-* :mod:`molrg.theory` -- Theorem-1 numerics from the derivations, peak finder, peak law.
-* :mod:`molrg.model` -- the MoLRG parameters, bases and sampling.
-* :mod:`molrg.denoiser` -- the exact posterior mean and the parameterised DAE.
-* :mod:`molrg.montecarlo` -- Monte Carlo SNR estimators (:func:`molrg.snr`) with errors.
+    estimators (snr), probes, analysis      exact (quadrature) and Monte Carlo estimates
+    denoisers, quadrature, theory           denoisers; the exact SNR; Theorem 1 in numbers
+    models, mixtures, kernel                Setting, MoLRG, LowRankMixture; the one kernel
+    options, _generated, _backend           vocabularies and method objects; generated code
+
+:mod:`molrg.symbolic` (SymPy derivations and the code generator),
+:mod:`molrg.reference` (independent dense references) and :mod:`molrg.validation` (the
+checks every public function uses, for extensions) are public submodules, imported on
+first use: ``import molrg`` imports neither SymPy nor SciPy.
 """
 
-from .denoiser import dae, features, posterior_mean, softmax_weights
-from .model import MoLRG
-from .montecarlo import SNRResult, snr
-from .theory import Peak, approx_snr, exact_limits, limits, margin, peak, peak_law
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .analysis import SNRPeak, Unimodality, count_local_maxima, snr_peak, unimodality
+from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
+from .estimators import SNRResult, snr
+from .kernel import softmax_weights
+from .mixtures import LowRankMixture
+from .models import MoLRG, Setting
+from .options import (
+    BACKENDS,
+    DENOMINATORS,
+    DTYPES,
+    ESTIMANDS,
+    FORMS,
+    INPUTS,
+    METHODS,
+    PROBES,
+    SIMULATORS,
+    MonteCarlo,
+    Quadrature,
+)
+from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
+from .validation import ParameterError, ParameterTypeError
+
+__version__ = "0.2.0"
 
 __all__ = [
+    "BACKENDS",
+    "DAE",
+    "DENOMINATORS",
+    "DTYPES",
+    "ESTIMANDS",
+    "FORMS",
+    "INPUTS",
+    "METHODS",
+    "PROBES",
+    "SIMULATORS",
+    "Denoiser",
+    "LowRankMixture",
     "MoLRG",
+    "MonteCarlo",
+    "OptimalDenoiser",
+    "ParameterError",
+    "ParameterTypeError",
     "Peak",
+    "Quadrature",
+    "SNRPeak",
     "SNRResult",
+    "Setting",
+    "Unimodality",
+    "__version__",
     "approx_snr",
+    "count_local_maxima",
     "dae",
+    "dlogsnr_dlogsigma",
     "exact_limits",
     "features",
     "limits",
@@ -28,7 +79,16 @@ __all__ = [
     "peak_law",
     "posterior_mean",
     "snr",
+    "snr_peak",
     "softmax_weights",
+    "unimodality",
 ]
 
-__version__ = "0.1.0"
+_SUBMODULES = ("symbolic", "reference", "validation")
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public submodules :mod:`molrg.symbolic` and :mod:`molrg.reference` lazily."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'molrg' has no attribute {name!r}")

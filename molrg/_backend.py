@@ -11,26 +11,55 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+import array_api_compat
 import numpy as np
-from array_api_compat import array_namespace, is_cupy_namespace
+from array_api_compat import is_cupy_namespace
+
+from .validation import ParameterError, ParameterTypeError
 
 __all__ = [
     "BACKENDS",
     "Random",
     "array_namespace",
+    "check_seed",
     "namespace",
     "resolve_dtype",
     "to_numpy",
 ]
 
-BACKENDS = ("numpy", "cupy", "array_api_strict")
-"""Backend names accepted by :func:`namespace` (``array_api_strict`` is for testing)."""
+from .options import BACKENDS
+
+Seed = int | np.random.Generator | np.random.SeedSequence | None
+
+
+def check_seed(seed: Any, name: str = "seed") -> None:
+    """Raise unless ``seed`` is a non-negative int, a Generator, a SeedSequence, a
+    :class:`Random` or ``None``."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence, Random)):
+        return
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ParameterTypeError(f"{name}={seed!r} must be a non-negative integer, a "
+                        "numpy.random.Generator or a numpy.random.SeedSequence")
+    if seed < 0:
+        raise ParameterError(f"{name}={seed!r} is out of range; valid: [0, inf)")
 
 CUPY_INSTALL_HINT = (
     "CuPy is not installed. Install the wheel matching your CUDA toolkit, e.g. "
     "`pip install 'molrg[gpu]'` (CUDA 12.x: cupy-cuda12x) or "
     "`pip install cupy-cuda11x` for CUDA 11.x; see docs/index.md#gpu."
 )
+
+
+def array_namespace(*arrays: Any) -> ModuleType:
+    """The array-API namespace of ``arrays``.
+
+    NumPy (>= 2.1) arrays get ``numpy`` itself, which implements the standard: its
+    ``array_api_compat`` wrapper costs some 0.4 s to import, a third of the main
+    command's budget.  Every other library goes through ``array_api_compat``.
+    """
+    if arrays and all(isinstance(a, (np.ndarray, np.generic)) for a in arrays):
+        return np
+    return array_api_compat.array_namespace(*arrays)
 
 
 def namespace(backend: str | ModuleType) -> ModuleType:
@@ -45,14 +74,12 @@ def namespace(backend: str | ModuleType) -> ModuleType:
     if isinstance(backend, ModuleType):
         return array_namespace(backend.asarray(0.0)) if hasattr(backend, "asarray") else backend
     if backend == "numpy":
-        import array_api_compat.numpy as xp_numpy
-
-        return xp_numpy
+        return np
     if backend == "cupy":
         try:
             import cupy  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the machine
-            raise ValueError(f"backend='cupy' is unavailable: {CUPY_INSTALL_HINT}") from exc
+            raise ParameterError(f"backend='cupy' is unavailable: {CUPY_INSTALL_HINT}") from exc
         import array_api_compat.cupy as xp_cupy
 
         return xp_cupy
@@ -60,14 +87,30 @@ def namespace(backend: str | ModuleType) -> ModuleType:
         import array_api_strict
 
         return array_api_strict
-    raise ValueError(f"backend={backend!r} is not a known backend; valid: {BACKENDS}")
+    raise ParameterError(f"backend={backend!r} is not a known backend; valid: {BACKENDS}")
+
+
+def memory_budget(xp: ModuleType, requested: int) -> int:
+    """Working-memory budget of one batch in bytes.
+
+    On the host: ``requested``.  On a GPU, when ``requested`` is the default, a quarter of
+    the device's free memory (at least the default): batches are sized to fill the device.
+    """
+    from .options import DEFAULT_MEMORY_BYTES
+
+    if is_cupy_namespace(xp) and requested == DEFAULT_MEMORY_BYTES:  # pragma: no cover - GPU
+        import cupy
+
+        free, _total = cupy.cuda.Device().mem_info
+        return max(requested, free // 4)
+    return requested
 
 
 def resolve_dtype(xp: ModuleType, dtype: Any) -> Any:
     """Map ``"float32"``/``"float64"`` (or a dtype) to the namespace's float dtype."""
     name = dtype if isinstance(dtype, str) else np.dtype(getattr(dtype, "name", dtype)).name
     if name not in ("float32", "float64"):
-        raise ValueError(f"dtype={dtype!r} is not supported; valid: 'float32', 'float64'")
+        raise ParameterError(f"dtype={dtype!r} is not supported; valid: 'float32', 'float64'")
     return getattr(xp, name)
 
 
@@ -97,12 +140,13 @@ class Random:
 
     Parameters
     ----------
-    seed : int, numpy.random.Generator or None.  A Generator is used as is on NumPy;
-        for CuPy an integer seed is drawn from it.
+    seed : int, numpy.random.SeedSequence, numpy.random.Generator or None.  A Generator
+        is used as is on NumPy; for CuPy an integer seed is drawn from it.
     xp : the array namespace draws are returned in.
     """
 
-    def __init__(self, seed: int | np.random.Generator | None, xp: ModuleType) -> None:
+    def __init__(self, seed: Seed, xp: ModuleType) -> None:
+        check_seed(seed)
         self.xp = xp
         self._cupy = is_cupy_namespace(xp)
         if self._cupy:  # pragma: no cover - needs a GPU
@@ -110,6 +154,8 @@ class Random:
 
             if isinstance(seed, np.random.Generator):
                 seed = int(seed.integers(2**63))
+            elif isinstance(seed, np.random.SeedSequence):
+                seed = int(seed.generate_state(1, np.uint64)[0])
             self._gen = cupy.random.default_rng(seed)
         else:
             self._gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

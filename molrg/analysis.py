@@ -1,30 +1,27 @@
-"""Statistics on SNR curves: unimodality with error bars, and the simulated peak.
+"""Statistics on SNR curves: unimodality with error bars, and the peak of the SNR.
 
-These are the statistical tools behind ``verify theorem1``'s claims; they take plain
-NumPy curves, so any curve (simulated, theoretical, crafted) can be analysed.
+:func:`unimodality` and :func:`count_local_maxima` take plain curves, so any curve
+(simulated, theoretical, crafted) can be analysed.  :func:`snr_peak` locates the maximum
+of the SNR itself: exactly (quadrature, a bracketed maximiser on the deterministic curve,
+with its numerical uncertainty) or by Monte Carlo (independent replicate curves, each
+with common random numbers, refined below the grid spacing).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
-from .model import MoLRG
-from .montecarlo import snr
+from .estimators import _iv, snr
+from .options import MonteCarlo, Quadrature
+from .validation import ParameterError, check_int, check_sigma
 
-__all__ = [
-    "PeakEstimate",
-    "Unimodality",
-    "count_local_maxima",
-    "refine_peak",
-    "simulated_peak",
-    "unimodality",
-]
+__all__ = ["SNRPeak", "Unimodality", "count_local_maxima", "snr_peak", "unimodality"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +31,9 @@ class Unimodality:
     ``z = max`` over pairs ``i < j`` on the rising side (up to the argmax) of
     ``(y_i - y_j) / sqrt(se_i^2 + se_j^2)`` and, on the falling side, of
     ``(y_j - y_i) / sqrt(se_i^2 + se_j^2)``: how many combined standard errors the worst
-    dip (left) or rise (right) amounts to.  ``z <= 0`` for an exactly unimodal curve.
-    Using the independent-errors combination is conservative for common-random-number
-    curves (their differences are more precise).
+    dip (left) or rise (right) amounts to.  ``z <= 0`` for an exactly unimodal curve; for
+    an exact curve (``se = 0``) any violation is ``+inf``.  Using the independent-errors
+    combination is conservative for common-random-number curves.
     """
 
     z: float
@@ -49,9 +46,9 @@ def unimodality(y: Any, se: Any) -> Unimodality:
     y = np.asarray(y, dtype=float)
     se = np.asarray(se, dtype=float)
     if y.ndim != 1 or y.shape != se.shape or y.size < 2:
-        raise ValueError("y and se must be 1-D arrays of the same length >= 2")
+        raise ParameterError("y and se must be 1-D arrays of the same length >= 2")
     if np.any(se < 0) or not np.all(np.isfinite(y)) or not np.all(np.isfinite(se)):
-        raise ValueError("y must be finite and se finite and non-negative")
+        raise ParameterError("y must be finite and se finite and non-negative")
     peak = int(np.argmax(y))
     best, where = -math.inf, (peak, peak)
     scale = np.sqrt(se[:, None] ** 2 + se[None, :] ** 2)
@@ -80,86 +77,114 @@ def count_local_maxima(y: Any) -> int:
 
 
 @dataclass(frozen=True)
-class PeakEstimate:
-    """Simulated peak location, refined below the grid spacing.
+class SNRPeak:
+    """The maximum of the SNR over ``sigma``.
 
-    ``sigma`` is the mean over ``replicates`` independent replicate curves of each one's
-    argmax, found by a bounded Brent (golden-section) search in ``log sigma`` on that
-    replicate's common-random-number curve; ``stderr`` is their standard deviation over
-    ``sqrt(replicates)``.  ``snr`` and ``snr_stderr`` are the same for the peak height.
-    ``interior`` is False when the coarse argmax sits on the edge of the grid (then
-    ``sigma`` is that edge and no refinement is done).
+    Attributes
+    ----------
+    sigma, stderr : the argmax and its uncertainty (quadrature: numerical; Monte Carlo:
+        standard error over independent replicate curves).  ``sigma = 0`` with
+        ``interior = False`` when the curve decreases from ``sigma -> 0``.
+    snr, snr_stderr : the SNR at the peak and its uncertainty.
+    interior : whether the maximum is attained at an interior noise level.
+    method : ``"quadrature"``, ``"reduced"`` or ``"ambient"``.
+    replicates : Monte Carlo replicate argmaxes (empty for quadrature).
     """
 
     sigma: float
     stderr: float
     snr: float
     snr_stderr: float
-    replicates: np.ndarray
     interior: bool
+    method: str
+    replicates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "stderr": self.stderr, "snr": self.snr,
+                "snr_stderr": self.snr_stderr, "interior": self.interior,
+                "method": self.method, "replicates": self.replicates}
 
 
-def refine_peak(curve: Callable[[float], float], lo: float, hi: float,
-                xtol: float = 1e-6) -> tuple[float, float]:
-    """Argmax and maximum of a smooth positive ``curve(sigma)`` on ``[lo, hi]``.
-
-    Bounded Brent search on ``-log curve(exp(u))``; ``xtol`` is absolute in ``log sigma``
-    (i.e. relative in ``sigma``).
-    """
-    res = minimize_scalar(lambda u: -math.log(curve(math.exp(u))),
-                          bounds=(math.log(lo), math.log(hi)), method="bounded",
-                          options={"xatol": xtol})
-    return math.exp(res.x), math.exp(-res.fun)
+REFINE_POINTS = 41
+"""Points of each replicate's local common-random-number curve (Monte Carlo peak)."""
 
 
-def simulated_peak(
-    model: MoLRG,
-    sigma: Any,
-    estimate: Any,
+def snr_peak(
+    model: Any,
+    /,
     *,
     input: str = "noisy",
     estimand: str = "ratio-of-means",
-    samples: int = 100_000,
-    seed: int = 0,
+    denominator: str = "others",
+    denoiser: Any = None,
+    method: str | Quadrature | MonteCarlo = "auto",
+    grid: Any = None,
     replicates: int = 8,
     progress: Callable[[int, int], None] | None = None,
-    **snr_options: Any,
-) -> PeakEstimate:
-    """Locate the simulated SNR peak finer than the grid ``sigma`` (``estimate`` on it).
+) -> SNRPeak:
+    """The peak of the SNR curve of :func:`molrg.snr` (same arguments).
 
-    The search interval is ``[sigma[i-1], sigma[i+1]]`` around the grid argmax ``i``.
-    ``replicates`` independent seeds are spawned from ``seed``; each replicate evaluates
-    the SNR with ``samples // replicates`` samples, re-creating its generator from the
-    same seed sequence at every point, so the replicate curve uses common random numbers
-    and is a smooth deterministic function of ``sigma``: :func:`refine_peak` finds its
-    argmax to ``1e-6`` relative.
+    Quadrature (the default where it applies): a bracketed maximiser on the deterministic
+    curve; ``stderr`` is the numerical uncertainty of the argmax.  ``grid`` is not needed.
+
+    Monte Carlo: the SNR on ``grid`` (required, 1-D increasing) locates the argmax ``i``;
+    ``replicates`` independent seeds (spawned from the method's seed) each evaluate the
+    SNR on :data:`REFINE_POINTS` points of ``[grid[i-1], grid[i+1]]`` in one call (common
+    random numbers, so the curve is smooth), a cubic spline in ``log sigma`` is maximised,
+    and the replicate argmaxes give the mean and its standard error.  If the coarse
+    argmax is on the edge of the grid, ``interior`` is False and no refinement is done.
     """
-    sigma = np.asarray(sigma, dtype=float)
-    estimate = np.asarray(estimate, dtype=float)
-    i = int(np.argmax(estimate))
-    if i == 0 or i == sigma.size - 1:
-        return PeakEstimate(float(sigma[i]), math.nan, float(estimate[i]), math.nan,
-                            np.array([]), False)
-    children = np.random.SeedSequence(seed).spawn(replicates)
-    per_replicate = max(2 * model.K, samples // replicates)
+    replicates = check_int("replicates", replicates, low=2)
+    resolved = _iv(model, 1.0, input, estimand, denominator, denoiser, method, progress).method
+    if isinstance(resolved, Quadrature):
+        from . import quadrature
+
+        st = model.setting
+        sigma, value, err, interior = quadrature.exact_peak(st.K, st.d, st.delta, input)
+        value_err = float(snr(model, sigma, input=input).stderr) if interior else 0.0
+        return SNRPeak(float(sigma), float(err), float(value), value_err, bool(interior),
+                       "quadrature")
+    if grid is None:
+        raise ParameterError("grid is required for a Monte Carlo peak; valid: a 1-D "
+                             "increasing array of noise levels")
+    grid = check_sigma(grid, "grid")
+    if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
+        raise ParameterError("grid must be 1-D, increasing, with at least 3 points")
+    assert isinstance(resolved, MonteCarlo)
+    mc = resolved.replace(batch=method.batch if isinstance(method, MonteCarlo) else None)
+    kwargs = {"input": input, "estimand": estimand, "denominator": denominator,
+              "denoiser": denoiser}
+    coarse = snr(model, grid, method=mc, **kwargs)
+    i = int(np.argmax(coarse.estimate))
+    if i in (0, grid.size - 1):
+        return SNRPeak(float(grid[i]), math.nan, float(coarse.estimate[i]),
+                       float(coarse.stderr[i]), False, mc.simulator)
+    from scipy.interpolate import CubicSpline
+    from scipy.optimize import minimize_scalar
+
+    seed = mc.seed
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(2**63))
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = np.random.SeedSequence(seed)
+    children = seed.spawn(replicates)
+    per = max(2 * getattr(model, "K", 2), mc.samples // replicates)
+    u = np.linspace(math.log(grid[i - 1]), math.log(grid[i + 1]), REFINE_POINTS)
     peaks, heights = [], []
     for r, child in enumerate(children):
-        def curve(s: float, child: np.random.SeedSequence = child) -> float:
-            res = snr(model, s, input=input, estimand=estimand, samples=per_replicate,
-                      seed=np.random.default_rng(child), **snr_options)
-            return float(res.estimate)
-
-        p, h = refine_peak(curve, float(sigma[i - 1]), float(sigma[i + 1]))
-        peaks.append(p)
-        heights.append(h)
+        with warnings.catch_warnings():  # the first snr call above has warned already
+            warnings.simplefilter("ignore", RuntimeWarning)
+            curve = snr(model, np.exp(u), method=mc.replace(samples=per, seed=child), **kwargs)
+        spline = CubicSpline(u, np.log(curve.estimate))
+        j = int(np.argmax(curve.estimate))
+        lo, hi = u[max(j - 1, 0)], u[min(j + 1, u.size - 1)]
+        res = minimize_scalar(lambda x, s=spline: -float(s(x)), bounds=(lo, hi),
+                              method="bounded", options={"xatol": 1e-9})
+        peaks.append(math.exp(res.x))
+        heights.append(math.exp(-res.fun))
         if progress is not None:
             progress(r + 1, replicates)
-    peaks_arr, heights_arr = np.array(peaks), np.array(heights)
-    return PeakEstimate(
-        sigma=float(peaks_arr.mean()),
-        stderr=float(peaks_arr.std(ddof=1) / math.sqrt(replicates)),
-        snr=float(heights_arr.mean()),
-        snr_stderr=float(heights_arr.std(ddof=1) / math.sqrt(replicates)),
-        replicates=peaks_arr,
-        interior=True,
-    )
+    p, h = np.array(peaks), np.array(heights)
+    return SNRPeak(float(p.mean()), float(p.std(ddof=1) / math.sqrt(replicates)),
+                   float(h.mean()), float(h.std(ddof=1) / math.sqrt(replicates)), True,
+                   mc.simulator, p)

@@ -2,7 +2,7 @@
 
 * :func:`posterior_mean_dense` -- brute-force Bayes with dense ``n x n`` class
   covariances, explicit Gaussian log-densities (``slogdet`` + ``solve``) and Tweedie's
-  formula per class.  It shares nothing with :mod:`molrg.denoiser` but the model.
+  formula per class.  It shares nothing with :mod:`molrg.denoisers` but the model.
 * :func:`posterior_mean_symbolic` -- the derived Proposition-1 expressions in their
   *unreduced* form (``phi ||U_k^T x||^2 + psi ||Ut_k^T x||^2``, ``zeta P_k + xi Pt_k``)
   evaluated by SymPy/mpmath at ``dps`` significant digits.
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_sigma
-from .model import MoLRG
+from .models import MoLRG
+from .validation import check_sigma
 
 __all__ = ["class_covariances", "posterior_mean_dense", "posterior_mean_symbolic"]
 
@@ -61,7 +61,8 @@ def posterior_mean_symbolic(model: MoLRG, x: Any, sigma: float, dps: int = 30) -
 
     s = float(check_sigma(sigma))
     p1 = sym.derive_proposition1()
-    values = {sym.sigma: sp.Float(s, dps), sym.delta: sp.Float(model.delta, dps)}
+    names = sym.symbols()
+    values = {names["sigma"]: sp.Float(s, dps), names["delta"]: sp.Float(model.delta, dps)}
     with mp.workdps(dps):
         coef = {name: mp.mpf(str(getattr(p1, name).evalf(dps, subs=values)))
                 for name in ("zeta", "xi", "phi", "psi")}

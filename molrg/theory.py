@@ -1,11 +1,22 @@
-"""Theorem-1 numerics built from the SymPy derivations (:mod:`molrg.symbolic`).
+"""Theorem 1 in numbers: the approximation in every form, its limits, its peak, the peak law.
 
-Every formula evaluated here is a lambdified derived expression; this module adds
-validation, namespaces, the peak finder and the empirical peak-location law.
+Every formula evaluated here is a generated function of the SymPy derivation
+(``molrg/_generated.py``, written by :mod:`molrg.symbolic.codegen`); this module adds
+validation, namespaces, the peak finder and the composition of the peak law.  No SymPy
+is imported.
 
-Functions take ``sigma`` (scalar or array of any supported namespace; NumPy by default)
-and the model parameters ``K, d, delta``; ``input`` selects the mode ("noisy" feeds
-``x_t`` to the denoiser, "clean" feeds ``x0`` with ``sigma`` as the level indicator).
+Every function takes a :class:`~molrg.Setting` (or a :class:`~molrg.MoLRG`) and the
+keyword-only ``input`` (default ``"noisy"``) and, where it matters, ``form``:
+
+* ``"printed"`` (default) -- Theorem 1 as the paper prints it (the NeurIPS / arXiv v3
+  margin ``D_t = (1 - delta^2) d / (2 sigma^2 (1 + sigma^2))``);
+* ``"derived"`` -- the paper's expected-logit step applied to the model (margin
+  ``d (1 - delta^2)^2 / (2 (1 + sigma^2)(delta^2 + sigma^2))``);
+* ``"corrected"`` -- an approximation that keeps the randomness of the logits
+  (:mod:`molrg.corrected`).
+
+``sigma`` may be a scalar, a sequence or an array of any supported namespace (the result
+has its namespace, dtype and shape; Python input is evaluated on NumPy in float64).
 """
 
 from __future__ import annotations
@@ -16,19 +27,18 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace
-from scipy.optimize import brentq
 
-from ._validation import check_choice, check_int, check_real, check_sigma
+from . import _generated as gen
+from ._backend import array_namespace, to_numpy
+from .models import Setting, as_setting
+from .options import ESTIMANDS, FORMS, INPUTS
+from .validation import ParameterError, check_choice, check_sigma
 
 __all__ = [
-    "INPUTS",
-    "Coefficients",
+    "DEFAULT_FORM",
     "Peak",
     "approx_snr",
-    "coefficients",
     "dlogsnr_dlogsigma",
-    "evaluate",
     "exact_limits",
     "limits",
     "margin",
@@ -36,117 +46,123 @@ __all__ = [
     "peak_law",
 ]
 
-INPUTS = ("noisy", "clean")
+DEFAULT_FORM = "printed"
+"""The form every function uses unless told otherwise: the theorem as stated."""
+CLOSED_FORMS = ("printed", "derived")
 
 
-def _symbolic() -> Any:
-    from . import symbolic  # lazy: SymPy stays off import of molrg
-
-    return symbolic
-
-
-def _iv(K: Any, d: Any, delta: Any, input: str) -> tuple[int, int, float, str]:
-    return (
-        check_int("K", K, low=2),
-        check_int("d", d, low=1),
-        check_real("delta", delta, low=0.0, high=1.0),
-        check_choice("input", input, INPUTS),
-    )
+def _iv(setting: Any, input: Any, form: Any = DEFAULT_FORM) -> tuple[Setting, str, str]:
+    return (as_setting(setting), check_choice("input", input, INPUTS),
+            check_choice("form", form, FORMS))
 
 
-def evaluate(name: str, sigma: Any, K: int, d: int, delta: float, input: str = "noisy") -> Any:
-    """Evaluate the derived expression ``name`` (see :func:`molrg.symbolic.expressions`).
-
-    ``sigma`` may be an array of any supported namespace; the result has its namespace
-    and shape.  Python scalars are evaluated on NumPy.
-    """
-    K, d, delta, input = _iv(K, d, delta, input)
-    xp, s = _as_array(sigma)
-    fn = _symbolic().lambdified(name, input, xp)
-    out = fn(s, float(K), float(d), float(delta))
-    return out if hasattr(out, "shape") and out.shape == s.shape else s * 0 + out
-
-
-def _as_array(sigma: Any) -> tuple[ModuleType, Any]:
+def _sigma_array(sigma: Any) -> tuple[ModuleType, Any]:
+    """Validate ``sigma`` (any namespace) and return ``(xp, sigma as an xp array)``."""
+    check_sigma(sigma)
     if hasattr(sigma, "__array_namespace__") or type(sigma).__module__.startswith("cupy"):
-        return array_namespace(sigma), sigma
-    import array_api_compat.numpy
+        xp = array_namespace(sigma)
+        if sigma.dtype not in (xp.float32, xp.float64):
+            sigma = xp.astype(sigma, xp.float64)
+        return xp, sigma
+    xnp = np
+    return xnp, xnp.asarray(np.asarray(sigma, dtype=np.float64))
 
-    xp: Any = array_api_compat.numpy
 
-    return xp, xp.asarray(check_sigma(sigma))
+def _call(name: str, xp: ModuleType, sigma: Any, setting: Setting, **extra: Any) -> Any:
+    """Evaluate the generated function ``name`` at ``sigma`` (unchecked), shaped like sigma."""
+    values = {"sigma": sigma, **extra}
+    for key in ("K", "d", "delta"):
+        values[key] = xp.asarray(float(getattr(setting, key)), dtype=sigma.dtype)
+    return xp.zeros_like(sigma) + gen.call(name, xp, **values)
 
 
-@dataclass(frozen=True)
-class Coefficients:
-    """Posterior-mean coefficients at one or more noise levels (arrays shaped like sigma).
+def _form_call(quantity: str, sigma: Any, setting: Any, input: str, form: str) -> Any:
+    st, input, form = _iv(setting, input, form)
+    xp, s = _sigma_array(sigma)
+    if form == "corrected":
+        from . import corrected
 
-    ``zeta``/``xi``: shrinkage on the own / other subspaces; ``zeta_minus_xi`` their
-    difference computed without cancellation; ``kappa``: the logit coefficient,
-    ``g_k = kappa ||U_k^T x||^2 + const``.
+        return corrected.evaluate(quantity, xp, s, st, input)
+    return _call(f"{input}_{form}_{quantity}", xp, s, st)
+
+
+def approx_snr(sigma: Any, setting: Any, /, *, input: str = "noisy",
+               form: str = DEFAULT_FORM) -> Any:
+    """Theorem 1's approximate SNR ``C/(K-1) * bracket^2`` in the given ``form``.
+
+    Parameters
+    ----------
+    sigma : noise level(s), ``> 0`` and finite.
+    setting : :class:`~molrg.Setting` ``(K, d, delta)`` or a :class:`~molrg.MoLRG`.
+    input : ``"noisy"`` or ``"clean"``.
+    form : ``"printed"``, ``"derived"`` or ``"corrected"``.
+
+    Returns
+    -------
+    The approximation, shaped like ``sigma``.
     """
-
-    zeta: Any
-    xi: Any
-    zeta_minus_xi: Any
-    kappa: Any
+    return _form_call("snr", sigma, setting, input, form)
 
 
-def coefficients(sigma: Any, delta: float) -> Coefficients:
-    """Derived Proposition-1 coefficients at ``sigma`` (any namespace) for ``delta``."""
-    delta = check_real("delta", delta, low=0.0, high=1.0)
-    xp, s = _as_array(sigma)
-    sym = _symbolic()
-    # These four expressions involve sigma and delta only; K and d are placeholders.
-    vals = {
-        name: sym.lambdified(name, "noisy", xp)(s, 2.0, 1.0, delta)
-        for name in ("zeta", "xi", "zeta_minus_xi", "kappa")
-    }
-    return Coefficients(**vals)
+def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
+           form: str = DEFAULT_FORM) -> Any:
+    """Theorem 1's margin ``Delta`` (the logit gap of the expected logits) in ``form``.
+
+    ``printed``: ``(1 - delta^2) d / (2 sigma^2 (1 + sigma^2))``; ``derived``:
+    ``E g_k - E g_l = d (1 - delta^2)^2 / (2 (1 + sigma^2)(delta^2 + sigma^2))`` (the same
+    for both inputs).  ``corrected`` has no single margin and raises ``ValueError``.
+    """
+    if form == "corrected":
+        raise ParameterError("form='corrected' has no margin; valid: 'printed', 'derived'")
+    return _form_call("margin", sigma, setting, input, form)
 
 
-def margin(sigma: Any, d: int, delta: float, input: str = "noisy") -> Any:
-    """Theorem 1's margin ``Delta(sigma; d, delta) = E g_k - E g_l``."""
-    return evaluate("margin", sigma, 2, d, delta, input)
+def dlogsnr_dlogsigma(sigma: Any, setting: Any, /, *, input: str = "noisy",
+                      form: str = DEFAULT_FORM) -> Any:
+    """``d log SNR_approx / d log sigma`` (derived with ``sympy.diff``)."""
+    return _form_call("dlogsnr_dlogsigma", sigma, setting, input, form)
 
 
-def approx_snr(sigma: Any, K: int, d: int, delta: float, input: str = "noisy") -> Any:
-    """Theorem 1's approximate SNR, ``C(sigma)/(K-1) * bracket^2``."""
-    return evaluate("snr_approx", sigma, K, d, delta, input)
+def limits(setting: Any, /, *, input: str = "noisy",
+           form: str = DEFAULT_FORM) -> tuple[float, float]:
+    """Limits of the approximate SNR as sigma -> 0 and sigma -> infinity (derived)."""
+    st, input, form = _iv(setting, input, form)
+    if form == "corrected":
+        from . import corrected
+
+        return corrected.limits(st, input)
+    xnp = np
+    one = xnp.ones(1)
+    return (float(_call(f"{input}_{form}_limit_zero", xnp, one, st)[0]),
+            float(_call(f"{input}_{form}_limit_inf", xnp, one, st)[0]))
 
 
-def dlogsnr_dlogsigma(sigma: Any, K: int, d: int, delta: float, input: str = "noisy") -> Any:
-    """Derived ``d log SNR_approx / d log sigma``."""
-    return evaluate("dlogsnr_dlogsigma", sigma, K, d, delta, input)
-
-
-def limits(K: int, d: int, delta: float, input: str = "noisy") -> tuple[float, float]:
-    """Derived limits of the approximate SNR as sigma -> 0 and sigma -> infinity."""
-    s = np.ones(1)
-    return (
-        float(evaluate("snr_approx_limit_zero", s, K, d, delta, input)[0]),
-        float(evaluate("snr_approx_limit_inf", s, K, d, delta, input)[0]),
-    )
-
-
-def exact_limits(
-    K: int, d: int, delta: float, input: str = "noisy", estimand: str = "ratio-of-means"
-) -> tuple[float, float]:
+def exact_limits(setting: Any, /, *, input: str = "noisy",
+                 estimand: str = "ratio-of-means") -> tuple[float, float]:
     """Derived limits of the *exact* SNR of the optimal denoiser (sigma -> 0, infinity).
 
-    For ``estimand="mean-of-ratios"`` the limits are finite only when ``(K-1) d > 2``;
-    otherwise ``inf`` is returned (the mean of ``1/chi2_m`` diverges for ``m <= 2``).
+    For ``estimand="mean-of-ratios"`` the limits are finite only when ``(K-1) d`` exceeds
+    the derived pole of ``E[1/chi2_m]`` (2); otherwise ``inf`` is returned.
     """
-    K, d, delta, input = _iv(K, d, delta, input)
-    check_choice("estimand", estimand, ("ratio-of-means", "mean-of-ratios"))
-    prefix = "snr_exact" if estimand == "ratio-of-means" else "mean_of_ratios"
-    if estimand == "mean-of-ratios" and (K - 1) * d <= 2:
+    st, input, _ = _iv(setting, input)
+    estimand = check_choice("estimand", estimand, ESTIMANDS)
+    if estimand == "mean-of-ratios" and not mean_of_ratios_finite(st):
         return math.inf, math.inf
-    s = np.ones(1)
-    return (
-        float(evaluate(f"{prefix}_limit_zero", s, K, d, delta, input)[0]),
-        float(evaluate(f"{prefix}_limit_inf", s, K, d, delta, input)[0]),
-    )
+    prefix = "ratio_of_means" if estimand == "ratio-of-means" else "mean_of_ratios"
+    xnp = np
+    one = xnp.ones(1)
+    return (float(_call(f"{input}_exact_{prefix}_zero", xnp, one, st)[0]),
+            float(_call(f"{input}_exact_{prefix}_inf", xnp, one, st)[0]))
+
+
+def mean_of_ratios_finite(setting: Setting, moment: int = 1) -> bool:
+    """Whether the limiting per-sample ratio has a finite mean (``moment=1``) or variance (2).
+
+    The rule ``(K-1) d > threshold`` comes from the derived poles of ``E[chi2_m^-j]``.
+    """
+    threshold = (gen.MEAN_OF_RATIOS_MEAN_THRESHOLD if moment == 1
+                 else gen.MEAN_OF_RATIOS_VARIANCE_THRESHOLD)
+    return (setting.K - 1) * setting.d > threshold
 
 
 # ---------------------------------------------------------------------------------------
@@ -163,6 +179,7 @@ class Peak:
     interior : whether the maximum is attained at an interior noise level.
     n_local_max : number of interior local maxima found by the sign scan.
     bracket : ``(lo, hi)`` in sigma where the derivative changes sign (nan if none).
+    form : the form of the approximation.
     """
 
     sigma: float
@@ -170,13 +187,19 @@ class Peak:
     interior: bool
     n_local_max: int
     bracket: tuple[float, float]
+    form: str = DEFAULT_FORM
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "snr": self.snr, "interior": self.interior,
+                "n_local_max": self.n_local_max, "bracket": list(self.bracket),
+                "form": self.form}
 
 
 SCAN_POINTS = 4001
 
 
-def peak(K: int, d: int, delta: float, input: str = "noisy") -> Peak:
-    """Root-find the peak of the approximate SNR (Brent on the derived derivative).
+def peak(setting: Any, /, *, input: str = "noisy", form: str = DEFAULT_FORM) -> Peak:
+    """The peak of the approximate SNR (Brent on the derived derivative).
 
     Bracketing.  The derived ``f = d log SNR / d log sigma`` is continuous.  The search
     interval ``[1e-4 delta, hi]`` starts where ``sigma^2/delta^2 = 1e-8`` (the curve sits
@@ -186,54 +209,75 @@ def peak(K: int, d: int, delta: float, input: str = "noisy") -> Peak:
     provably contains a root (intermediate value theorem), Brent's method refines it to
     ``|d log sigma| < 1e-13``, and the largest local maximum is returned.  If ``f < 0``
     already at the left end and no + to - change occurs, the maximum is the sigma -> 0
-    limit.
+    limit.  The corrected form has no closed-form derivative: its peak is a bounded
+    maximisation of the curve after the same scan (:func:`molrg.corrected.peak`).
     """
-    K, d, delta, input = _iv(K, d, delta, input)
-    sym = _symbolic()
-    import array_api_compat.numpy as xp
+    st, input, form = _iv(setting, input, form)
+    if form == "corrected":
+        from . import corrected
 
-    f = sym.lambdified("dlogsnr_dlogsigma", input, xp)
-    g = sym.lambdified("snr_approx", input, xp)
-    args = (float(K), float(d), float(delta))
+        return corrected.peak(st, input)
+    xnp = np
+    from scipy.optimize import brentq
 
-    lo = 1e-4 * delta
+    def f(x: Any) -> Any:
+        return to_numpy(_call(f"{input}_{form}_dlogsnr_dlogsigma", xnp, xnp.asarray(x), st))
+
+    def g(x: Any) -> Any:
+        return to_numpy(_call(f"{input}_{form}_snr", xnp, xnp.asarray(x), st))
+
+    lo = 1e-4 * st.delta
     hi = 10.0
-    while float(f(np.asarray(hi), *args)) >= 0.0:
+    while float(f(np.asarray(hi))) >= 0.0:
         hi *= 10.0
-        if hi > 1e12:
-            raise RuntimeError(f"no decreasing tail found for K={K}, d={d}, delta={delta}")
+        if hi > 1e12:  # pragma: no cover - no form grows without bound
+            raise RuntimeError(f"no decreasing tail found for {st}, input={input}, form={form}")
     u = np.linspace(math.log(lo), math.log(hi), SCAN_POINTS)
-    fu = f(np.exp(u), *args)
+    fu = f(np.exp(u))
     pos = fu > 0
     cells = np.nonzero(pos[:-1] & ~pos[1:])[0]
     roots = []
     for i in cells:
-        root = brentq(lambda t: float(f(np.asarray(math.exp(t)), *args)), u[i], u[i + 1],
+        root = brentq(lambda t: float(f(np.asarray(math.exp(t)))), u[i], u[i + 1],
                       xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200)
         roots.append(math.exp(root))
-    limit_zero = float(g(np.asarray(lo * 1e-4), *args))
+    limit_zero = limits(st, input=input, form=form)[0]
     if not roots:
-        return Peak(0.0, limit_zero, False, 0, (math.nan, math.nan))
-    values = [float(g(np.asarray(r), *args)) for r in roots]
+        return Peak(0.0, limit_zero, False, 0, (math.nan, math.nan), form)
+    values = [float(g(np.asarray(r))) for r in roots]
     best = int(np.argmax(values))
     if values[best] < limit_zero:
-        return Peak(0.0, limit_zero, False, len(roots), (math.nan, math.nan))
+        return Peak(0.0, limit_zero, False, len(roots), (math.nan, math.nan), form)
     i = cells[best]
     return Peak(roots[best], values[best], True, len(roots),
-                (math.exp(u[i]), math.exp(u[i + 1])))
+                (math.exp(u[i]), math.exp(u[i + 1])), form)
 
 
 # ---------------------------------------------------------------------------------------
 # Peak-location law (beyond the paper; see docs/peak_law.md)
 # ---------------------------------------------------------------------------------------
-def peak_law(K: int, d: int, delta: float, input: str = "clean") -> float:
-    """Closed-form large-``d`` law for the peak location ``sigma*(K, d, delta)``.
+def peak_law(setting: Any, /, *, input: str = "noisy") -> float:
+    """Closed-form large-``d`` law for the peak of the *derived* form, ``sigma*(K, d, delta)``.
 
-    ``nan`` where the law does not exist (its Lambert-W argument is below ``-1/e``).
-
-    See :func:`molrg.symbolic.derive_peak_law` for the derivation and
-    ``docs/peak_law.md`` for its measured error over the box.
+    ``sigma* = sqrt(T(T(s0)))`` with the start ``s0`` and the Lambert-W map ``T`` of
+    :mod:`molrg.symbolic.peak_law`.  ``nan`` where the law does not exist (a Lambert-W
+    argument below ``-1/e``).  Measured error over the box: ``docs/peak_law.md``.
     """
-    K, d, delta, input = _iv(K, d, delta, input)
-    fn = _symbolic().lambdified_peak_law(input)
-    return float(fn(float(K), float(d), float(delta)))
+    st, input, _ = _iv(setting, input)
+    xnp = np
+    one = xnp.ones(())
+    values = {"K": float(st.K), "d": float(st.d), "delta": float(st.delta)}
+
+    def call(name: str, **extra: float) -> float:
+        args = {key: value * one for key, value in {**values, **extra}.items()}
+        with np.errstate(all="ignore"):
+            return float(np.real(gen.call(f"{input}_peak_law_{name}", xnp, **args)))
+
+    if not call("z0") >= -math.exp(-1.0):
+        return math.nan
+    s = call("s0")
+    for _ in range(gen.PEAK_LAW_REFINEMENTS):
+        if not (math.isfinite(s) and s > 0 and call("z_refine", s=s) >= -math.exp(-1.0)):
+            return math.nan
+        s = call("refine", s=s)
+    return math.sqrt(s) if math.isfinite(s) and s > 0 else math.nan

@@ -30,18 +30,20 @@ class Mutant:
 
 
 def _wrap_coefficients(transform: Callable[[Any], Any]) -> None:
-    from molrg import theory
+    """Patch the one place Proposition 1's coefficients come from (``molrg.kernel``; the
+    denoisers and every simulator look it up there)."""
+    from molrg import kernel
 
-    original = theory.coefficients
+    original = kernel.coefficients
 
     def patched(sigma: Any, delta: float) -> Any:
         return transform(original(sigma, delta))
 
-    theory.coefficients = patched
+    kernel.coefficients = patched
 
 
 def _wrong_xi() -> None:
-    from molrg.theory import Coefficients
+    from molrg.kernel import Coefficients
 
     def transform(c: Any) -> Any:
         xi = c.xi ** 0.5  # delta / sqrt(delta^2 + sigma^2): a forgotten square
@@ -51,10 +53,10 @@ def _wrong_xi() -> None:
 
 
 def _install_softmax(softmax: Callable[..., Any]) -> None:
-    """Replace the softmax the numerical core uses (``denoiser.block_betas`` looks it up)."""
-    from molrg import denoiser
+    """Replace the softmax the numerical core uses (``kernel.block_betas`` looks it up)."""
+    from molrg import kernel
 
-    denoiser.softmax_weights = softmax
+    kernel.softmax_weights = softmax
 
 
 def _softmax_without_shift() -> None:
@@ -71,6 +73,7 @@ def _softmax_without_shift() -> None:
 def _peak_off_by_a_grid_step() -> None:
     import dataclasses
 
+    import molrg
     from molrg import theory
 
     original = theory.peak
@@ -80,28 +83,26 @@ def _peak_off_by_a_grid_step() -> None:
         return dataclasses.replace(p, sigma=p.sigma * 30 ** (2 / 39)) if p.interior else p
 
     theory.peak = patched
-    import molrg
-
     molrg.peak = patched
 
 
 def _posterior_mean_delta_squared() -> None:
     import molrg
-    from molrg import denoiser
+    from molrg import denoisers
 
     def patched(model: Any, x: Any, sigma: float) -> Any:
         from array_api_compat import array_namespace
 
         xp = array_namespace(x)
         basis = model.basis_in(xp, "float32" if x.dtype == xp.float32 else "float64")
-        return denoiser.dae(x, sigma, basis=basis, K=model.K, delta=model.delta**2)
+        return denoisers.dae(x, sigma, basis=basis, K=model.K, delta=model.delta**2)
 
-    denoiser.posterior_mean = patched
+    denoisers.posterior_mean = patched
     molrg.posterior_mean = patched
 
 
 def _kappa_typo() -> None:
-    from molrg.theory import Coefficients
+    from molrg.kernel import Coefficients
 
     def transform(c: Any) -> Any:
         # a hand-typed kappa with delta^2 - sigma^2 for delta^2 + sigma^2:
@@ -131,20 +132,21 @@ def _anisotropic_noise() -> None:
 
 
 def _other_block_variance_delta() -> None:
-    from molrg import theory
+    """The reduced simulator takes its block variances from ``_generated.call`` by name."""
+    from molrg import _generated
 
-    original = theory.evaluate
+    original = _generated.call
 
-    def patched(name: str, sigma: Any, K: int, d: int, delta: float, input: str = "noisy") -> Any:
-        if name == "energy_other":  # delta instead of delta^2 in the reduced simulator
-            return original(name, sigma, K, d, delta**0.5, input)
-        return original(name, sigma, K, d, delta, input)
+    def patched(name: str, xp: Any, **values: Any) -> Any:
+        if name.endswith("_variance_other"):  # delta instead of delta^2 in the reduced simulator
+            values = dict(values, delta=values["delta"] ** 0.5)
+        return original(name, xp, **values)
 
-    theory.evaluate = patched
+    _generated.call = patched
 
 
 def _saturated_logits() -> None:
-    from molrg.theory import Coefficients
+    from molrg.kernel import Coefficients
 
     def transform(c: Any) -> Any:  # logits scaled 50x: the softmax saturates far too early
         return Coefficients(zeta=c.zeta, xi=c.xi, zeta_minus_xi=c.zeta_minus_xi,
@@ -165,9 +167,10 @@ def _numpy_call_in_core() -> None:
 
 
 def _clip_delta() -> None:
-    from molrg import _validation
+    """``check_real`` is imported by name into every module that validates a real."""
+    from molrg import denoisers, models, options, validation
 
-    original = _validation.check_real
+    original = validation.check_real
 
     def patched(name: str, value: Any, **kw: Any) -> float:
         if name == "delta":
@@ -177,24 +180,37 @@ def _clip_delta() -> None:
                 pass
         return original(name, value, **kw)
 
-    _validation.check_real = patched
-    from molrg import model, theory
+    for module in (validation, models, denoisers, options):
+        module.check_real = patched  # type: ignore[attr-defined]
 
-    model.check_real = patched
-    theory.check_real = patched
+
+def _theory_skips_array_checks() -> None:
+    """Issue 11's bug: NumPy arrays skip the theory's sigma checks (NaN, -0.5 evaluated)."""
+    import numpy as np
+
+    from molrg import theory
+
+    original = theory.check_sigma
+
+    def patched(sigma: Any, name: str = "sigma") -> Any:
+        return sigma if isinstance(sigma, np.ndarray) else original(sigma, name)
+
+    theory.check_sigma = patched
 
 
 def _grid_argmax_peak() -> None:
-    from molrg import analysis
+    """No refinement: each replicate's peak is its local grid's argmax (``snr_peak``
+    maximises a spline with ``scipy.optimize.minimize_scalar``, looked up at call time)."""
+    from types import SimpleNamespace
 
-    original = analysis.refine_peak
+    import scipy.optimize
 
-    def patched(curve: Any, lo: float, hi: float, xtol: float = 1e-6) -> tuple[float, float]:
-        mid = (lo * hi) ** 0.5  # no refinement: the grid point itself
-        return mid, curve(mid)
+    def patched(fun: Callable[[float], float], bounds: tuple[float, float],
+                **kwargs: Any) -> Any:
+        mid = (bounds[0] + bounds[1]) / 2  # the grid point itself: bounds are its neighbours
+        return SimpleNamespace(x=mid, fun=fun(mid))
 
-    analysis.refine_peak = patched
-    del original
+    scipy.optimize.minimize_scalar = patched
 
 
 MUTANTS = {m.name: m for m in [
@@ -224,8 +240,8 @@ MUTANTS = {m.name: m for m in [
             "tests/test_theory.py::test_root_found_peak_matches_dense_grid_argmax_on_200_cases"),
            _peak_off_by_a_grid_step),
     Mutant("grid_argmax_peak", "6 (peak refinement)", "simulated peak not refined below the grid",
-           ("tests/test_analysis.py::test_refine_peak_recovers_the_theory_peak",
-            "tests/test_analysis.py::test_simulated_peak_standard_error_is_honest"),
+           ("tests/test_analysis.py::test_snr_peak_refinement_recovers_the_theory_peak",
+            "tests/test_analysis.py::test_snr_peak_standard_error_is_honest"),
            _grid_argmax_peak),
     Mutant("softmax_without_shift", "7a", "softmax without the max-shift (exp overflows)",
            ("tests/test_properties.py::test_float32_and_float64_agree_within_standard_error",
@@ -237,6 +253,10 @@ MUTANTS = {m.name: m for m in [
     Mutant("clip_delta", "8", "delta silently clipped into (0, 1) instead of an error",
            ("tests/test_properties.py::test_every_invalid_input_raises_value_error",),
            _clip_delta),
+    Mutant("theory_skips_array_checks", "8", "theory evaluates NumPy sigma arrays unchecked",
+           ("tests/test_properties.py::test_every_invalid_input_raises_value_error",
+            "tests/test_theory.py::test_theory_validates_sigma_on_every_path"),
+           _theory_skips_array_checks),
 ]}
 
 

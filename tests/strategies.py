@@ -50,6 +50,11 @@ def theory_params() -> st.SearchStrategy[tuple[int, int, float]]:
     return st.tuples(st.integers(*K_RANGE), st.integers(*D_RANGE), st.floats(*DELTA_RANGE))
 
 
+def theory_settings() -> st.SearchStrategy[molrg.Setting]:
+    """:class:`molrg.Setting` over the box (what the theory and the reduced simulator take)."""
+    return theory_params().map(lambda p: molrg.Setting(*p))
+
+
 # Invalid inputs ------------------------------------------------------------------------
 invalid_deltas = st.one_of(
     st.floats(max_value=0.0), st.floats(min_value=1.0),

@@ -1,31 +1,36 @@
-"""molrg.analysis: unimodality statistic and peak refinement."""
+"""molrg.analysis: the unimodality statistic and the peak of the SNR (snr_peak)."""
 
 from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 
 import molrg
-from molrg.analysis import count_local_maxima, refine_peak, simulated_peak, unimodality
+from molrg import analysis
+from tests.conftest import monte_carlo
 
 X = np.linspace(-3, 3, 31)
 BUMP = np.exp(-X**2)
 
 
 def test_exactly_unimodal_curve_has_no_violation() -> None:
-    assert unimodality(BUMP, np.full(31, 0.01)).z <= 0
+    assert molrg.unimodality(BUMP, np.full(31, 0.01)).z <= 0
 
 
 def test_bimodal_curve_is_flagged_in_standard_errors() -> None:
     y = np.exp(-(X - 1.5) ** 2) + np.exp(-(X + 1.5) ** 2)
-    u = unimodality(y, np.full(31, 0.01))
+    u = molrg.unimodality(y, np.full(31, 0.01))
     dip = y[X.size // 4] - y[X.size // 2]  # about the dip between the two bumps
     assert (u.z > 10 and u.z == pytest.approx(
         (y.max() - y[15]) / (0.01 * np.sqrt(2)), rel=0.2)) or u.z > dip / 0.02
 
 
 def test_flat_curve_is_unimodal() -> None:
-    assert unimodality(np.ones(20), np.full(20, 0.1)).z == 0.0
+    assert molrg.unimodality(np.ones(20), np.full(20, 0.1)).z == 0.0
 
 
 def test_default_threshold_is_the_flat_null_999_percentile() -> None:
@@ -33,59 +38,130 @@ def test_default_threshold_is_the_flat_null_999_percentile() -> None:
     unit errors on 40 points (the worst null case) the statistic's 99.9% point is ~4.1 and
     its 99% point ~3.7; a noisy bump stays lower."""
     rng = np.random.default_rng(0)
-    flat = np.array([unimodality(rng.standard_normal(40), np.ones(40)).z for _ in range(2000)])
+    flat = np.array([molrg.unimodality(rng.standard_normal(40), np.ones(40)).z
+                     for _ in range(2000)])
     assert 3.4 < np.quantile(flat, 0.99) < 4.0 < np.quantile(flat, 0.9995)
     x = np.linspace(-3, 3, 40)
-    bump = np.array([unimodality(np.exp(-x**2) + 0.01 * rng.standard_normal(40),
-                                 np.full(40, 0.01)).z for _ in range(500)])
+    bump = np.array([molrg.unimodality(np.exp(-x**2) + 0.01 * rng.standard_normal(40),
+                                       np.full(40, 0.01)).z for _ in range(500)])
     assert np.quantile(bump, 0.99) < 4.0
 
 
 def test_zero_errors_make_any_violation_infinite() -> None:
-    assert unimodality(np.array([1.0, 0.5, 2.0, 1.0]), np.zeros(4)).z == np.inf
+    assert molrg.unimodality(np.array([1.0, 0.5, 2.0, 1.0]), np.zeros(4)).z == np.inf
 
 
 def test_unimodality_rejects_bad_input() -> None:
-    with pytest.raises(ValueError):
-        unimodality([1.0, 2.0], [0.1])
-    with pytest.raises(ValueError):
-        unimodality([1.0, np.nan], [0.1, 0.1])
+    with pytest.raises(molrg.ParameterError):
+        molrg.unimodality([1.0, 2.0], [0.1])
+    with pytest.raises(molrg.ParameterError):
+        molrg.unimodality([1.0, np.nan], [0.1, 0.1])
+    with pytest.raises(molrg.ParameterError):
+        molrg.unimodality([1.0, 2.0], [0.1, -0.1])
 
 
 def test_count_local_maxima() -> None:
-    assert count_local_maxima(BUMP) == 1
-    assert count_local_maxima(np.exp(-(X - 1.5) ** 2) + np.exp(-(X + 1.5) ** 2)) == 2
+    assert molrg.count_local_maxima(BUMP) == 1
+    assert molrg.count_local_maxima(np.exp(-(X - 1.5) ** 2) + np.exp(-(X + 1.5) ** 2)) == 2
+
+
+# The Monte Carlo peak ------------------------------------------------------------------
+def _theory_curve(setting: molrg.Setting) -> Any:
+    """A stand-in for :func:`molrg.snr` returning the noise-free (derived) theory curve."""
+
+    def snr(model: Any, sigma: Any, *, method: Any, input: str, **_: Any) -> Any:
+        estimate = np.asarray(molrg.approx_snr(np.asarray(sigma, dtype=float), setting,
+                                               input=input, form="derived"))
+        return SimpleNamespace(estimate=estimate, stderr=np.zeros_like(estimate))
+
+    return snr
 
 
 @pytest.mark.parametrize("input", ["noisy", "clean"])
-def test_refine_peak_recovers_the_theory_peak(input: str) -> None:
-    """The refinement is unbiased: on the noise-free theory curve it finds the root-found
-    peak to 1e-6 (a quadratic fit on a 4-step window was biased by up to 15%)."""
+def test_snr_peak_refinement_recovers_the_theory_peak(input: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refinement is unbiased: fed the noise-free theory curve instead of a Monte Carlo
+    one, it finds the root-found peak to 1e-6 (a quadratic fit on a 4-step window was
+    biased by up to 15%; the local grid alone is off by up to ~1%)."""
     rng = np.random.default_rng(1)
+    checked = 0
     for _ in range(30):
         K, d, delta = int(rng.integers(2, 17)), int(rng.integers(1, 65)), rng.uniform(0.05, 0.9)
-        p = molrg.peak(K, d, delta, input)
+        setting = molrg.Setting(K, d, delta)
+        p = molrg.peak(setting, input=input, form="derived")
         if not p.interior:
             continue
-        s, _ = refine_peak(lambda x, K=K, d=d, delta=delta: float(
-            molrg.approx_snr(np.asarray(x), K, d, delta, input)), p.sigma / 1.2, p.sigma * 1.15)
-        assert abs(s / p.sigma - 1) < 1e-6
+        monkeypatch.setattr(analysis, "snr", _theory_curve(setting))
+        shift = math.exp(rng.uniform(-0.1, 0.1))  # the peak anywhere between grid points
+        grid = np.geomspace(p.sigma / 30 * shift, p.sigma * 30 * shift, 40)
+        est = molrg.snr_peak(setting, input=input, grid=grid,
+                             method=monte_carlo("reduced", samples=1000), replicates=2)
+        assert est.interior and est.method == "reduced"
+        assert abs(est.sigma / p.sigma - 1) < 1e-6, (setting, est.sigma, p.sigma)
+        assert abs(est.snr / p.snr - 1) < 1e-6
+        checked += 1
+    assert checked >= 20
 
 
-def test_simulated_peak_on_the_grid_edge_is_not_interior() -> None:
+def test_snr_peak_on_the_grid_edge_is_not_interior() -> None:
     m = molrg.MoLRG(3, 5, 15, 0.2)
-    est = simulated_peak(m, [0.1, 0.2, 0.3], [3.0, 2.0, 1.0])
-    assert not est.interior and est.sigma == 0.1
+    grid = np.array([1.5, 3.0, 8.0])  # right of the peak: the SNR falls along the grid
+    est = molrg.snr_peak(m, grid=grid, method=monte_carlo("reduced", samples=20_000, seed=1))
+    assert not est.interior and est.sigma == 1.5 and math.isnan(est.stderr)
+    assert est.replicates.size == 0
 
 
-def test_simulated_peak_standard_error_is_honest() -> None:
+def test_snr_peak_standard_error_is_honest() -> None:
     """Over 24 seeds the spread of the peak estimate matches the reported standard error
     (8 replicates each) within a factor 1.6 (24 seeds: the spread itself is known to ~15%;
     the replicate-based error to ~25%)."""
     m = molrg.MoLRG(3, 5, 15, 0.2)
     sigma = np.geomspace(0.05, 2, 25)
-    base = molrg.snr(m, sigma, samples=20_000, seed=0)
-    est = [simulated_peak(m, sigma, base.estimate, samples=16_000, seed=s) for s in range(24)]
+    est = [molrg.snr_peak(m, grid=sigma, replicates=8,
+                          method=monte_carlo("reduced", samples=16_000, seed=s))
+           for s in range(24)]
+    assert all(e.interior and e.replicates.size == 8 for e in est)
     peaks = np.array([e.sigma for e in est])
     se = np.sqrt(np.mean(np.array([e.stderr for e in est]) ** 2))
     assert 1 / 1.6 < peaks.std(ddof=1) / se < 1.6
+
+
+def test_snr_peak_is_reproducible_and_reports_progress() -> None:
+    m = molrg.MoLRG(3, 5, 15, 0.2)
+    sigma = np.geomspace(0.05, 2, 12)
+    mc = monte_carlo("reduced", samples=4000, seed=3)
+    calls: list[tuple[int, int]] = []
+    a = molrg.snr_peak(m, grid=sigma, method=mc, replicates=3,
+                       progress=lambda done, total: calls.append((done, total)))
+    b = molrg.snr_peak(m, grid=sigma, method=mc, replicates=3)
+    assert (a.sigma, a.stderr, a.snr, a.snr_stderr) == (b.sigma, b.stderr, b.snr, b.snr_stderr)
+    np.testing.assert_array_equal(a.replicates, b.replicates)
+    assert calls[-3:] == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.xfail(strict=True, reason="package bug: snr_peak repeats molrg.snr's infinite-variance "
+                   "warning (1 + 1 + replicates times), attributed to molrg/analysis.py (so the "
+                   "project's error::RuntimeWarning:molrg.* filter turns it into an error)")
+def test_snr_peak_warns_once_about_an_unreliable_mean_of_ratios_at_the_caller() -> None:
+    with pytest.warns(RuntimeWarning, match="infinite variance") as record:
+        molrg.snr_peak(molrg.Setting(3, 2, 0.3), estimand="mean-of-ratios", replicates=2,
+                       grid=np.geomspace(0.05, 3, 8),
+                       method=monte_carlo("reduced", samples=2000))
+    assert [w.filename for w in record] == [__file__]
+
+
+def test_snr_peak_validates_its_grid_and_replicates() -> None:
+    m = molrg.MoLRG(3, 5, 15, 0.2)
+    mc = monte_carlo("reduced", samples=1000)
+    with pytest.raises(molrg.ParameterError, match="grid is required"):
+        molrg.snr_peak(m, method=mc)
+    with pytest.raises(molrg.ParameterError, match="increasing"):
+        molrg.snr_peak(m, method=mc, grid=[0.3, 0.2, 0.1])
+    with pytest.raises(molrg.ParameterError, match="at least 3 points"):
+        molrg.snr_peak(m, method=mc, grid=[0.1, 0.2])
+    with pytest.raises(molrg.ParameterError, match=r"grid=.*-0\.1.* is out of range"):
+        molrg.snr_peak(m, method=mc, grid=[-0.1, 0.2, 0.3])
+    with pytest.raises(molrg.ParameterError, match="replicates=1 is out of range"):
+        molrg.snr_peak(m, method=mc, grid=[0.1, 0.2, 0.3], replicates=1)
+    with pytest.raises(molrg.ParameterError, match="input='dirty'"):
+        molrg.snr_peak(m, method=mc, grid=[0.1, 0.2, 0.3], input="dirty")

@@ -1,4 +1,4 @@
-"""molrg.denoiser: the exact posterior mean and the parameterised DAE."""
+"""molrg.denoisers and molrg.kernel: the exact posterior mean and the parameterised DAE."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import example, given, target
 from hypothesis import strategies as st
 
 import molrg
-from molrg.denoiser import block_energies, softmax_weights
+from molrg.kernel import block_energies, softmax_weights
 from tests import reference_bayes
-from tests.conftest import examples, to_numpy
+from tests.conftest import examples, family_z, is_strict, to_numpy
 from tests.strategies import model_params, seeds, sigmas
 
 
@@ -62,7 +62,7 @@ def test_posterior_mean_on_array_api_strict_matches_numpy() -> None:
     m = molrg.MoLRG(4, 3, 20, 0.3)
     x = _noisy_points(m, 0.5, 3, num=10)
     got = molrg.posterior_mean(m, xps.asarray(x), 0.5)
-    assert type(got) is type(xps.asarray(0.0))
+    assert is_strict(got)
     np.testing.assert_array_equal(to_numpy(got), np.asarray(molrg.posterior_mean(m, x, 0.5)))
 
 
@@ -72,6 +72,10 @@ def test_softmax_survives_huge_logits() -> None:
     assert np.all(np.isfinite(w))
     np.testing.assert_allclose(w[0], [0.5, 0.5, 0.0])
     np.testing.assert_allclose(w[1, :2], [1 / (1 + math.exp(-1)), 1 / (1 + math.exp(1))])
+
+
+def test_public_softmax_is_the_kernel_softmax() -> None:
+    assert molrg.softmax_weights is softmax_weights
 
 
 def test_block_energies_sum_squares_per_block() -> None:
@@ -92,6 +96,12 @@ def test_dae_with_the_true_basis_is_the_optimal_denoiser(params: dict, sigma: fl
                                rtol=0, atol=1e-12 * np.abs(xhat).max())
     h = np.asarray(molrg.features(x, sigma, basis=m.basis, K=m.K, delta=m.delta))
     np.testing.assert_allclose(h @ m.basis.T, xhat, atol=1e-12 * np.abs(xhat).max())
+    # the callable denoisers are the same functions
+    dae = molrg.DAE(m.basis, K=m.K, delta=m.delta)
+    np.testing.assert_array_equal(np.asarray(dae(x, sigma)), xhat)
+    np.testing.assert_array_equal(np.asarray(dae.features(x, sigma)), h)
+    np.testing.assert_array_equal(np.asarray(molrg.OptimalDenoiser(m)(x, sigma)),
+                                  np.asarray(molrg.posterior_mean(m, x, sigma)))
 
 
 def _other_basis(m: molrg.MoLRG, how: str, rng: np.random.Generator) -> np.ndarray:
@@ -105,6 +115,10 @@ def _other_basis(m: molrg.MoLRG, how: str, rng: np.random.Generator) -> np.ndarr
     return m.basis @ q
 
 
+# one paired one-sided comparison per example (family-wise 1%)
+Z_LOSS = family_z(comparisons_per_example=1, base_examples=8)
+
+
 @examples(8)
 @given(params=model_params(K_max=5, d_max=6, n_max=40), sigma=sigmas(1e-2, 1e1),
        how=st.sampled_from(["random", "perturbed", "rotated"]), seed=seeds)
@@ -113,7 +127,7 @@ def test_no_other_orthonormal_basis_has_lower_denoising_loss(params: dict, sigma
     """Property 2b: E||DAE_U(x_t) - x0||^2 >= E||E[x0|x_t] - x0||^2 for any orthonormal U.
 
     Paired Monte Carlo (same samples for both): the mean loss difference may fall below
-    zero by at most 4 standard errors.
+    zero by at most the family-wise threshold in standard errors.
     """
     m = molrg.MoLRG(**params)
     rng = np.random.default_rng(seed)
@@ -127,7 +141,7 @@ def test_no_other_orthonormal_basis_has_lower_denoising_loss(params: dict, sigma
     diff = loss_other - loss_opt
     z = diff.mean() / (diff.std(ddof=1) / math.sqrt(diff.size))
     target(-z, label="property 2b: -z of the loss gap (higher = closer to a violation)")
-    assert z >= -4
+    assert z >= -Z_LOSS, z
 
 
 @pytest.mark.parametrize("bad", [-1.0, 0.0, math.nan, math.inf])
@@ -137,7 +151,62 @@ def test_denoiser_rejects_invalid_sigma(bad: float) -> None:
         molrg.posterior_mean(m, np.zeros((1, 8)), bad)
 
 
+@pytest.mark.parametrize("bad", [-1.0, 0.0, math.nan, math.inf])
+def test_dae_rejects_invalid_sigma(bad: float) -> None:
+    m = molrg.MoLRG(3, 2, 8, 0.2)
+    with pytest.raises(molrg.ParameterError, match=r"sigma=.* valid: \(0, inf\)"):
+        molrg.dae(np.zeros((1, 8)), bad, basis=m.basis, K=3, delta=0.2)
+    with pytest.raises(molrg.ParameterError, match=r"sigma=.* valid: \(0, inf\)"):
+        molrg.DAE(m.basis, K=3, delta=0.2)(np.zeros((1, 8)), bad)
+
+
+def test_denoiser_rejects_a_sigma_array() -> None:
+    m = molrg.MoLRG(3, 2, 8, 0.2)
+    with pytest.raises(molrg.ParameterError, match="valid: a scalar"):
+        molrg.posterior_mean(m, np.zeros((1, 8)), [0.5, 1.0])
+
+
 def test_denoiser_rejects_wrong_input_dimension() -> None:
     m = molrg.MoLRG(3, 2, 8, 0.2)
-    with pytest.raises(ValueError, match="x has last dimension 7; valid: n=8"):
+    with pytest.raises(molrg.ParameterError, match=r"x has shape \(1, 7\); valid: \(\.\.\., n\) with n=8"):
         molrg.posterior_mean(m, np.zeros((1, 7)), 0.5)
+    with pytest.raises(molrg.ParameterError, match=r"x has shape \(1, 7\)"):
+        molrg.dae(np.zeros((1, 7)), 0.5, basis=m.basis, K=3, delta=0.2)
+
+
+def test_posterior_mean_rejects_what_is_not_a_model_or_an_array() -> None:
+    with pytest.raises(molrg.ParameterTypeError, match="model="):
+        molrg.posterior_mean(molrg.Setting(3, 2, 0.2), np.zeros((1, 8)), 0.5)
+    with pytest.raises(molrg.ParameterTypeError, match="x must be an array"):
+        molrg.posterior_mean(molrg.MoLRG(3, 2, 8, 0.2), [[0.0] * 8], 0.5)
+
+
+def test_dae_validates_its_basis_and_parameters() -> None:
+    m = molrg.MoLRG(3, 2, 8, 0.2)
+    with pytest.raises(molrg.ParameterError, match="basis is not orthonormal"):
+        molrg.DAE(2 * m.basis, K=3, delta=0.2)
+    with pytest.raises(molrg.ParameterError, match=r"basis has shape \(8, 6\); valid: \(n, K\*d\) with K=4"):
+        molrg.DAE(m.basis, K=4, delta=0.2)
+    with pytest.raises(molrg.ParameterError, match=r"delta=1\.0 is out of range"):
+        molrg.DAE(m.basis, K=3, delta=1.0)
+    with pytest.raises(molrg.ParameterError, match="K=1 is out of range"):
+        molrg.dae(np.zeros((1, 8)), 0.5, basis=m.basis, K=1, delta=0.2)
+    dae = molrg.DAE(m.basis, K=3, delta=0.2)
+    assert not dae.basis.flags.writeable
+
+
+@pytest.mark.xfail(strict=True, reason="package bug: molrg/reference.py imports the removed "
+                   "molrg.model (ModuleNotFoundError); posterior_mean_symbolic then needs "
+                   "molrg.symbolic.sigma/.delta, which the symbolic package no longer exports")
+def test_public_references_agree_with_the_posterior_mean() -> None:
+    """molrg.reference (dense Bayes, and the unreduced derivation at 30 digits) is public:
+    it must import and agree with the closed form."""
+    import importlib
+
+    reference = importlib.import_module("molrg.reference")
+    m = molrg.MoLRG(3, 2, 8, 0.3)
+    x = _noisy_points(m, 0.5, 1, num=2)
+    want = np.asarray(molrg.posterior_mean(m, x, 0.5))
+    for got in (reference.posterior_mean_dense(m, x, 0.5),
+                reference.posterior_mean_symbolic(m, x, 0.5)):
+        np.testing.assert_allclose(got, want, rtol=1e-10)

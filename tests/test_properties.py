@@ -3,6 +3,11 @@
 Properties 1 and 2 (posterior mean = brute-force Bayes; optimality of U = U* in the DAE
 family) live in ``test_denoiser.py``; properties 3-8 are here.  Each test's name states
 its property; ``docs/properties.md`` says what each protects and the measured worst case.
+
+These are library properties: they use ``molrg`` only (the CLI's ``verify theorem1`` is
+checked against the same library calls in ``test_verify.py``).  ``method="auto"`` means
+quadrature, so every Monte Carlo call names its simulator.  "Theorem 1" below is the
+``derived`` form (what the pre-refactor code evaluated; the envelopes were measured on it).
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from hypothesis import example, given, target
 from hypothesis import strategies as st
 
 import molrg
-from molrg.analysis import unimodality
-from tests.conftest import examples, family_z
+from molrg import _generated
+from tests.conftest import examples, family_z, monte_carlo
 from tests.strategies import (
     invalid_deltas,
     invalid_K,
@@ -29,7 +34,6 @@ from tests.strategies import (
     sigmas,
     theory_params,
 )
-from verify import theorem1
 
 # Monte Carlo agreement thresholds, in combined standard errors: family-wise false-alarm
 # rate 1% per property and run (tests/conftest.py::family_z).  ci: ~4.0-4.1; thorough: ~4.7.
@@ -38,22 +42,40 @@ Z_REDUCED = family_z(comparisons_per_example=12, base_examples=6)
 Z_LIMITS = family_z(comparisons_per_example=8, base_examples=8)
 Z_DTYPES = family_z(comparisons_per_example=8, base_examples=6)
 
+GRID_POINTS = 30
+GRID_HALF_WIDTH = 30.0
+# The unimodality statistic is a maximum over the pairs of a curve's points of a
+# combined-standard-error difference, each a comparison: 2 curves of GRID_POINTS points.
+Z_UNIMODAL = family_z(comparisons_per_example=2 * GRID_POINTS * (GRID_POINTS - 1) // 2,
+                      base_examples=8)
+
 
 def _z(a: molrg.SNRResult, b: molrg.SNRResult) -> float:
     """Largest |difference| in combined standard errors."""
     return float(np.max(np.abs(a.estimate - b.estimate) / np.hypot(a.stderr, b.stderr)))
 
 
-def _worst_z_both_inputs(first: tuple[molrg.MoLRG, dict], second: tuple[molrg.MoLRG, dict],
+def _worst_z_both_inputs(first: tuple[molrg.MoLRG, str], second: tuple[molrg.MoLRG, str],
                          sigma: np.ndarray, samples: int, seed: int) -> float:
-    """Worst |z| between two simulations (model, options) over both input modes, with
+    """Worst |z| between two simulations (model, simulator) over both input modes, with
     independent seeds."""
     worst = 0.0
     for input in ("noisy", "clean"):
-        a = molrg.snr(first[0], sigma, input=input, samples=samples, seed=seed, **first[1])
-        b = molrg.snr(second[0], sigma, input=input, samples=samples, seed=seed + 1, **second[1])
+        a = molrg.snr(first[0], sigma, input=input,
+                      method=monte_carlo(first[1], samples=samples, seed=seed))
+        b = molrg.snr(second[0], sigma, input=input,
+                      method=monte_carlo(second[1], samples=samples, seed=seed + 1))
         worst = max(worst, _z(a, b))
     return worst
+
+
+def _default_grid(setting: molrg.Setting) -> np.ndarray:
+    """Log grid of GRID_POINTS over ``[c / 30, 30 c]``, ``c`` the geometric mean of the
+    derived form's interior peaks (both inputs; ``delta`` if none)."""
+    peaks = [molrg.peak(setting, input=mode, form="derived").sigma for mode in ("noisy", "clean")]
+    interior = [p for p in peaks if p > 0] or [setting.delta]
+    centre = math.exp(float(np.mean(np.log(interior))))
+    return np.geomspace(centre / GRID_HALF_WIDTH, centre * GRID_HALF_WIDTH, GRID_POINTS)
 
 
 # Property 3 ------------------------------------------------------------------------------
@@ -80,8 +102,7 @@ def test_snr_is_invariant_to_rotation_embedding_and_relabelling(params: dict, se
         perm = rng.permutation(m.K)
         blocks = [m.block(int(k)) for k in perm]
         other = molrg.MoLRG(m.K, m.d, m.n, m.delta, basis=np.concatenate(blocks, axis=1))
-    ambient = {"method": "ambient"}
-    z = _worst_z_both_inputs((m, ambient), (other, ambient), np.geomspace(0.05, 5.0, 5),
+    z = _worst_z_both_inputs((m, "ambient"), (other, "ambient"), np.geomspace(0.05, 5.0, 5),
                              samples=6000, seed=seed)
     target(z, label="property 3: |z| invariance")
     assert z <= Z_INVARIANCE, (transform, z)
@@ -92,8 +113,8 @@ def test_snr_is_invariant_to_rotation_embedding_and_relabelling(params: dict, se
 def test_reduced_simulator_is_exact_against_ambient(params: dict, seed: int) -> None:
     """The reduced simulator (K chi-square energies) has the ambient simulation's law."""
     m = molrg.MoLRG(**params)
-    z = _worst_z_both_inputs((m, {"method": "ambient"}), (m, {"method": "reduced"}),
-                             np.geomspace(0.03, 10.0, 6), samples=8000, seed=seed)
+    z = _worst_z_both_inputs((m, "ambient"), (m, "reduced"), np.geomspace(0.03, 10.0, 6),
+                             samples=8000, seed=seed)
     target(z, label="reduced vs ambient: |z|")
     assert z <= Z_REDUCED, z
 
@@ -106,15 +127,15 @@ def test_symbolic_limits_match_the_simulated_snr(params: tuple, seed: int) -> No
     of the optimal denoiser at sigma = 1e-4 and 1e4 (ratio of means; mean of ratios where
     its variance is finite, (K-1) d > 4)."""
     K, d, delta = params
-    m = molrg.MoLRG(K, d, K * d, delta)
+    m = molrg.Setting(K, d, delta)  # the reduced simulator needs no n (nor a basis)
     z = {}
     for input in ("noisy", "clean"):
         for estimand in ("ratio-of-means", "mean-of-ratios"):
             if estimand == "mean-of-ratios" and (K - 1) * d <= 4:
                 continue
-            res = molrg.snr(m, [1e-4, 1e4], input=input, estimand=estimand, samples=50_000,
-                            seed=seed)
-            want = np.array(molrg.exact_limits(K, d, delta, input, estimand))
+            res = molrg.snr(m, [1e-4, 1e4], input=input, estimand=estimand,
+                            method=monte_carlo("reduced", samples=50_000, seed=seed))
+            want = np.array(molrg.exact_limits(m, input=input, estimand=estimand))
             z[(input, estimand)] = float(np.max(np.abs(res.estimate - want) / res.stderr))
     target(max(z.values()), label="property 4: |z| limits")
     assert max(z.values()) <= Z_LIMITS, z
@@ -126,24 +147,24 @@ def test_symbolic_limits_match_the_simulated_snr(params: tuple, seed: int) -> No
 @example(params=(16, 1, 0.9), seed=0)  # the approximation has no interior peak here
 def test_simulated_snr_curve_is_unimodal(params: tuple, seed: int) -> None:
     """Property 5: over the box the simulated SNR curve (both modes) is unimodal: no dip
-    before its argmax or rise after it beyond 3 combined standard errors."""
-    K, d, delta = params
-    m = molrg.MoLRG(K, d, K * d, delta)
-    lo, hi = theorem1.default_grid(K, d, delta, ("noisy", "clean"))
-    sigma = np.geomspace(lo, hi, 30)
+    before its argmax or rise after it beyond the family-wise threshold (a Bonferroni bound
+    over every pair of grid points; measured worst: no violation at all)."""
+    setting = molrg.Setting(*params)
+    sigma = _default_grid(setting)
     for input in ("noisy", "clean"):
-        res = molrg.snr(m, sigma, input=input, samples=20_000, seed=seed)
-        z = unimodality(res.estimate, res.stderr).z
+        res = molrg.snr(setting, sigma, input=input,
+                        method=monte_carlo("reduced", samples=20_000, seed=seed))
+        z = molrg.unimodality(res.estimate, res.stderr).z
         target(z, label=f"property 5: unimodality z ({input})")
-        assert z <= 3.0
+        assert z <= Z_UNIMODAL, (input, z)
 
 
 # Property 6 ------------------------------------------------------------------------------
 # Measured over 210 box points: 150 random + 60 corners/edges (`python -m verify survey
 # --cases 150` and `--cases 0 --corners`; docs/data/survey*.json; docs/properties.md).
-# ratio = simulated / theory peak location, where both have an interior peak, and
-# excess = Delta_0 - log(K + 1), Delta_0 the margin as sigma -> 0 (the noisy approximation
-# has an interior peak iff excess > 0):
+# ratio = simulated / theory (derived form) peak location, where both have an interior
+# peak, and excess = Delta_0 - log(K + 1), Delta_0 the derived margin as sigma -> 0 (the
+# noisy approximation has an interior peak iff excess > 0):
 #   noisy, ratio-of-means, excess >= 1: [0.249, 1.850]   (excess < 1: [0.213, 4.351])
 #   noisy, mean-of-ratios, excess >= 1: [0.801, 2.630]   (excess < 1: [0.553, 7.252])
 #   clean, ratio-of-means:              [0.515, 1.855]
@@ -168,11 +189,13 @@ CLEAN_SMALL_EXCESS_RATIO_MIN = 1.0  # for -1 <= excess < 10
 CLEAN_NEGATIVE_EXCESS_RATIO_MAX = 1.0  # for excess < -2
 NOISY_LARGE_EXCESS_RATIO_MAX = 1.25
 NOISY_HEIGHT_RATIO_MAX = 1.21
+PEAK_SAMPLES = 40_000
+PEAK_REPLICATES = 4
 
 
-def _excess(K: int, d: int, delta: float) -> float:
-    margin0 = float(molrg.margin(np.array([1e-6 * delta]), d, delta)[0])
-    return margin0 - math.log(K + 1)
+def _excess(setting: molrg.Setting) -> float:
+    margin0 = float(molrg.margin(np.array([1e-6 * setting.delta]), setting, form="derived")[0])
+    return margin0 - math.log(setting.K + 1)
 
 
 @examples(5)
@@ -188,24 +211,31 @@ def test_peak_location_follows_the_measured_relation_to_theorem1(params: tuple, 
                                                                  estimand: str) -> None:
     """Property 6: the simulated peak location over Theorem 1's stays in the measured
     envelope (for noisy input: at least one nat away from the boundary where the
-    approximation gains its peak), with the measured failure patterns: the clean peak lies right of the theory
-    when the margin at sigma -> 0 exceeds log(K+1) by less than 10 (left when it falls
-    short by more than 2); for noisy input (ratio of means) the theory's peak height is an
-    upper bound within 10%."""
-    K, d, delta = params
+    approximation gains its peak), with the measured failure patterns: the clean peak lies
+    right of the theory when the margin at sigma -> 0 exceeds log(K+1) by less than 10
+    (left when it falls short by more than 2); for noisy input (ratio of means) the
+    theory's peak height is an upper bound within 10%.
+
+    The simulated peak is :func:`molrg.snr_peak` (reduced Monte Carlo, 40 000 samples,
+    4 replicates) on the default 30-point grid; the theory's is :func:`molrg.peak`.
+    """
+    setting = molrg.Setting(*params)
+    K, d = setting.K, setting.d
     if estimand == "mean-of-ratios" and (K - 1) * d < 3:
         estimand = "ratio-of-means"  # the mean of ratios is infinite there (property 8)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = theorem1.run(K=K, d=d, n=K * d, delta=delta, estimand=estimand, samples=40_000,
-                           seed=seed, num_sigma=30, replicates=4)
-    excess = _excess(K, d, delta)
-    for input, mode in res.modes.items():
+    sigma = _default_grid(setting)
+    excess = _excess(setting)
+    for input in ("noisy", "clean"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sim = molrg.snr_peak(setting, input=input, estimand=estimand, grid=sigma,
+                                 replicates=PEAK_REPLICATES,
+                                 method=monte_carlo("reduced", samples=PEAK_SAMPLES, seed=seed))
+        theory = molrg.peak(setting, input=input, form="derived")
         if input == "clean":
-            assert mode.peak_sigma_theory > 0, "the clean approximation always peaks inside"
-        interior = np.argmax(mode.snr_simulated) not in (0, mode.sigma.size - 1)
-        if mode.peak_sigma_theory > 0 and interior:
-            ratio = mode.peak_ratio
+            assert theory.interior, "the clean approximation always peaks inside"
+        if theory.interior and sim.interior:
+            ratio = sim.sigma / theory.sigma
             target(abs(math.log(ratio)), label=f"property 6: |log ratio| ({input}, {estimand})")
             lo, hi = PEAK_RATIO_ENVELOPE[(input, estimand)]
             if input == "clean" or excess >= NOISY_ENVELOPE_MIN_EXCESS:
@@ -217,7 +247,7 @@ def test_peak_location_follows_the_measured_relation_to_theorem1(params: tuple, 
             if input == "noisy" and estimand == "ratio-of-means" and excess >= 10:
                 assert ratio <= NOISY_LARGE_EXCESS_RATIO_MAX, (excess, ratio)
         if input == "noisy" and estimand == "ratio-of-means":
-            height = mode.peak_snr_simulated / mode.peak_snr_theory
+            height = sim.snr / theory.snr
             target(height, label="property 6: noisy height ratio sim/theory")
             assert height <= NOISY_HEIGHT_RATIO_MAX, height
 
@@ -232,8 +262,8 @@ def test_float32_and_float64_agree_within_standard_error(params: dict, seed: int
     sigma = 1e-4 to 1e3."""
     m = molrg.MoLRG(**params)
     sigma = np.geomspace(1e-4, 1e3, 8)
-    a = molrg.snr(m, sigma, method=method, samples=4000, seed=seed, dtype="float32")
-    b = molrg.snr(m, sigma, method=method, samples=4000, seed=seed + 1)
+    a = molrg.snr(m, sigma, method=monte_carlo(method, samples=4000, seed=seed, dtype="float32"))
+    b = molrg.snr(m, sigma, method=monte_carlo(method, samples=4000, seed=seed + 1))
     assert np.all(np.isfinite(a.estimate))
     target(_z(a, b), label="property 7a: |z| float32 vs float64")
     assert _z(a, b) <= Z_DTYPES
@@ -247,9 +277,9 @@ def test_numpy_and_array_api_strict_give_identical_results(params: dict, seed: i
                                                            input: str, dtype: str) -> None:
     """Property 7b: same seed, same numbers on NumPy and on the strict array-API namespace."""
     m = molrg.MoLRG(**params)
-    kw = {"input": input, "method": method, "samples": 300, "seed": seed, "dtype": dtype}
-    a = molrg.snr(m, [0.01, 0.3, 3.0], **kw)
-    b = molrg.snr(m, [0.01, 0.3, 3.0], backend="array_api_strict", **kw)
+    mc = monte_carlo(method, samples=300, seed=seed, dtype=dtype)
+    a = molrg.snr(m, [0.01, 0.3, 3.0], input=input, method=mc)
+    b = molrg.snr(m, [0.01, 0.3, 3.0], input=input, method=mc.replace(backend="array_api_strict"))
     np.testing.assert_array_equal(a.estimate, b.estimate)
 
 
@@ -257,37 +287,56 @@ def test_numpy_and_array_api_strict_give_identical_results(params: dict, seed: i
 @examples(10)
 @given(data=st.data())
 def test_every_invalid_input_raises_value_error(data: st.DataObject) -> None:
-    """Property 8: invalid parameters raise ValueError naming the parameter (never a NaN
-    result, never a silent clip)."""
+    """Property 8: invalid parameters raise ValueError (molrg.ParameterError) naming the
+    parameter (never a NaN result, never a silent clip)."""
     good = molrg.MoLRG(3, 2, 8, 0.3)
+    mc = monte_carlo("reduced", samples=10)
     case = data.draw(st.sampled_from(
         ["delta", "K", "sigma", "samples", "input", "estimand", "denominator", "backend",
-         "theory-delta", "theory-K"]))
+         "dtype", "theory-delta", "theory-K", "theory-sigma", "theory-input", "theory-form"]))
     with pytest.raises(ValueError) as exc:
         if case == "delta":
             molrg.MoLRG(3, 2, 8, data.draw(invalid_deltas))
         elif case == "K":
             molrg.MoLRG(data.draw(invalid_K), 2, 8, 0.3)
         elif case == "sigma":
-            molrg.snr(good, data.draw(invalid_sigmas), samples=10)
+            molrg.snr(good, data.draw(invalid_sigmas), method=mc)
         elif case == "samples":
-            molrg.snr(good, 0.5, samples=data.draw(invalid_samples))
-        elif case in ("input", "estimand", "denominator", "backend"):
-            molrg.snr(good, 0.5, samples=10, **{case: data.draw(invalid_words)})
+            molrg.snr(good, 0.5, method=monte_carlo("reduced", samples=data.draw(invalid_samples)))
+        elif case in ("input", "estimand", "denominator"):
+            molrg.snr(good, 0.5, method=mc, **{case: data.draw(invalid_words)})
+        elif case in ("backend", "dtype"):
+            molrg.snr(good, 0.5, method=mc.replace(**{case: data.draw(invalid_words)}))
         elif case == "theory-delta":
-            molrg.approx_snr(0.5, 3, 2, data.draw(invalid_deltas))
+            molrg.approx_snr(0.5, molrg.Setting(3, 2, data.draw(invalid_deltas)))
+        elif case == "theory-K":
+            molrg.peak(molrg.Setting(data.draw(invalid_K), 2, 0.3))
+        elif case == "theory-sigma":
+            molrg.approx_snr(np.array([data.draw(invalid_sigmas)]), good.setting)
         else:
-            molrg.peak(data.draw(invalid_K), 2, 0.3)
+            molrg.peak(good, **{case.replace("theory-", ""): data.draw(invalid_words)})
+    assert isinstance(exc.value, molrg.ParameterError)
     assert case.replace("theory-", "") in str(exc.value)
 
 
 @examples(10)
 @given(params=theory_params(), sigma=sigmas(1e-4, 1e3))
 def test_theory_is_finite_and_positive_over_the_whole_range(params: tuple, sigma: float) -> None:
-    """No NaN/overflow in the lambdified theory from sigma = 1e-4 to 1e3."""
-    K, d, delta = params
-    for input in ("noisy", "clean"):
-        for name in ("snr_approx", "dlogsnr_dlogsigma", "what_plus", "margin"):
-            value = float(molrg.theory.evaluate(name, np.array([sigma]), K, d, delta, input)[0])
-            assert math.isfinite(value)
-        assert float(molrg.approx_snr(np.array([sigma]), K, d, delta, input)[0]) > 0
+    """No NaN/overflow in the generated theory from sigma = 1e-4 to 1e3 (both closed forms)."""
+    import array_api_compat.numpy as xnp
+
+    setting = molrg.Setting(*params)
+    s = np.array([sigma])
+    for form in ("printed", "derived"):
+        for input in ("noisy", "clean"):
+            values = {
+                "snr": molrg.approx_snr(s, setting, input=input, form=form),
+                "dlogsnr_dlogsigma": molrg.dlogsnr_dlogsigma(s, setting, input=input, form=form),
+                "margin": molrg.margin(s, setting, input=input, form=form),
+                "what_plus": _generated.call(f"{input}_{form}_what_plus", xnp, sigma=s,
+                                             K=float(setting.K), d=float(setting.d),
+                                             delta=setting.delta),
+            }
+            for name, value in values.items():
+                assert math.isfinite(float(np.asarray(value)[0])), (form, input, name)
+            assert float(values["snr"][0]) > 0

@@ -1,34 +1,63 @@
 """Entry point: ``python -m verify <command> [options]``.
 
-Exit status: 0 when every check holds, 1 when a check deviates, 2 on bad input (the
-message names the parameter and its valid range; no traceback).
+Exit status (every command):
+
+* 0 -- every claim holds (also with ``--exit-zero`` whatever the verdict);
+* 1 -- a claim deviates (the report and the JSON say which, by how much and where);
+* 2 -- bad input or usage: the message names the option, its value and the valid range;
+  nothing is computed (options and output paths are checked before any work);
+* 3 -- internal error: a traceback and a one-line summary on stderr (a bug: please report).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import Any
 
-from . import derive, peaklaw, proposition1, survey, sweep, theorem1
+from molrg import ParameterError
 
-COMMANDS = (theorem1, proposition1, derive, sweep, survey, peaklaw)
+from . import (
+    derive,
+    mapping,
+    memorization,
+    mixtures,
+    peaklaw,
+    probe,
+    proposition1,
+    report,
+    separated,
+    survey,
+    sweep,
+    theorem1,
+)
+
+COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
+            mixtures, separated, probe)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
-  python -m verify theorem1 --K 10 --d 5 --n 100 --delta 0.3 --json out/t1.json --plot out/t1.png
-  python -m verify sweep --vary K --values 2,3,5,10,20
-  python -m verify proposition1                    # posterior mean: symbolic = closed form = dense Bayes
+  python -m verify theorem1 --form derived --json out/t1.json --plot out/t1.png
+  python -m verify theorem1 --K 10 --d 5 --n 100 --delta 0.3 --method reduced
+  python -m verify map --plot out/map.png          # where Theorem 1 holds, whole box
+  python -m verify sweep --vary K --values 2,3,5,10,20 --scheduler local --workers 2
+  python -m verify probe                           # does a higher SNR mean a better probe?
   python -m verify derive --latex                  # the derived expressions
+
+exit status: 0 every claim holds, 1 a claim deviates, 2 bad input or usage,
+3 internal error (traceback printed).  --exit-zero reports deviations but exits 0.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one subparser per command, plus the shared output options."""
     parser = argparse.ArgumentParser(
         prog="python -m verify",
         description="Check the theory of diffusion-based representation learning on the "
-        "noisy mixture of low-rank Gaussians (MoLRG): derived theory (SymPy) against "
-        "Monte Carlo truth (NumPy/CuPy).",
+        "noisy mixture of low-rank Gaussians (MoLRG): derived theory (SymPy) against the "
+        "exact SNR (quadrature) and Monte Carlo truth (NumPy/CuPy).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -37,16 +66,77 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(handler=module.main)
+        out = p.add_argument_group("output")
+        out.add_argument("--json", metavar="PATH",
+                         help="write the results (and the overall verdict) as JSON to PATH")
+        if getattr(module, "PLOTS", True):
+            out.add_argument("--plot", metavar="PATH",
+                             help="save a figure to PATH (.png, .pdf or .svg)")
+        out.add_argument("--quiet", action="store_true",
+                         help="no progress bars and no per-sigma tables")
+        out.add_argument("--exit-zero", action="store_true",
+                         help="exit 0 even when a claim deviates (the report still says so)")
+        p.set_defaults(module=module, option_names={
+            a.dest: a.option_strings[0] for a in p._actions if a.option_strings})
     return parser
 
 
+def _name_options(message: str, options: dict[str, str]) -> str:
+    """Say ``--peak-tol=-1.0`` where the library says ``peak_tol=-1.0``."""
+    import re
+
+    def swap(match: re.Match[str]) -> str:
+        option = options.get(match.group(1))
+        return f"{option}=" if option else match.group(0)
+
+    return re.sub(r"^([A-Za-z_][A-Za-z0-9_]*)=", swap, message, count=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the subcommand; returns the exit status."""
+    """Parse ``argv``, run the command, print, write JSON and plot; return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
-    except ValueError as exc:
-        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (2) and --help (0)
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
+    name = f"{parser.prog} {args.command}"
+    try:
+        report.check_output_path("--json", args.json)
+        report.check_output_path("--plot", getattr(args, "plot", None),
+                                 suffixes=report.FIGURE_SUFFIXES)
+        result = args.module.execute(args)
+        out = report.console()
+        for item in result.render(table=not args.quiet):
+            out.print(item)
+        if args.json:
+            report.write_json(args.json, {"command": args.command, "verdict": result.verdict,
+                                          **result.to_json()})
+        if getattr(args, "plot", None):
+            result.plot(args.plot)
+    except ParameterError as exc:
+        print(f"{name}: error: {_name_options(str(exc), args.option_names)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        traceback.print_exc()
+        print(f"{name}: internal error: {type(exc).__name__}: {exc} (a bug in molrg; "
+              "please report it with the command line)", file=sys.stderr)
+        return 3
+    return 0 if result.verdict != "deviates" or args.exit_zero else 1
+
+
+class Result:
+    """What every command's ``execute`` returns (documentation of the protocol)."""
+
+    verdict: str  # "holds", "deviates" or "info" (a command that checks no claim)
+
+    def to_json(self) -> dict[str, Any]:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    def render(self, *, table: bool = True) -> list[Any]:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    def plot(self, path: str) -> None:  # pragma: no cover - protocol
+        raise NotImplementedError

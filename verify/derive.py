@@ -2,22 +2,52 @@
 
 ``--markdown PATH`` writes the reference page ``docs/math.md`` from the live derivation,
 so the documentation cannot drift from the code (a test regenerates and compares it).
+``--form`` selects the closed form of Theorem 1 (``derived`` or ``printed``).
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from molrg import symbolic
+import molrg
+
+from . import report
 
 NAME = "derive"
 HELP = "print the derived Proposition-1 / Theorem-1 expressions (text, LaTeX, markdown)"
+PLOTS = False
+CLOSED_FORMS = ("derived", "printed")
 
 
-def run(*, modes: tuple[str, ...] = symbolic.MODES, latex: bool = False) -> dict[str, dict[str, str]]:
+@dataclass(frozen=True)
+class DeriveResult:
+    expressions: dict[str, dict[str, str]]
+    markdown_path: str | None = None
+    verdict: str = "info"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"expressions": self.expressions, "markdown": self.markdown_path}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        if self.markdown_path:
+            return [f"wrote {self.markdown_path}"]
+        out: list[Any] = []
+        for key, table_ in self.expressions.items():
+            out.append(f"== {key} ==")
+            out.extend(f"{name} = {value}" for name, value in table_.items())
+            out.append("")
+        return out
+
+
+def run(*, modes: tuple[str, ...] = ("noisy", "clean"), form: str = "derived",
+        latex: bool = False) -> dict[str, dict[str, str]]:
     """Derived expressions per mode, as strings (LaTeX if ``latex``)."""
-    return {mode: symbolic.latex(mode) if latex else dict(symbolic.describe(mode))
+    sym = molrg.symbolic
+    return {f"input: {mode}, form: {form}": (sym.latex(mode, form) if latex
+                                             else dict(sym.describe(mode, form)))
             for mode in modes}
 
 
@@ -25,48 +55,49 @@ def markdown() -> str:
     """The generated ``docs/math.md``."""
     import sympy as sp
 
-    from molrg.symbolic import derive_peak_law
-
+    sym = molrg.symbolic
     text = Path(__file__).with_name("math_intro.md").read_text()
     out = [text.rstrip(), ""]
     shared = ("zeta", "xi", "phi", "psi", "kappa", "zeta_minus_xi")
-    latex_noisy = symbolic.latex("noisy")
+    latex_noisy = sym.latex("noisy")
     out.append("## Proposition 1: derived coefficients (both modes)\n")
     for key in shared:
         out.append(f"- `{key}`: $${latex_noisy[key]}$$")
-    for mode in symbolic.MODES:
-        tex = symbolic.latex(mode)
-        out.append(f"\n## Theorem 1, input `{mode}`\n")
-        for key, value in tex.items():
-            if key not in shared and key not in ("dlogsnr_dlogsigma",):
-                out.append(f"- `{key}`: $${value}$$")
-        out.append("- `dlogsnr_dlogsigma`: derived by `sympy.diff`; "
-                   f"{sp.count_ops(symbolic.expressions(mode)['dlogsnr_dlogsigma'])} "
-                   "operations (printed by `python -m verify derive`).")
-        law = derive_peak_law(mode)
-        out.append(f"\n### Peak law, input `{mode}`\n")
+    for mode in sym.MODES:
+        for form in CLOSED_FORMS:
+            tex = sym.latex(mode, form)
+            out.append(f"\n## Theorem 1, input `{mode}`, form `{form}`\n")
+            for key, value in tex.items():
+                if key not in shared and key != "dlogsnr_dlogsigma":
+                    out.append(f"- `{key}`: $${value}$$")
+            count = sp.count_ops(sym.expressions(mode, form)["dlogsnr_dlogsigma"])
+            out.append(f"- `dlogsnr_dlogsigma`: derived by `sympy.diff`; {count} operations "
+                       "(printed by `python -m verify derive`).")
+        law = sym.derive_peak_law(mode)
+        out.append(f"\n### Peak law (derived form), input `{mode}`\n")
         for key in ("a", "A_inf", "c", "A", "Lambda", "s0"):
             out.append(f"- `{key}`: $${sp.latex(getattr(law, key))}$$")
+    corrected = sym.corrected.markdown()
+    if corrected:
+        out.extend(["", corrected.rstrip()])
     out.append("")
     return "\n".join(out)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", choices=("noisy", "clean", "both"), default="both")
+    parser.add_argument("--input", choices=("noisy", "clean", "both"), default="both",
+                        help="input mode (default: both)")
+    parser.add_argument("--form", choices=CLOSED_FORMS, default="derived",
+                        help="closed form of Theorem 1 (default: derived)")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     parser.add_argument("--markdown", metavar="PATH",
                         help="write the generated math reference (docs/math.md) to PATH")
 
 
-def main(args: argparse.Namespace) -> int:
+def execute(args: argparse.Namespace) -> DeriveResult:
     if args.markdown:
+        report.check_output_path("--markdown", args.markdown)
         Path(args.markdown).write_text(markdown())
-        print(f"wrote {args.markdown}")
-        return 0
-    modes = symbolic.MODES if args.input == "both" else (args.input,)
-    for mode, table in run(modes=modes, latex=args.latex).items():
-        print(f"== input: {mode} ==")
-        for key, value in table.items():
-            print(f"{key} = {value}")
-        print()
-    return 0
+        return DeriveResult({}, args.markdown)
+    modes = ("noisy", "clean") if args.input == "both" else (args.input,)
+    return DeriveResult(run(modes=modes, form=args.form, latex=args.latex))

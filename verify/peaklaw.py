@@ -11,13 +11,14 @@ first-order-in-``exp(-Delta)`` regime; measured: below a margin of about 4 the l
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import molrg
-from molrg._validation import check_int
+from molrg.validation import check_int
 
 from . import report
 
@@ -30,13 +31,30 @@ MARGIN_REGIME = 6.0
 class PeakLawResult:
     cases: int
     summary: dict[str, dict[str, Any]]
+    verdict: str = "info"
 
     def to_json(self) -> dict[str, Any]:
-        return {"command": NAME, "cases": self.cases, "summary": self.summary}
+        return {"cases": self.cases, "summary": self.summary}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        rows = []
+        for mode, s in self.summary.items():
+            w = s["worst_case"] or {}
+            worst = (f"K={w['K']:.0f} d={w['d']:.0f} delta={w['delta']:.3f} "
+                     f"margin={w['margin']:.2f}") if w else "-"
+            rows.append((mode, s["interior_peaks"], s["law_defined"], s["median_rel_error"],
+                         s["p90_rel_error"], s["max_rel_error"], worst, s["regime_fraction"],
+                         s["regime_p90_rel_error"], s["regime_max_rel_error"]))
+        return [report.table(
+            ["input", "interior", "defined", "median err", "p90 err", "max err", "worst case",
+             f"margin>={MARGIN_REGIME:g}", "p90 there", "max there"], rows,
+            title=f"Peak law vs root-found peak (derived form), {self.cases} random "
+            "(K, d, delta)")]
 
 
 def run(*, cases: int = 400, seed: int = 0) -> PeakLawResult:
-    cases = check_int("cases", cases, low=1)
+    cases = check_int("cases", cases, low=1, high=100_000)
+    check_int("seed", seed, low=0)
     rng = np.random.default_rng(seed)
     box = [(int(rng.integers(2, 33)), round(float(np.exp(rng.uniform(0, np.log(256))))),
             float(rng.uniform(0.05, 0.9))) for _ in range(cases)]
@@ -44,27 +62,29 @@ def run(*, cases: int = 400, seed: int = 0) -> PeakLawResult:
     for mode in ("noisy", "clean"):
         rows = []
         for K, d, delta in box:
-            p = molrg.peak(K, d, delta, mode)
+            setting = molrg.Setting(K, d, delta)
+            p = molrg.peak(setting, input=mode, form="derived")
             if not p.interior:
                 continue
-            law = molrg.peak_law(K, d, delta, mode)
-            margin = float(molrg.margin(p.sigma, d, delta, mode))
+            law = molrg.peak_law(setting, input=mode)
+            margin = float(molrg.margin(p.sigma, setting, input=mode, form="derived"))
             rows.append((K, d, delta, p.sigma, law, law / p.sigma - 1, margin))
-        arr = np.array(rows)
+        arr = np.array(rows, dtype=float).reshape(-1, 7)
         ok = np.isfinite(arr[:, 5])
         err = np.abs(arr[ok, 5])
-        worst = arr[ok][int(np.argmax(err))]
+        worst = arr[ok][int(np.argmax(err))] if err.size else None
         regime = ok & (arr[:, 6] >= MARGIN_REGIME)
         err_regime = np.abs(arr[regime, 5])
         summary[mode] = {
             "interior_peaks": len(arr),
-            "law_defined": float(ok.mean()),
-            "median_rel_error": float(np.median(err)),
-            "p90_rel_error": float(np.quantile(err, 0.9)),
-            "max_rel_error": float(err.max()),
-            "worst_case": {"K": worst[0], "d": worst[1], "delta": worst[2],
-                           "sigma_peak": worst[3], "sigma_law": worst[4], "margin": worst[6]},
-            "regime_fraction": float(regime.mean()),
+            "law_defined": float(ok.mean()) if len(arr) else math.nan,
+            "median_rel_error": float(np.median(err)) if err.size else math.nan,
+            "p90_rel_error": float(np.quantile(err, 0.9)) if err.size else math.nan,
+            "max_rel_error": float(err.max()) if err.size else math.nan,
+            "worst_case": None if worst is None else {
+                "K": worst[0], "d": worst[1], "delta": worst[2], "sigma_peak": worst[3],
+                "sigma_law": worst[4], "margin": worst[6]},
+            "regime_fraction": float(regime.mean()) if len(arr) else math.nan,
             "regime_max_rel_error": float(err_regime.max()) if err_regime.size else None,
             "regime_p90_rel_error": float(np.quantile(err_regime, 0.9)) if err_regime.size else None,
         }
@@ -72,24 +92,10 @@ def run(*, cases: int = 400, seed: int = 0) -> PeakLawResult:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cases", type=int, default=400, help="random (K, d, delta) triples")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--cases", type=int, default=400,
+                        help="random (K, d, delta) triples (default: 400)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
-def main(args: argparse.Namespace) -> int:
-    result = run(cases=args.cases, seed=args.seed)
-    rows = []
-    for mode, s in result.summary.items():
-        w = s["worst_case"]
-        rows.append((mode, s["interior_peaks"], s["law_defined"], s["median_rel_error"],
-                     s["p90_rel_error"], s["max_rel_error"],
-                     f"K={w['K']:.0f} d={w['d']:.0f} delta={w['delta']:.3f} margin={w['margin']:.2f}",
-                     s["regime_fraction"], s["regime_p90_rel_error"], s["regime_max_rel_error"]))
-    print(f"Peak law vs root-found peak, {result.cases} random (K, d, delta)")
-    print(report.format_table(
-        ["input", "interior", "defined", "median err", "p90 err", "max err", "worst case",
-         f"margin>={MARGIN_REGIME:g}", "p90 there", "max there"], rows))
-    if args.json:
-        report.write_json(args.json, result.to_json())
-    return 0
+def execute(args: argparse.Namespace) -> PeakLawResult:
+    return run(cases=args.cases, seed=args.seed)

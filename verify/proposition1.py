@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 import molrg
-from molrg._validation import check_int, check_real
-from molrg.reference import posterior_mean_dense, posterior_mean_symbolic
+from molrg.validation import check_int, check_real
 
 from . import report
 
@@ -44,18 +43,33 @@ class Proposition1Result:
     def holds(self) -> bool:
         return all(v < self.tol for v in self.worst.values())
 
+    @property
+    def verdict(self) -> str:
+        return "holds" if self.holds else "deviates"
+
     def to_json(self) -> dict[str, Any]:
-        return {"command": NAME, "cases": self.cases, "tol": self.tol, "worst": self.worst,
+        return {"cases": self.cases, "tol": self.tol, "worst": self.worst,
                 "worst_case": self.worst_case, "holds": self.holds}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        rows = [(k, v, v < self.tol, ", ".join(f"{a}={b:.3g}" if isinstance(b, float) else
+                                               f"{a}={b}" for a, b in self.worst_case[k].items()))
+                for k, v in self.worst.items()]
+        return [report.table(["pair", "worst rel. error", "below tol", "worst case"], rows,
+                             title=f"Proposition 1: {self.cases} random cases, float64, "
+                             f"tolerance {self.tol:g}"),
+                f"verdict: [bold]{self.verdict.upper()}[/bold]"]
 
 
 def run(*, cases: int = 100, seed: int = 0, n_max: int = 32, sigma_min: float = 1e-3,
         sigma_max: float = 1e2, tol: float = 1e-10) -> Proposition1Result:
     """Compare the three computations on ``cases`` random (model, sigma, point) triples."""
-    cases = check_int("cases", cases, low=1)
-    n_max = check_int("n_max", n_max, low=4)
+    cases = check_int("cases", cases, low=1, high=100_000)
+    n_max = check_int("n_max", n_max, low=4, high=256)
     lo = check_real("sigma_min", sigma_min, low=0.0)
-    hi = check_real("sigma_max", sigma_max, low=lo)
+    hi = check_real("sigma_max", sigma_max, low=lo, open_low=False)
+    tol = check_real("tol", tol, low=0.0)
+    check_int("seed", seed, low=0)
     rng = np.random.default_rng(seed)
     worst = {f"{a} vs {b}": 0.0 for a, b in PAIRS}
     where: dict[str, dict[str, Any]] = {}
@@ -70,9 +84,9 @@ def run(*, cases: int = 100, seed: int = 0, n_max: int = 32, sigma_min: float = 
         x0, _ = model.sample(2, rng)
         x = np.asarray(x0) + sigma * rng.standard_normal((2, n))
         values = {
-            "symbolic": posterior_mean_symbolic(model, x, sigma),
+            "symbolic": molrg.reference.posterior_mean_symbolic(model, x, sigma),
             "closed form": np.asarray(molrg.posterior_mean(model, x, sigma)),
-            "dense Bayes": posterior_mean_dense(model, x, sigma),
+            "dense Bayes": molrg.reference.posterior_mean_dense(model, x, sigma),
         }
         for a, b in PAIRS:
             err = float(np.max(np.linalg.norm(values[a] - values[b], axis=1)
@@ -87,24 +101,17 @@ def run(*, cases: int = 100, seed: int = 0, n_max: int = 32, sigma_min: float = 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cases", type=int, default=100, help="random cases (default: 100)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--n-max", type=int, default=32, help="largest ambient dimension")
-    parser.add_argument("--sigma-min", type=float, default=1e-3)
-    parser.add_argument("--sigma-max", type=float, default=1e2)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--n-max", type=int, default=32,
+                        help="largest ambient dimension of the random models (default: 32)")
+    parser.add_argument("--sigma-min", type=float, default=1e-3,
+                        help="smallest noise level drawn (log-uniform; default: 1e-3)")
+    parser.add_argument("--sigma-max", type=float, default=1e2,
+                        help="largest noise level drawn (default: 1e2)")
     parser.add_argument("--tol", type=float, default=1e-10,
                         help="largest allowed relative error (default: 1e-10)")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
 
 
-def main(args: argparse.Namespace) -> int:
-    result = run(cases=args.cases, seed=args.seed, n_max=args.n_max, sigma_min=args.sigma_min,
-                 sigma_max=args.sigma_max, tol=args.tol)
-    rows = [(k, v, v < result.tol, ", ".join(f"{a}={b:.3g}" if isinstance(b, float) else
-                                             f"{a}={b}" for a, b in result.worst_case[k].items()))
-            for k, v in result.worst.items()]
-    print(f"Proposition 1: {result.cases} random cases, float64, tolerance {result.tol:g}")
-    print(report.format_table(["pair", "worst rel. error", "below tol", "worst case"], rows))
-    print("verdict:", "HOLDS" if result.holds else "DEVIATES")
-    if args.json:
-        report.write_json(args.json, result.to_json())
-    return 0 if result.holds else 1
+def execute(args: argparse.Namespace) -> Proposition1Result:
+    return run(cases=args.cases, seed=args.seed, n_max=args.n_max, sigma_min=args.sigma_min,
+               sigma_max=args.sigma_max, tol=args.tol)

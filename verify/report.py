@@ -1,69 +1,142 @@
-"""Reporting helpers shared by the subcommands: progress bar, tables, JSON, figures."""
+"""Reporting shared by the subcommands: rich tables and progress, JSON, figures, paths.
+
+* Tables and the terminal report are :mod:`rich` renderables printed on stdout.
+* Progress bars (:class:`Progress`) are rich progress bars on stderr with ETA, one task per
+  phase; disabled with ``--quiet`` or when stderr is not a terminal.
+* JSON (:func:`write_json`) converts NumPy values and writes ``null`` for non-finite floats.
+* Output paths are checked before any work (:func:`check_output_path`).
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as RichProgress
+from rich.table import Table
 
-__all__ = ["Progress", "format_table", "jsonable", "new_figure", "write_json"]
+from molrg import ParameterError
+
+__all__ = [
+    "FIGURE_SUFFIXES",
+    "Progress",
+    "check_output_path",
+    "console",
+    "fmt",
+    "jsonable",
+    "new_figure",
+    "table",
+    "write_json",
+]
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
+def console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout (results) or stderr (progress, errors); soft-wrapped, no
+    colour when not a terminal, wide enough for the tables when output is redirected."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(file=stream, soft_wrap=False, width=width, highlight=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Progress
+# ---------------------------------------------------------------------------------------
 class Progress:
-    """A minimal terminal progress bar on stderr; silent when disabled or not a TTY.
+    """Rich progress bars on stderr, one task per phase; a no-op when disabled.
 
-    Call the instance as ``progress(done, total)`` (the signature ``molrg.snr`` expects).
+    ``with Progress(enabled=...) as p: cb = p.phase("noisy: exact curve"); cb(done, total)``
+    -- ``cb`` has the ``progress(done, total)`` signature of :func:`molrg.snr`.
     """
 
-    def __init__(self, label: str, *, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = enabled and self.stream.isatty()
-        self.label = label
-        self.start = time.perf_counter()
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._rich: RichProgress | None = None
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        frac = done / total if total else 1.0
-        width = 30
-        bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r{self.label:<22} [{bar}] {100 * frac:5.1f}% {elapsed:6.1f}s")
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            self._rich = RichProgress(
+                TextColumn("{task.description:<28}"), BarColumn(), TaskProgressColumn(),
+                MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+                TimeRemainingColumn(), console=console(stderr=True), transient=False)
+            self._rich.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._rich is not None:
+            self._rich.__exit__(*exc)  # type: ignore[arg-type]
+            self._rich = None
+
+    def phase(self, label: str, total: int | None = None) -> Callable[[int, int], None]:
+        """A callback ``(done, total)`` driving a new task named ``label``."""
+        if self._rich is None:
+            return _ignore
+        rich = self._rich
+        task = rich.add_task(label, total=total)
+
+        def update(done: int, total_: int) -> None:
+            rich.update(task, completed=done, total=total_)
+
+        return update
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
+def _ignore(done: int, total: int) -> None:
+    del done, total
+
+
+# ---------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------
+def fmt(value: Any, digits: int = 4) -> str:
+    """A cell: ``yes``/``NO`` for booleans, ``-`` for NaN/None, ``.4g`` for floats."""
+    if value is None:
+        return "-"
+    if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "NO"
     if isinstance(value, (float, np.floating)):
         v = float(value)
-        if math.isnan(v):
-            return "-"
-        return f"{v:.4g}"
+        return "-" if math.isnan(v) else f"{v:.{digits}g}"
     return str(value)
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Fixed-width plain-text table."""
-    cells = [[_fmt(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
-              for i, h in enumerate(headers)]
-    line = "  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))
-    sep = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join([line, sep, *body])
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None,
+          digits: int = 4) -> Table:
+    """A rich table; numbers right-aligned."""
+    t = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
+    for i, h in enumerate(headers):
+        numeric = bool(rows) and all(isinstance(r[i], (int, float, np.number)) and
+                                     not isinstance(r[i], bool) for r in rows)
+        t.add_column(h, justify="right" if numeric else "left")
+    for r in rows:
+        t.add_row(*(fmt(v, digits) for v in r))
+    return t
 
 
+# ---------------------------------------------------------------------------------------
+# JSON and paths
+# ---------------------------------------------------------------------------------------
 def jsonable(obj: Any) -> Any:
-    """Convert NumPy scalars/arrays and non-finite floats into JSON-safe values."""
+    """Convert NumPy scalars/arrays, dataclass-like ``to_json`` objects and non-finite
+    floats into JSON-safe values."""
+    if hasattr(obj, "to_json") and callable(obj.to_json):
+        return jsonable(obj.to_json())
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -72,7 +145,7 @@ def jsonable(obj: Any) -> Any:
         return [jsonable(v) for v in obj.tolist()]
     if isinstance(obj, (np.bool_, bool)):
         return bool(obj)
-    if isinstance(obj, (np.integer,)):
+    if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         v = float(obj)
@@ -81,20 +154,57 @@ def jsonable(obj: Any) -> Any:
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as indented JSON (NaN/inf become null)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(jsonable(payload), indent=2) + "\n")
+    """Write ``payload`` as indented JSON (NaN/inf become null), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(jsonable(payload), indent=2) + "\n")
+    os.replace(tmp, path)
 
 
-def new_figure(ncols: int, *, width: float = 5.5, height: float = 4.2) -> tuple[Any, Any]:
-    """A headless matplotlib figure with ``ncols`` panels."""
+def check_output_path(option: str, path: str | None, *,
+                      suffixes: Sequence[str] | None = None) -> None:
+    """Raise :class:`molrg.ParameterError` naming ``option`` unless ``path`` can be written.
+
+    Checked before any work: the folder exists or can be created and is writable, the path
+    is not a folder, and (for figures) its suffix is one of ``suffixes``.
+    """
+    if path is None:
+        return
+    p = Path(path)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise ParameterError(f"{option}={path!r} has no figure extension; valid: a path "
+                             f"ending in {', '.join(suffixes)}")
+    if p.is_dir():
+        raise ParameterError(f"{option}={path!r} is a folder; valid: a file path")
+    import tempfile
+
+    parent = p.parent if str(p.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".molrg-write-check-"):
+            pass
+        if p.exists() and not os.access(p, os.W_OK):
+            raise OSError("the file is read-only")
+    except OSError as exc:
+        raise ParameterError(f"{option}={path!r} is not writable ({exc.strerror or exc}); "
+                             "valid: a path in a writable folder") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------
+def new_figure(ncols: int, nrows: int = 1, *, width: float = 5.5,
+               height: float = 4.2) -> tuple[Any, Any]:
+    """A headless matplotlib figure with ``nrows x ncols`` panels (a flat array of axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
-    return fig, axes[0]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False)
+    return fig, axes.ravel()
 
 
 def plain_log_ticks(axis: Any) -> None:
@@ -107,10 +217,17 @@ def plain_log_ticks(axis: Any) -> None:
 
 
 def save_figure(fig: Any, path: str | Path) -> None:
-    """Save and close a figure (PNG by extension), creating the folder."""
+    """Save and close a figure (format by extension), creating the folder."""
     import matplotlib.pyplot as plt
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress]:
+    """``with progress_bar(enabled) as p:`` -- a :class:`Progress` context."""
+    with Progress(enabled=enabled) as p:
+        yield p

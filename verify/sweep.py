@@ -2,8 +2,9 @@
 
 Defaults are the Fig. 14 setting (``n=100, d=5, K=10, delta=0.3``); one of ``K``, ``d``,
 ``delta`` or ``n`` takes each of ``--values`` in turn while the others stay fixed.  For
-each value the full ``theorem1`` check runs; the report lists the simulated and theory
-peaks, the peak SNRs and each verdict.  Exit status 0 when every verdict holds, else 1.
+each value the full ``theorem1`` check runs (exact SNR by default); the report lists the
+SNR's and the approximation's peaks, the peak SNRs and each verdict.  Every value is
+validated before any work; values run in parallel with ``--scheduler local``.
 """
 
 from __future__ import annotations
@@ -11,72 +12,105 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from molrg.montecarlo import ESTIMANDS
+import molrg
+from molrg import ParameterError
 
-from . import report, theorem1
+from . import parallel, report, theorem1
 
 NAME = "sweep"
-HELP = "vary one of K, d, delta, n (Fig. 14) and compare simulated and theory peaks"
+HELP = "vary one of K, d, delta, n (Fig. 14) and compare the SNR's and the theory's peaks"
 FIG14 = {"K": 10, "d": 5, "n": 100, "delta": 0.3}
 INTEGER = ("K", "d", "n")
 
 
 @dataclass(frozen=True)
 class SweepResult:
-    """One :class:`theorem1.Theorem1Result` per value of the varied parameter."""
+    """One :class:`theorem1.Theorem1Result` (as JSON) per value of the varied parameter."""
 
     vary: str
     values: list[float]
-    results: list[theorem1.Theorem1Result]
+    runs: dict[str, dict[str, Any]]
+    failures: dict[str, dict[str, Any]]
+    form: str
     elapsed_s: float
 
     @property
-    def holds(self) -> bool:
-        return all(r.holds for r in self.results)
+    def verdict(self) -> str:
+        ok = all(m["verdict"] == "holds" for r in self.runs.values() for m in r["modes"].values())
+        return "holds" if ok and not self.failures else "deviates"
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
-        for value, res in zip(self.values, self.results, strict=True):
-            for mode, m in res.modes.items():
+        for value in self.values:
+            run = self.runs.get(_key(self.vary, value))
+            if run is None:
+                continue
+            for mode, m in run["modes"].items():
                 out.append({
                     self.vary: value, "input": mode,
-                    "peak_sigma_simulated": m.peak_sigma_simulated,
-                    "peak_sigma_simulated_stderr": m.peak_sigma_simulated_stderr,
-                    "peak_sigma_theory": m.peak_sigma_theory, "peak_ratio": m.peak_ratio,
-                    "peak_snr_simulated": m.peak_snr_simulated,
-                    "peak_snr_theory": m.peak_snr_theory, "verdict": m.verdict,
+                    "peak_sigma_simulated": m["peak_sigma_simulated"],
+                    "peak_sigma_simulated_stderr": m["peak_sigma_simulated_stderr"],
+                    "peak_sigma_theory": m["peak_sigma_theory"], "peak_ratio": m["peak_ratio"],
+                    "peak_snr_simulated": m["peak_snr_simulated"],
+                    "peak_snr_theory": m["peak_snr_theory"], "verdict": m["verdict"],
+                    "forms": {f: {"peak_sigma": v["peak_sigma"], "peak_snr": v["peak_snr"],
+                                  "verdict": v["verdict"]} for f, v in m["forms"].items()},
                 })
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"command": NAME, "vary": self.vary, "values": self.values,
-                "params": self.results[0].params if self.results else {},
-                "rows": self.rows(), "elapsed_s": self.elapsed_s,
-                "runs": [r.to_json() for r in self.results]}
+        first = next(iter(self.runs.values()), {})
+        return {"vary": self.vary, "values": self.values, "form": self.form,
+                "params": first.get("params", {}), "rows": self.rows(),
+                "failures": self.failures, "elapsed_s": self.elapsed_s,
+                "runs": self.runs}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        return render(self)
+
+    def plot(self, path: str) -> None:
+        plot(self, path)
 
 
-def run(*, vary: str, values: Sequence[float], base: dict[str, Any] | None = None,
-        progress: bool = False, **options: Any) -> SweepResult:
-    """Run :func:`theorem1.run` for each value of ``vary`` (others from ``base``)."""
+def _key(vary: str, value: float) -> str:
+    return f"{vary}={value:g}"
+
+
+def _task(task: parallel.Task) -> dict[str, Any]:
+    """Worker: one theorem1 run (module level, so Dask can pickle it)."""
+    options = theorem1.Theorem1Options(**task.params)
+    return theorem1.run(options).to_json()
+
+
+def run(*, vary: str, values: list[float], base: theorem1.Theorem1Options | None = None,
+        scheduler: str = "serial", workers: int | None = None,
+        progress: report.Progress | None = None, done: dict[str, Any] | None = None,
+        on_result: Any = None) -> SweepResult:
+    """Run :func:`theorem1.run` for each value of ``vary``; every value validated first."""
     if vary not in FIG14:
-        raise ValueError(f"vary={vary!r} is not valid; valid: {', '.join(FIG14)}")
+        raise ParameterError(f"vary={vary!r} is not valid; valid: {', '.join(FIG14)}")
     if not values:
-        raise ValueError("values is empty; give at least one value")
-    start = time.perf_counter()
-    params = dict(FIG14 if base is None else base)
-    results = []
+        raise ParameterError("values is empty; give at least one value")
+    base = base or theorem1.Theorem1Options(**FIG14)
+    tasks = []
     for value in values:
-        params[vary] = int(value) if vary in INTEGER else float(value)
-        if progress:
-            print(f"-- {vary} = {params[vary]}", flush=True)
-        results.append(theorem1.run(**params, progress=progress, **options))
-    return SweepResult(vary, [float(v) for v in values], results, time.perf_counter() - start)
+        v = int(value) if vary in INTEGER else float(value)
+        options = replace(base, **{vary: v})  # validates this value now, before any work
+        params = options.to_json()
+        params["inputs"] = tuple(params["inputs"])
+        tasks.append(parallel.Task(_key(vary, value), params))
+    start = time.perf_counter()
+    progress = progress or report.Progress(enabled=False)
+    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
+                                progress=progress.phase(f"sweep over {vary}"), done=done,
+                                on_result=on_result)
+    return SweepResult(vary, [float(v) for v in values], result.results, result.failures,
+                       base.form, time.perf_counter() - start)
 
 
 def parse_values(text: str, vary: str) -> list[float]:
@@ -84,65 +118,79 @@ def parse_values(text: str, vary: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"values={text!r} must be comma-separated numbers") from None
+        raise ParameterError(f"values={text!r} must be comma-separated numbers") from None
+    if not values:
+        raise ParameterError(f"values={text!r} is empty; give comma-separated numbers")
+    if any(not math.isfinite(v) for v in values):
+        raise ParameterError(f"values={text!r} must be finite numbers")
     if vary in INTEGER and any(not v.is_integer() for v in values):
-        raise ValueError(f"values={text!r}: {vary} takes integers")
+        raise ParameterError(f"values={text!r}: {vary} takes integers")
+    if len(set(values)) != len(values):
+        raise ParameterError(f"values={text!r} repeats a value; give each value once")
     return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vary", required=True, choices=tuple(FIG14), help="parameter to vary")
-    parser.add_argument("--values", required=True, help="comma-separated values, e.g. 2,3,5,10")
+    parser.add_argument("--vary", required=True, choices=tuple(FIG14),
+                        help="the parameter to vary")
+    parser.add_argument("--values", required=True,
+                        help="comma-separated values of the varied parameter, e.g. 2,3,5,10")
+    fixed = parser.add_argument_group("fixed parameters (defaults: the paper's Fig. 14)")
     for key, value in FIG14.items():
-        parser.add_argument(f"--{key}", type=type(value), default=value,
-                            help=f"fixed {key} (default: {value}, Fig. 14)")
-    parser.add_argument("--input", choices=("noisy", "clean", "both"), default="both")
-    parser.add_argument("--estimand", choices=ESTIMANDS, default="ratio-of-means")
-    parser.add_argument("--samples", type=int, default=100_000,
-                        help="Monte Carlo samples per sigma (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-sigma", type=int, default=40)
-    parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    parser.add_argument("--method", choices=("auto", "ambient", "reduced"), default="auto")
-    parser.add_argument("--peak-tol", type=float, default=theorem1.DEFAULTS["peak_tol"])
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.add_argument("--plot", metavar="PATH", help="save a PNG figure")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+        fixed.add_argument(f"--{key}", type=type(value), default=value,
+                           help=f"fixed {key} (default: {value})")
+    t = parser.add_argument_group("theorem1 options (see python -m verify theorem1 --help)")
+    t.add_argument("--form", choices=molrg.FORMS, default="printed",
+                   help="the approximation the verdicts are about (default: printed)")
+    t.add_argument("--input", choices=("noisy", "clean", "both"), default="both",
+                   help="denoiser input (default: both)")
+    t.add_argument("--estimand", choices=molrg.ESTIMANDS, default="ratio-of-means",
+                   help="SNR estimand (default: ratio-of-means)")
+    t.add_argument("--method", choices=molrg.METHODS, default="auto",
+                   help="exact SNR method (default: auto = quadrature)")
+    t.add_argument("--samples", type=int, default=100_000,
+                   help="Monte Carlo samples per sigma (default: %(default)s)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    t.add_argument("--num-sigma", type=int, default=40, help="grid points (default: 40)")
+    t.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="Monte Carlo array backend")
+    t.add_argument("--peak-tol", type=float, default=0.15,
+                   help="allowed |sigma*_SNR / sigma*_approx - 1| (default: 0.15)")
+    parallel.add_arguments(parser)
 
 
-def main(args: argparse.Namespace) -> int:
+def execute(args: argparse.Namespace) -> SweepResult:
     values = parse_values(args.values, args.vary)
-    base = {k: getattr(args, k) for k in FIG14}
     inputs = ("noisy", "clean") if args.input == "both" else (args.input,)
-    result = run(vary=args.vary, values=values, base=base, inputs=inputs,
-                 estimand=args.estimand, samples=args.samples, seed=args.seed,
-                 num_sigma=args.num_sigma, backend=args.backend, method=args.method,
-                 peak_tol=args.peak_tol, progress=not args.quiet)
-    print(render(result))
-    if args.json:
-        report.write_json(args.json, result.to_json())
-    if args.plot:
-        plot(result, args.plot)
-    return 0 if result.holds else 1
+    base = theorem1.Theorem1Options(
+        K=args.K, d=args.d, n=args.n, delta=args.delta, inputs=inputs, form=args.form,
+        estimand=args.estimand, method=args.method, samples=args.samples, seed=args.seed,
+        num_sigma=args.num_sigma, backend=args.backend, peak_tol=args.peak_tol)
+    done, on_result = parallel.resume_state(args)
+    with report.Progress(enabled=not args.quiet) as progress:
+        return run(vary=args.vary, values=values, base=base, scheduler=args.scheduler,
+                   workers=args.workers, progress=progress, done=done,
+                   on_result=on_result(lambda r: {"command": NAME, "partial": True,
+                                                  "runs": r.results, "failures": r.failures}))
 
 
-def render(result: SweepResult) -> str:
-    p = result.results[0].params
-    fixed = ", ".join(f"{k}={p[k]}" for k in FIG14 if k != result.vary)
-    head = (f"Sweep over {result.vary} ({fixed}; estimand={p['estimand']}, "
-            f"method={p['method']}, samples={p['samples']}) in {result.elapsed_s:.1f} s")
+def render(result: SweepResult) -> list[Any]:
     rows = [(r[result.vary], r["input"], r["peak_sigma_simulated"],
-             r["peak_sigma_simulated_stderr"], r["peak_sigma_theory"], r["peak_ratio"],
-             r["peak_snr_simulated"], r["peak_snr_theory"], r["verdict"]) for r in result.rows()]
-    table = report.format_table(
-        [result.vary, "input", "sigma* sim", "+- SE", "sigma* theory", "ratio",
-         "SNR* sim", "SNR* theory", "verdict"], rows)
-    return head + "\n" + table
+             r["peak_sigma_simulated_stderr"],
+             *(r["forms"][f]["peak_sigma"] for f in molrg.FORMS), r["peak_snr_simulated"],
+             r["peak_snr_theory"], r["verdict"]) for r in result.rows()]
+    out: list[Any] = [report.table(
+        [result.vary, "input", "SNR peak", "+-", *(f"{f} peak" for f in molrg.FORMS),
+         "peak SNR", f"{result.form} peak SNR", "verdict"], rows,
+        title=f"Sweep over {result.vary} ({result.elapsed_s:.1f} s); verdicts about the "
+        f"{result.form} form")]
+    for key, failure in result.failures.items():
+        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+    return out
 
 
 def plot(result: SweepResult, path: str) -> None:
-    """Peak location and peak SNR against the varied parameter, simulated vs theory."""
-    import matplotlib
+    """Peak location and peak SNR against the varied parameter, SNR vs every form."""
     import matplotlib.ticker
 
     fig, (ax1, ax2) = report.new_figure(2)
@@ -151,16 +199,18 @@ def plot(result: SweepResult, path: str) -> None:
         sel = [r for r in rows if r["input"] == mode]
         x = np.array([r[result.vary] for r in sel])
         sim = np.array([r["peak_sigma_simulated"] for r in sel])
-        se = np.array([r["peak_sigma_simulated_stderr"] for r in sel])
-        theo = np.array([r["peak_sigma_theory"] if r["peak_sigma_theory"] > 0 else math.nan
-                         for r in sel])
-        ax1.errorbar(x, sim, yerr=2 * np.nan_to_num(se), fmt="o-", color=f"C{2 * i}",
-                     label=f"{mode}: simulated (+- 2 SE)")
-        ax1.plot(x, theo, "s--", color=f"C{2 * i + 1}", label=f"{mode}: Theorem 1")
-        ax2.plot(x, [r["peak_snr_simulated"] for r in sel], "o-", color=f"C{2 * i}",
-                 label=f"{mode}: simulated")
-        ax2.plot(x, [r["peak_snr_theory"] for r in sel], "s--", color=f"C{2 * i + 1}",
-                 label=f"{mode}: Theorem 1")
+        se = np.array([r["peak_sigma_simulated_stderr"] or 0.0 for r in sel], dtype=float)
+        ax1.errorbar(x, sim, yerr=2 * np.nan_to_num(se), fmt="o-", color=f"C{i}",
+                     label=f"{mode}: SNR peak")
+        ax2.plot(x, [r["peak_snr_simulated"] for r in sel], "o-", color=f"C{i}",
+                 label=f"{mode}: SNR")
+        for j, form in enumerate(molrg.FORMS):
+            theo = [r["forms"][form]["peak_sigma"] or math.nan for r in sel]
+            ax1.plot(x, [t if t and t > 0 else math.nan for t in theo],
+                     ["s--", "^:", "d-."][j], color=f"C{i}", alpha=0.7,
+                     label=f"{mode}: {form}")
+            ax2.plot(x, [r["forms"][form]["peak_snr"] for r in sel], ["s--", "^:", "d-."][j],
+                     color=f"C{i}", alpha=0.7, label=f"{mode}: {form}")
     ax2.set_yscale("log")
     report.plain_log_ticks(ax2.yaxis)
     for ax, ylabel in ((ax1, "peak location sigma*"), (ax2, "peak SNR")):
@@ -170,7 +220,6 @@ def plot(result: SweepResult, path: str) -> None:
             ax.set_xscale("log")
         ax.set_xticks(result.values, [f"{v:g}" for v in result.values])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.legend(fontsize=8)
-    p = result.results[0].params
-    fig.suptitle(f"sweep over {result.vary} ({p['estimand']})")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"sweep over {result.vary}")
     report.save_figure(fig, path)

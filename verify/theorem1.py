@@ -1,30 +1,30 @@
-"""``python -m verify theorem1``: Theorem 1 of the paper against the Monte Carlo truth.
+"""``python -m verify theorem1``: Theorem 1 of the paper against the exact SNR.
 
-For each input mode the simulated SNR of the optimal denoiser (with standard errors) is
-put next to Theorem 1's approximation (derived by the symbolic layer), and four claims
-are checked, each with its measured value and tolerance:
+For each input mode the exact SNR of the optimal denoiser (quadrature by default; Monte
+Carlo with ``--method reduced|ambient``, with standard errors) is put next to Theorem 1's
+approximation in three forms: ``printed`` (the formula as the paper prints it),
+``derived`` (the paper's expected-logit step applied to the model) and ``corrected``
+(keeps the randomness of the logits).  ``--form`` selects the form the verdict is about
+(default: ``printed``, the theorem as stated); the report shows all three.
 
-1. ``simulated-unimodal``: the simulated curve is unimodal -- its worst dip before the
-   argmax or rise after it is at most ``--unimodal-z`` combined standard errors (default
-   4, the 99.9% point of the statistic for a flat curve with independent errors), and
-   its argmax is inside the grid.
-2. ``theory-unimodal``: the approximation has exactly one interior local maximum (the
-   theorem's intermediate peak).
-3. ``peak-location``: the simulated peak (refined below the grid, with a standard error)
-   over the theory peak lies within ``1 +- --peak-tol`` (its 3-SE interval overlaps).
+Claims, each with its measured value and tolerance:
+
+1. ``simulated-unimodal``: the exact (or simulated) SNR curve is unimodal -- its worst dip
+   before the argmax or rise after it is at most ``--unimodal-z`` errors (exact curves:
+   none at all) -- and its peak is interior.
+2. ``theory-unimodal``: the approximation has exactly one interior local maximum.
+3. ``peak-location``: the SNR's peak over the approximation's peak lies within
+   ``1 +- --peak-tol`` (3 errors of slack for Monte Carlo).
 4. ``approx-near-peak``: the approximation's relative error on the grid points within a
-   factor 2 of the simulated peak is at most ``--approx-tol`` (3 SE of slack per point).
+   factor 2 of the SNR's peak is at most ``--approx-tol`` (3 errors of slack per point).
 
-The verdict is ``holds`` when every claim holds, else ``deviates``.  Exit status: 0 when
-every verdict holds, 1 when any deviates, 2 on bad input.  Everything printed is also in
-``--json``; ``--plot`` draws both curves, the error band and both peaks.
+The verdict is ``holds`` when every claim of the selected form holds, else ``deviates``.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,25 +32,109 @@ from typing import Any
 import numpy as np
 
 import molrg
-from molrg._validation import check_choice, check_int, check_real
-from molrg.analysis import PeakEstimate, simulated_peak, unimodality
-from molrg.montecarlo import ESTIMANDS
+from molrg import ParameterError
 
 from . import report
 
 NAME = "theorem1"
-HELP = "check Theorem 1 (unimodal SNR, its peak, the approximation) against simulation"
+HELP = "check Theorem 1 (unimodal SNR, its peak, the approximation in 3 forms) exactly"
 
-DEFAULTS: dict[str, Any] = {
-    "K": 3, "d": 5, "n": 50, "delta": 0.2, "samples": 200_000, "seed": 0, "num_sigma": 40,
-    "peak_tol": 0.15, "approx_tol": 0.25, "unimodal_z": 4.0, "replicates": 8,
-}
-# unimodal_z: calibrated on the worst null case, a flat curve with independent errors:
-# on a 40-point grid its statistic exceeds 3.31 / 3.66 / 4.08 with probability 5% / 1% /
-# 0.1% (3000 draws; tests/test_analysis.py).  Common-random-number curves are far
-# below (the 150-case survey's largest value is about 0).
 GRID_HALF_WIDTH = 30.0
-"""Default grid: ``[c / 30, 30 c]`` around the theory peaks' geometric mean ``c``."""
+"""Default grid: ``[c / 30, 30 c]`` around the geometric mean ``c`` of the peaks."""
+UNIMODAL_Z = 4.0
+"""Default unimodality threshold for Monte Carlo curves: the 99.9% point of the statistic
+for a flat 40-point curve with independent errors (3000 draws; tests/test_analysis.py)."""
+
+
+@dataclass(frozen=True)
+class Theorem1Options:
+    """Everything ``theorem1`` needs, validated on construction.
+
+    Model: ``K, d, n, delta`` (default: the paper's Fig. 3 setting).  ``inputs``: the input
+    modes checked.  ``form``: the form the verdict is about.  ``method``: ``"auto"``
+    (quadrature), ``"quadrature"``, or a Monte Carlo simulator with ``samples``, ``seed``,
+    ``backend``, ``dtype``, ``batch`` and ``replicates`` (for the peak).  Grid:
+    ``sigma_min``, ``sigma_max`` (default around the peaks) and ``num_sigma``.
+    Tolerances: ``peak_tol``, ``approx_tol``, ``unimodal_z``.
+    """
+
+    K: int = 3
+    d: int = 5
+    n: int = 50
+    delta: float = 0.2
+    inputs: tuple[str, ...] = ("noisy", "clean")
+    form: str = "printed"
+    estimand: str = "ratio-of-means"
+    method: str = "auto"
+    samples: int = 200_000
+    seed: int = 0
+    backend: str = "numpy"
+    dtype: str = "float64"
+    batch: int | None = None
+    replicates: int = 8
+    sigma_min: float | None = None
+    sigma_max: float | None = None
+    num_sigma: int = 40
+    peak_tol: float = 0.15
+    approx_tol: float = 0.25
+    unimodal_z: float = UNIMODAL_Z
+
+    def __post_init__(self) -> None:
+        from molrg.validation import check_choice, check_int, check_real
+
+        model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+        object.__setattr__(self, "K", model.K)
+        object.__setattr__(self, "d", model.d)
+        object.__setattr__(self, "n", model.n)
+        object.__setattr__(self, "delta", model.delta)
+        inputs = tuple(self.inputs)
+        if not inputs:
+            raise ParameterError("inputs is empty; valid: a non-empty subset of "
+                                 f"{molrg.INPUTS}")
+        for mode in inputs:
+            check_choice("input", mode, molrg.INPUTS)
+        object.__setattr__(self, "inputs", inputs)
+        check_choice("form", self.form, molrg.FORMS)
+        check_choice("estimand", self.estimand, molrg.ESTIMANDS)
+        check_choice("method", self.method, molrg.METHODS)
+        if self.method != "quadrature":  # validates samples, seed, batch, backend, dtype
+            self.monte_carlo()
+        object.__setattr__(self, "replicates", check_int("replicates", self.replicates, low=2))
+        for name in ("sigma_min", "sigma_max"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, check_real(name, value, low=0.0))
+        if self.sigma_min is not None and self.sigma_max is not None \
+                and self.sigma_max <= self.sigma_min:
+            raise ParameterError(f"sigma_max={self.sigma_max!r} must exceed "
+                                 f"sigma_min={self.sigma_min!r}")
+        object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
+                                                        high=100_000))
+        for name in ("peak_tol", "approx_tol", "unimodal_z"):
+            object.__setattr__(self, name, check_real(name, getattr(self, name), low=0.0,
+                                                      open_low=False))
+
+    def model(self) -> molrg.MoLRG:
+        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+
+    def monte_carlo(self) -> molrg.MonteCarlo:
+        simulator = "auto" if self.method == "auto" else self.method
+        return molrg.MonteCarlo(simulator=simulator, samples=self.samples,  # type: ignore[arg-type]
+                                seed=self.seed, batch=self.batch, backend=self.backend,
+                                dtype=self.dtype)
+
+    def snr_method(self) -> str | molrg.MonteCarlo:
+        """The method for :func:`molrg.snr`: quadrature where it applies, else Monte Carlo."""
+        exact = self.estimand == "ratio-of-means" and self.method in ("auto", "quadrature")
+        if self.method == "quadrature" and not exact:
+            raise ParameterError("method='quadrature' needs estimand='ratio-of-means'; "
+                                 "valid methods for the mean of ratios: 'reduced', 'ambient'")
+        return "quadrature" if exact else self.monte_carlo()
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["inputs"] = list(self.inputs)
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,70 +149,103 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class ModeResult:
-    """Theorem-1 check for one input mode."""
+class FormResult:
+    """One form of the approximation for one input mode: its curve, peak and claims."""
 
-    input: str
-    sigma: np.ndarray
-    snr_simulated: np.ndarray
-    snr_stderr: np.ndarray
-    snr_theory: np.ndarray
-    peak_sigma_simulated: float
-    peak_sigma_simulated_stderr: float
-    peak_snr_simulated: float
-    peak_sigma_theory: float
-    peak_snr_theory: float
-    limits_theory: tuple[float, float]
+    form: str
+    snr: np.ndarray
+    peak: molrg.Peak
+    limits: tuple[float, float]
     claims: list[Claim]
 
     @property
     def verdict(self) -> str:
         return "holds" if all(c.holds for c in self.claims) else "deviates"
 
+    def to_json(self) -> dict[str, Any]:
+        return {"snr": self.snr, "peak_sigma": self.peak.sigma, "peak_snr": self.peak.snr,
+                "peak_interior": self.peak.interior,
+                "limits": {"sigma_to_0": self.limits[0], "sigma_to_inf": self.limits[1]},
+                "claims": [asdict(c) for c in self.claims], "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """Theorem-1 check for one input mode (top-level fields refer to the selected form)."""
+
+    input: str
+    form: str
+    sigma: np.ndarray
+    exact: molrg.SNRResult
+    peak: molrg.SNRPeak
+    forms: dict[str, FormResult]
+
+    @property
+    def selected(self) -> FormResult:
+        return self.forms[self.form]
+
+    @property
+    def verdict(self) -> str:
+        return self.selected.verdict
+
     @property
     def peak_ratio(self) -> float:
-        if self.peak_sigma_theory > 0:
-            return self.peak_sigma_simulated / self.peak_sigma_theory
-        return math.nan
+        theory = self.selected.peak
+        return self.peak.sigma / theory.sigma if theory.interior and self.peak.interior \
+            else math.nan
 
     def to_json(self) -> dict[str, Any]:
+        sel = self.selected
         return {
             "sigma": self.sigma,
-            "snr_simulated": self.snr_simulated,
-            "snr_stderr": self.snr_stderr,
-            "snr_theory": self.snr_theory,
-            "peak_sigma_simulated": self.peak_sigma_simulated,
-            "peak_sigma_simulated_stderr": self.peak_sigma_simulated_stderr,
-            "peak_snr_simulated": self.peak_snr_simulated,
-            "peak_sigma_theory": self.peak_sigma_theory,
-            "peak_snr_theory": self.peak_snr_theory,
+            "snr_simulated": self.exact.estimate,
+            "snr_stderr": self.exact.stderr,
+            "snr_theory": sel.snr,
+            "peak_sigma_simulated": self.peak.sigma,
+            "peak_sigma_simulated_stderr": self.peak.stderr,
+            "peak_snr_simulated": self.peak.snr,
+            "peak_snr_simulated_stderr": self.peak.snr_stderr,
+            "peak_sigma_theory": sel.peak.sigma,
+            "peak_snr_theory": sel.peak.snr,
             "peak_ratio": self.peak_ratio,
-            "limits_theory": {"sigma_to_0": self.limits_theory[0],
-                              "sigma_to_inf": self.limits_theory[1]},
-            "claims": [asdict(c) for c in self.claims],
+            "limits_theory": {"sigma_to_0": sel.limits[0], "sigma_to_inf": sel.limits[1]},
+            "claims": [asdict(c) for c in sel.claims],
             "verdict": self.verdict,
+            "method": self.exact.method.to_json(),
+            "forms": {name: f.to_json() for name, f in self.forms.items()},
         }
 
 
 @dataclass(frozen=True)
 class Theorem1Result:
-    """Result of :func:`run`: the parameters and one :class:`ModeResult` per mode."""
+    """Result of :func:`run`: the options and one :class:`ModeResult` per input mode."""
 
-    params: dict[str, Any]
+    options: Theorem1Options
     modes: dict[str, ModeResult]
     elapsed_s: float = field(default=0.0)
 
     @property
+    def verdict(self) -> str:
+        return "holds" if all(m.verdict == "holds" for m in self.modes.values()) else "deviates"
+
+    @property
     def holds(self) -> bool:
-        return all(m.verdict == "holds" for m in self.modes.values())
+        return self.verdict == "holds"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "command": NAME,
-            "params": self.params,
-            "modes": {k: m.to_json() for k, m in self.modes.items()},
-            "elapsed_s": self.elapsed_s,
-        }
+        params = self.options.to_json()
+        first = next(iter(self.modes.values()))
+        params.update(method=first.exact.method.name, sigma_min=float(first.sigma[0]),
+                      sigma_max=float(first.sigma[-1]))
+        return {"params": params, "form": self.options.form,
+                "modes": {k: m.to_json() for k, m in self.modes.items()},
+                "elapsed_s": self.elapsed_s}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        return render(self, table=table)
+
+    def plot(self, path: str) -> None:
+        plot(self, path)
 
 
 # ---------------------------------------------------------------------------------------
@@ -136,67 +253,69 @@ class Theorem1Result:
 # ---------------------------------------------------------------------------------------
 def evaluate_claims(
     sigma: Any,
-    simulated: Any,
-    stderr: Any,
+    exact: Any,
+    error: Any,
     theory: Any,
     *,
-    peak_simulated: PeakEstimate,
+    peak_exact: molrg.SNRPeak,
     peak_theory: molrg.Peak,
-    peak_tol: float = DEFAULTS["peak_tol"],
-    approx_tol: float = DEFAULTS["approx_tol"],
-    unimodal_z: float = DEFAULTS["unimodal_z"],
+    peak_tol: float = 0.15,
+    approx_tol: float = 0.25,
+    unimodal_z: float = UNIMODAL_Z,
 ) -> list[Claim]:
-    """The four claims of Theorem 1 for one mode, from curves on the grid ``sigma``."""
-    sigma, simulated, stderr, theory = (np.asarray(a, dtype=float)
-                                        for a in (sigma, simulated, stderr, theory))
-    claims = []
+    """The four claims of Theorem 1 for one mode and form, from curves on the grid ``sigma``.
 
-    uni = unimodality(simulated, stderr)
-    interior = 0 < uni.argmax < sigma.size - 1
+    ``error`` is the exact curve's error (standard errors, or the quadrature bound).
+    """
+    sigma, exact, error, theory = (np.asarray(a, dtype=float)
+                                   for a in (sigma, exact, error, theory))
+    claims = []
+    uni = molrg.unimodality(exact, error)
+    interior = 0 < uni.argmax < sigma.size - 1 and peak_exact.interior
+    edge = "" if interior else (
+        " (on the grid edge: the grid may miss the peak; widen --sigma-min/--sigma-max)"
+        if peak_exact.interior or not (0 < uni.argmax < sigma.size - 1)
+        else " (the SNR has no interior peak)")
     claims.append(Claim(
         "simulated-unimodal", bool(uni.z <= unimodal_z and interior), uni.z,
-        f"<= {unimodal_z:g} SE, argmax inside the grid",
+        f"<= {unimodal_z:g} errors, interior peak",
         (f"worst violation between sigma={sigma[uni.where[0]]:.4g} and "
          f"sigma={sigma[uni.where[1]]:.4g}; " if uni.z > 0 else "no violation; ")
-        + f"argmax at sigma={sigma[uni.argmax]:.4g}"
-        + ("" if interior else " (on the grid edge)"),
+        + f"argmax at sigma={sigma[uni.argmax]:.4g}" + edge,
     ))
-
     claims.append(Claim(
         "theory-unimodal", bool(peak_theory.interior and peak_theory.n_local_max == 1),
         float(peak_theory.n_local_max), "exactly 1 interior local maximum",
         "interior peak" if peak_theory.interior else
         "the approximation decreases from sigma -> 0: no interior peak",
     ))
-
-    if peak_theory.interior and peak_simulated.interior:
-        ratio = peak_simulated.sigma / peak_theory.sigma
-        se = peak_simulated.stderr / peak_theory.sigma
+    if peak_theory.interior and peak_exact.interior:
+        ratio = peak_exact.sigma / peak_theory.sigma
+        se = peak_exact.stderr / peak_theory.sigma
         slack = 3 * se if math.isfinite(se) else 0.0
         holds = abs(ratio - 1) - slack <= peak_tol
-        detail = f"simulated {peak_simulated.sigma:.4g} +- {peak_simulated.stderr:.2g}, " \
-                 f"theory {peak_theory.sigma:.4g}"
+        detail = (f"SNR peak {peak_exact.sigma:.4g} +- {peak_exact.stderr:.2g}, "
+                  f"approximation {peak_theory.sigma:.4g}")
     else:
-        ratio, holds = math.nan, not peak_theory.interior and not peak_simulated.interior
+        ratio, holds = math.nan, not peak_theory.interior and not peak_exact.interior
         detail = "no interior peak in " + ", ".join(
-            name for name, p in (("theory", peak_theory.interior),
-                                 ("simulation", peak_simulated.interior)) if not p)
+            name for name, p in (("the approximation", peak_theory.interior),
+                                 ("the SNR", peak_exact.interior)) if not p)
     claims.append(Claim("peak-location", bool(holds), ratio, f"|ratio - 1| <= {peak_tol:g}",
                         detail))
-
-    centre = peak_simulated.sigma
+    centre = peak_exact.sigma if peak_exact.interior else float(sigma[uni.argmax])
     window = (sigma >= centre / 2) & (sigma <= centre * 2)
     if not window.any():
         window = np.zeros_like(sigma, dtype=bool)
-        window[int(np.argmax(simulated))] = True
-    rel = np.abs(theory[window] / simulated[window] - 1)
-    excess = np.abs(theory[window] - simulated[window]) - 3 * stderr[window]
-    holds_approx = bool(np.all(excess <= approx_tol * simulated[window]))
+        window[int(np.argmax(exact))] = True
+    rel = np.abs(theory[window] / exact[window] - 1)
+    excess = np.abs(theory[window] - exact[window]) - 3 * error[window]
+    holds_approx = bool(np.all(excess <= approx_tol * exact[window]))
     j = int(np.argmax(rel))
     claims.append(Claim(
         "approx-near-peak", holds_approx, float(rel[j]), f"<= {approx_tol:g} relative",
-        f"worst at sigma={sigma[window][j]:.4g}: theory {theory[window][j]:.4g} vs "
-        f"simulated {simulated[window][j]:.4g}",
+        f"worst at sigma={sigma[window][j]:.4g}: approximation {theory[window][j]:.4g} vs "
+        f"SNR {exact[window][j]:.4g}",
     ))
     return claims
 
@@ -204,83 +323,67 @@ def evaluate_claims(
 # ---------------------------------------------------------------------------------------
 # Orchestration
 # ---------------------------------------------------------------------------------------
-def default_grid(K: int, d: int, delta: float, inputs: Sequence[str]) -> tuple[float, float]:
-    """``(sigma_min, sigma_max)`` bracketing the theory peaks comfortably."""
-    peaks = [molrg.peak(K, d, delta, mode).sigma for mode in inputs]
-    interior = [p for p in peaks if p > 0] or [delta]
+def default_grid(setting: molrg.Setting, inputs: Sequence[str]) -> tuple[float, float]:
+    """``(sigma_min, sigma_max)`` bracketing the derived approximation's peaks comfortably."""
+    peaks = [molrg.peak(setting, input=mode, form="derived").sigma for mode in inputs]
+    interior = [p for p in peaks if p > 0] or [setting.delta]
     centre = math.exp(float(np.mean(np.log(interior))))
     return centre / GRID_HALF_WIDTH, centre * GRID_HALF_WIDTH
 
 
-def run(
-    *,
-    K: int = DEFAULTS["K"],
-    d: int = DEFAULTS["d"],
-    n: int = DEFAULTS["n"],
-    delta: float = DEFAULTS["delta"],
-    inputs: Sequence[str] = ("noisy", "clean"),
-    estimand: str = "ratio-of-means",
-    samples: int = DEFAULTS["samples"],
-    seed: int = DEFAULTS["seed"],
-    sigma_min: float | None = None,
-    sigma_max: float | None = None,
-    num_sigma: int = DEFAULTS["num_sigma"],
-    backend: str = "numpy",
-    method: str = "auto",
-    dtype: str = "float64",
-    peak_tol: float = DEFAULTS["peak_tol"],
-    approx_tol: float = DEFAULTS["approx_tol"],
-    unimodal_z: float = DEFAULTS["unimodal_z"],
-    replicates: int = DEFAULTS["replicates"],
-    progress: bool = False,
-) -> Theorem1Result:
-    """Run the Theorem-1 check; see the module docstring for the claims."""
-    start = time.perf_counter()
-    if not inputs:
-        raise ValueError("inputs is empty; valid: a non-empty subset of 'noisy', 'clean'")
-    for mode in inputs:
-        check_choice("input", mode, molrg.theory.INPUTS)
-    model = molrg.MoLRG(K, d, n, delta, seed=seed)
-    sigma = _grid(model, inputs, sigma_min, sigma_max, num_sigma)
-    options: dict[str, Any] = {"backend": backend, "method": method, "dtype": dtype}
-    modes = {}
-    for mode in inputs:
-        sim = molrg.snr(model, sigma, input=mode, estimand=estimand, samples=samples, seed=seed,
-                        progress=report.Progress(f"{mode}: grid", enabled=progress), **options)
-        theory = np.asarray(molrg.approx_snr(sigma, K, d, delta, mode))
-        peak_theory = molrg.peak(K, d, delta, mode)
-        peak_sim = simulated_peak(
-            model, sigma, sim.estimate, input=mode, estimand=estimand, samples=samples,
-            seed=seed + 1, replicates=replicates,
-            progress=report.Progress(f"{mode}: refine peak", enabled=progress), **options)
-        resolved_method = sim.options["method"]
-        claims = evaluate_claims(sigma, sim.estimate, sim.stderr, theory,
-                                 peak_simulated=peak_sim, peak_theory=peak_theory,
-                                 peak_tol=peak_tol, approx_tol=approx_tol, unimodal_z=unimodal_z)
-        modes[mode] = ModeResult(
-            input=mode, sigma=sigma, snr_simulated=sim.estimate, snr_stderr=sim.stderr,
-            snr_theory=theory, peak_sigma_simulated=peak_sim.sigma,
-            peak_sigma_simulated_stderr=peak_sim.stderr, peak_snr_simulated=peak_sim.snr,
-            peak_sigma_theory=peak_theory.sigma, peak_snr_theory=peak_theory.snr,
-            limits_theory=molrg.limits(K, d, delta, mode), claims=claims,
-        )
-    params = {"K": K, "d": d, "n": n, "delta": delta, "samples": samples, "seed": seed,
-              "backend": backend, "estimand": estimand, "method": resolved_method,
-              "dtype": dtype, "sigma_min": float(sigma[0]), "sigma_max": float(sigma[-1]),
-              "num_sigma": int(sigma.size), "peak_tol": peak_tol, "approx_tol": approx_tol,
-              "unimodal_z": unimodal_z, "replicates": replicates}
-    return Theorem1Result(params, modes, time.perf_counter() - start)
-
-
-def _grid(model: molrg.MoLRG, inputs: Sequence[str], sigma_min: float | None,
-          sigma_max: float | None, num: int) -> np.ndarray:
-    lo, hi = default_grid(model.K, model.d, model.delta, inputs)
-    lo = lo if sigma_min is None else check_real("sigma_min", sigma_min, low=0.0)
-    hi = hi if sigma_max is None else check_real("sigma_max", sigma_max, low=0.0)
+def grid(options: Theorem1Options) -> np.ndarray:
+    """The log-spaced sigma grid of a run."""
+    lo, hi = default_grid(options.model().setting, options.inputs)
+    lo = lo if options.sigma_min is None else options.sigma_min
+    hi = hi if options.sigma_max is None else options.sigma_max
     if hi <= lo:
-        raise ValueError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
-    num = check_int("num_sigma", num, low=5)
-    return np.exp(np.linspace(math.log(lo), math.log(hi), num))
+        raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
+    return np.exp(np.linspace(math.log(lo), math.log(hi), options.num_sigma))
+
+
+def run(options: Theorem1Options | None = None, *,
+        progress: report.Progress | None = None) -> Theorem1Result:
+    """Run the Theorem-1 check (see the module docstring for the claims)."""
+    import time
+
+    start = time.perf_counter()
+    options = options or Theorem1Options()
+    model = options.model()
+    setting = model.setting
+    method = options.snr_method()
+    subject = setting if method == "quadrature" else model
+    sigma = grid(options)
+    progress = progress or report.Progress(enabled=False)
+    modes = {}
+    for mode in options.inputs:
+        exact = molrg.snr(subject, sigma, input=mode, estimand=options.estimand, method=method,
+                          progress=progress.phase(f"{mode}: SNR curve"))
+        peak = molrg.snr_peak(subject, input=mode, estimand=options.estimand, method=method,
+                              grid=sigma, replicates=options.replicates,
+                              progress=progress.phase(f"{mode}: SNR peak"))
+        if options.sigma_min is not None or options.sigma_max is not None:
+            _check_grid_contains(sigma, peak)
+        forms = {}
+        for form in molrg.FORMS:
+            theory = np.asarray(molrg.approx_snr(sigma, setting, input=mode, form=form))
+            theory_peak = molrg.peak(setting, input=mode, form=form)
+            claims = evaluate_claims(sigma, exact.estimate, exact.stderr, theory,
+                                     peak_exact=peak, peak_theory=theory_peak,
+                                     peak_tol=options.peak_tol, approx_tol=options.approx_tol,
+                                     unimodal_z=options.unimodal_z)
+            forms[form] = FormResult(form, theory, theory_peak,
+                                     molrg.limits(setting, input=mode, form=form), claims)
+        modes[mode] = ModeResult(mode, options.form, sigma, exact, peak, forms)
+    return Theorem1Result(options, modes, time.perf_counter() - start)
+
+
+def _check_grid_contains(sigma: np.ndarray, peak: molrg.SNRPeak) -> None:
+    """A user grid that misses the SNR's (exact) peak is a usage error, not a finding."""
+    if peak.method == "quadrature" and peak.interior and not sigma[0] < peak.sigma < sigma[-1]:
+        raise ParameterError(
+            f"the sigma grid [{sigma[0]:.4g}, {sigma[-1]:.4g}] misses the SNR's peak at "
+            f"sigma={peak.sigma:.4g}; valid: --sigma-min/--sigma-max around it (or omit "
+            "them for the default grid)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,114 +391,136 @@ def _grid(model: molrg.MoLRG, inputs: Sequence[str], sigma_min: float | None,
 # ---------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register ``theorem1``'s options."""
+    d = Theorem1Options()
     m = parser.add_argument_group("model (defaults: the paper's Fig. 3 setting)")
-    m.add_argument("--K", type=int, default=DEFAULTS["K"], help="number of classes (>= 2)")
-    m.add_argument("--d", type=int, default=DEFAULTS["d"], help="subspace dimension (>= 1)")
-    m.add_argument("--n", type=int, default=DEFAULTS["n"], help="ambient dimension (>= K*d)")
-    m.add_argument("--delta", type=float, default=DEFAULTS["delta"],
-                   help="detail-noise level in (0, 1)")
-    s = parser.add_argument_group("simulation")
-    s.add_argument("--input", choices=("noisy", "clean", "both"), default="both",
+    m.add_argument("--K", type=int, default=d.K, help="number of classes (>= 2)")
+    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (>= 1)")
+    m.add_argument("--n", type=int, default=d.n,
+                   help="ambient dimension (>= K*d; only Monte Carlo 'ambient' uses it)")
+    m.add_argument("--delta", type=float, default=d.delta, help="detail-noise level in (0, 1)")
+    t = parser.add_argument_group("theorem")
+    t.add_argument("--form", choices=molrg.FORMS, default=d.form,
+                   help="the approximation the verdict is about: printed (as the paper "
+                   "prints it, default), derived (the paper's step applied to the model), "
+                   "corrected (keeps the randomness of the logits); all three are shown")
+    t.add_argument("--input", choices=("noisy", "clean", "both"), default="both",
                    help="denoiser input: x_t (noisy), x0 (clean), or both (default)")
-    s.add_argument("--estimand", choices=ESTIMANDS,
-                   default="ratio-of-means", help="SNR estimand (default: ratio-of-means)")
-    s.add_argument("--samples", type=int, default=DEFAULTS["samples"],
+    t.add_argument("--estimand", choices=molrg.ESTIMANDS, default=d.estimand,
+                   help="SNR estimand (default: ratio-of-means; mean-of-ratios needs Monte "
+                   "Carlo)")
+    s = parser.add_argument_group("exact SNR")
+    s.add_argument("--method", choices=molrg.METHODS, default=d.method,
+                   help="auto (default: quadrature, exact), quadrature, or a Monte Carlo "
+                   "simulator: reduced (K chi-square energies) or ambient (full R^n)")
+    s.add_argument("--samples", type=int, default=d.samples,
                    help="Monte Carlo samples per sigma (default: %(default)s)")
-    s.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed")
-    s.add_argument("--sigma-min", type=float, default=None,
-                   help="smallest sigma of the log grid (default: theory peak / 30)")
-    s.add_argument("--sigma-max", type=float, default=None,
-                   help="largest sigma of the log grid (default: theory peak * 30)")
-    s.add_argument("--num-sigma", type=int, default=DEFAULTS["num_sigma"],
+    s.add_argument("--seed", type=int, default=d.seed,
+                   help="random seed of the basis and the Monte Carlo (default: 0)")
+    s.add_argument("--backend", choices=("numpy", "cupy"), default=d.backend,
+                   help="array backend of the Monte Carlo (cupy needs a GPU)")
+    s.add_argument("--dtype", choices=molrg.DTYPES, default=d.dtype,
+                   help="Monte Carlo simulation dtype (statistics are float64)")
+    s.add_argument("--batch", type=int, default=None,
+                   help="Monte Carlo samples per batch (default: from the memory budget)")
+    s.add_argument("--replicates", type=int, default=d.replicates,
+                   help="Monte Carlo: independent replicate curves for the peak's error")
+    g = parser.add_argument_group("sigma grid")
+    g.add_argument("--sigma-min", type=float, default=None,
+                   help="smallest sigma of the log grid (default: peak / 30)")
+    g.add_argument("--sigma-max", type=float, default=None,
+                   help="largest sigma of the log grid (default: peak * 30)")
+    g.add_argument("--num-sigma", type=int, default=d.num_sigma,
                    help="grid points (default: %(default)s)")
-    s.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    s.add_argument("--method", choices=("auto", "ambient", "reduced"), default="auto",
-                   help="simulator: reduced (exact, fast) or ambient (full R^n)")
-    s.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    s.add_argument("--replicates", type=int, default=DEFAULTS["replicates"],
-                   help="independent replicate curves for the peak's standard error")
     c = parser.add_argument_group("claims")
-    c.add_argument("--peak-tol", type=float, default=DEFAULTS["peak_tol"],
-                   help="allowed |sigma*_sim / sigma*_theory - 1| (default: %(default)s)")
-    c.add_argument("--approx-tol", type=float, default=DEFAULTS["approx_tol"],
-                   help="allowed relative error of the approximation near the peak")
-    c.add_argument("--unimodal-z", type=float, default=DEFAULTS["unimodal_z"],
-                   help="allowed unimodality violation in standard errors")
-    o = parser.add_argument_group("output")
-    o.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    o.add_argument("--plot", metavar="PATH", help="save a PNG figure")
-    o.add_argument("--quiet", action="store_true",
-                   help="no progress bar and no per-sigma table (claims and summary only)")
+    c.add_argument("--peak-tol", type=float, default=d.peak_tol,
+                   help="allowed |sigma*_SNR / sigma*_approx - 1| (default: %(default)s)")
+    c.add_argument("--approx-tol", type=float, default=d.approx_tol,
+                   help="allowed relative error of the approximation near the peak "
+                   "(default: %(default)s)")
+    c.add_argument("--unimodal-z", type=float, default=d.unimodal_z,
+                   help="allowed unimodality violation in errors (default: %(default)s)")
 
 
-def main(args: argparse.Namespace) -> int:
-    """CLI glue: run, print, write JSON and plot; exit 0 if every verdict holds, else 1."""
+def options_from_args(args: argparse.Namespace) -> Theorem1Options:
     inputs = ("noisy", "clean") if args.input == "both" else (args.input,)
-    for name in ("peak_tol", "approx_tol", "unimodal_z"):
-        check_real(name.replace("_", "-"), getattr(args, name), low=0.0)
-    result = run(K=args.K, d=args.d, n=args.n, delta=args.delta, inputs=inputs,
-                 estimand=args.estimand, samples=args.samples, seed=args.seed,
-                 sigma_min=args.sigma_min, sigma_max=args.sigma_max, num_sigma=args.num_sigma,
-                 backend=args.backend, method=args.method, dtype=args.dtype,
-                 peak_tol=args.peak_tol, approx_tol=args.approx_tol,
-                 unimodal_z=args.unimodal_z, replicates=args.replicates,
-                 progress=not args.quiet)
-    print(render(result, table=not args.quiet))
-    if args.json:
-        report.write_json(args.json, result.to_json())
-    if args.plot:
-        plot(result, args.plot)
-    return 0 if result.holds else 1
+    return Theorem1Options(
+        K=args.K, d=args.d, n=args.n, delta=args.delta, inputs=inputs, form=args.form,
+        estimand=args.estimand, method=args.method, samples=args.samples, seed=args.seed,
+        backend=args.backend, dtype=args.dtype, batch=args.batch, replicates=args.replicates,
+        sigma_min=args.sigma_min, sigma_max=args.sigma_max, num_sigma=args.num_sigma,
+        peak_tol=args.peak_tol, approx_tol=args.approx_tol, unimodal_z=args.unimodal_z)
 
 
-def render(result: Theorem1Result, *, table: bool = True) -> str:
-    """Human-readable report: per-sigma table (optional), claims, one summary line per mode."""
-    p = result.params
-    out = [f"Theorem 1 check: K={p['K']} d={p['d']} n={p['n']} delta={p['delta']:g}  "
-           f"estimand={p['estimand']} method={p['method']} samples={p['samples']} "
-           f"seed={p['seed']} ({result.elapsed_s:.1f} s)"]
+def execute(args: argparse.Namespace) -> Theorem1Result:
+    """CLI glue: validate every option, then run with progress bars."""
+    options = options_from_args(args)
+    with report.Progress(enabled=not args.quiet) as progress:
+        return run(options, progress=progress)
+
+
+def render(result: Theorem1Result, *, table: bool = True) -> list[Any]:
+    """Rich renderables: per-sigma table (optional), claims, a summary line per mode."""
+    o = result.options
+    out: list[Any] = [
+        f"[bold]Theorem 1 check[/bold]: K={o.K} d={o.d} n={o.n} delta={o.delta:g}  "
+        f"form={o.form} estimand={o.estimand} "
+        f"method={next(iter(result.modes.values())).exact.method.name} "
+        f"({result.elapsed_s:.2f} s)"]
     for mode, r in result.modes.items():
-        out.append(f"\n== input: {mode} ==")
         if table:
-            rows = [(s, y, e, t, t / y) for s, y, e, t in
-                    zip(r.sigma, r.snr_simulated, r.snr_stderr, r.snr_theory, strict=True)]
-            out.append(report.format_table(
-                ["sigma", "SNR simulated", "stderr", "SNR theory", "theory/sim"], rows))
-            out.append("")
-        out.append(report.format_table(
+            rows = [(s, y, e, *(r.forms[f].snr[i] for f in molrg.FORMS))
+                    for i, (s, y, e) in enumerate(zip(r.sigma, r.exact.estimate,
+                                                      r.exact.stderr, strict=True))]
+            out.append(report.table(["sigma", "SNR", "error", *molrg.FORMS], rows,
+                                    title=f"input {mode}: SNR and the three forms"))
+        out.append(report.table(
             ["claim", "holds", "measured", "tolerance", "detail"],
-            [(c.name, c.holds, c.measured, c.tolerance, c.detail) for c in r.claims]))
+            [(c.name, c.holds, c.measured, c.tolerance, c.detail) for c in r.selected.claims],
+            title=f"input {mode}: claims of the {o.form} form"))
+        out.append(report.table(
+            ["form", "peak sigma", "ratio SNR/form", "peak SNR", "verdict"],
+            [(f, fr.peak.sigma if fr.peak.interior else math.nan,
+              r.peak.sigma / fr.peak.sigma if fr.peak.interior and r.peak.interior
+              else math.nan, fr.peak.snr, fr.verdict) for f, fr in r.forms.items()],
+            title=f"input {mode}: every form"))
         out.append(
-            f"{mode}: verdict {r.verdict.upper()} | peak sigma simulated "
-            f"{r.peak_sigma_simulated:.4g} +- {r.peak_sigma_simulated_stderr:.2g}, theory "
-            f"{r.peak_sigma_theory:.4g} (ratio {r.peak_ratio:.3f}) | peak SNR simulated "
-            f"{r.peak_snr_simulated:.4g}, theory {r.peak_snr_theory:.4g}")
-    return "\n".join(out)
+            f"{mode}: verdict [bold]{r.verdict.upper()}[/bold] ({o.form}) | SNR peak sigma "
+            f"{r.peak.sigma:.4g} +- {r.peak.stderr:.2g}, {o.form} {r.selected.peak.sigma:.4g} "
+            f"(ratio {r.peak_ratio:.3f}) | peak SNR {r.peak.snr:.4g}, {o.form} "
+            f"{r.selected.peak.snr:.4g}")
+    return out
+
+
+STYLE = {"printed": ("C3", "-"), "derived": ("C1", "--"), "corrected": ("C2", "-.")}
 
 
 def plot(result: Theorem1Result, path: str) -> None:
-    """One panel per mode: simulated SNR with a 2-SE band, theory curve, both peaks."""
+    """One panel per mode: the SNR (with its error band), the three forms, their peaks."""
     fig, axes = report.new_figure(len(result.modes))
-    p = result.params
+    o = result.options
+    setting = molrg.Setting(o.K, o.d, o.delta)
     for ax, (mode, r) in zip(axes, result.modes.items(), strict=True):
-        dense = np.exp(np.linspace(np.log(r.sigma[0]), np.log(r.sigma[-1]), 400))
-        theory = np.asarray(molrg.approx_snr(dense, p["K"], p["d"], p["delta"], mode))
-        ax.fill_between(r.sigma, r.snr_simulated - 2 * r.snr_stderr,
-                        r.snr_simulated + 2 * r.snr_stderr, color="C0", alpha=0.3,
-                        label="simulated +- 2 SE")
-        ax.plot(r.sigma, r.snr_simulated, "o-", color="C0", ms=3, label="simulated (optimal denoiser)")
-        ax.plot(dense, theory, "-", color="C3", label="Theorem 1 approximation")
-        ax.axvline(r.peak_sigma_simulated, color="C0", ls="--",
-                   label=f"simulated peak {r.peak_sigma_simulated:.3g}")
-        if r.peak_sigma_theory > 0:
-            ax.axvline(r.peak_sigma_theory, color="C3", ls=":",
-                       label=f"theory peak {r.peak_sigma_theory:.3g}")
+        dense = np.exp(np.linspace(np.log(r.sigma[0]), np.log(r.sigma[-1]), 300))
+        y, e = r.exact.estimate, r.exact.stderr
+        if np.any(e > 1e-6 * y):
+            ax.fill_between(r.sigma, y - 2 * e, y + 2 * e, color="C0", alpha=0.3,
+                            label="SNR +- 2 SE")
+        ax.plot(r.sigma, y, "o-", color="C0", ms=3, label=f"SNR ({r.exact.method.name})")
+        ax.axvline(r.peak.sigma, color="C0", ls=":", lw=1)
+        for form, fr in r.forms.items():
+            colour, ls = STYLE[form]
+            theory = np.asarray(molrg.approx_snr(dense, setting, input=mode, form=form))
+            width = 2.2 if form == o.form else 1.2
+            ax.plot(dense, theory, ls, color=colour, lw=width,
+                    label=f"{form} ({fr.verdict})")
+            if fr.peak.interior:
+                ax.axvline(fr.peak.sigma, color=colour, ls=":", lw=1)
         ax.set_xscale("log")
         ax.set_yscale("log")
         report.plain_log_ticks(ax.yaxis)
         ax.set_xlabel("noise level sigma")
-        ax.set_ylabel(f"SNR ({p['estimand']})")
-        ax.set_title(f"{mode} input: K={p['K']} d={p['d']} n={p['n']} delta={p['delta']:g} "
-                     f"-> {r.verdict}")
+        ax.set_ylabel(f"SNR ({o.estimand})")
+        ax.set_title(f"{mode} input: K={o.K} d={o.d} delta={o.delta:g}; "
+                     f"{o.form} -> {r.verdict}")
         ax.legend(fontsize=8)
     report.save_figure(fig, path)

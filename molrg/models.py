@@ -1,5 +1,7 @@
-"""The noisy mixture of low-rank Gaussians (MoLRG), Assumption 1 of ``science.md``.
+"""Models: the idealised MoLRG (Assumption 1 of ``science.md``) and its parameters.
 
+:class:`Setting` holds ``(K, d, delta)``, all that the theory and the exact SNR of the
+optimal denoiser depend on.  :class:`MoLRG` adds the ambient dimension ``n`` and a basis:
 ``K`` classes with equal weights ``1/K``; class ``k`` draws
 ``x0 = U_k a + delta Ut_k e`` with ``a ~ N(0, I_d)``, ``e ~ N(0, I_{(K-1) d})``,
 ``Ut_k = [U_l, l != k]``.  The forward process is variance exploding:
@@ -15,12 +17,51 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from ._validation import check_choice, check_int, check_real
+from .validation import ParameterError, ParameterTypeError, check_choice, check_int, check_real
 
-__all__ = ["BASIS_KINDS", "MoLRG", "class_scales", "latent"]
+__all__ = ["BASIS_KINDS", "MoLRG", "Setting", "as_setting", "class_scales", "latent"]
 
 BASIS_KINDS = ("random", "canonical")
 ORTHONORMAL_TOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The parameters the theory depends on: ``K`` classes of dimension ``d``, detail noise ``delta``.
+
+    Parameters
+    ----------
+    K : number of classes, ``K >= 2``.
+    d : dimension of every class subspace, ``d >= 1``.
+    delta : intrinsic detail-noise level, ``0 < delta < 1``.
+
+    Every function of :mod:`molrg.theory` takes one (a :class:`MoLRG` works too: it has
+    a ``setting``), and :func:`molrg.snr` accepts one for the methods that need no ``n``.
+    """
+
+    K: int
+    d: int
+    delta: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "K", check_int("K", self.K, low=2))
+        object.__setattr__(self, "d", check_int("d", self.d, low=1))
+        object.__setattr__(self, "delta", check_real("delta", self.delta, low=0.0, high=1.0))
+
+    @property
+    def setting(self) -> Setting:
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"K": self.K, "d": self.d, "delta": self.delta}
+
+
+def as_setting(value: Any, name: str = "setting") -> Setting:
+    """``value`` as a :class:`Setting` (a Setting, or a model with a ``setting``)."""
+    setting = getattr(value, "setting", None)
+    if isinstance(setting, Setting):
+        return setting
+    raise ParameterTypeError(f"{name}={value!r} must be a molrg.Setting(K, d, delta) or a molrg.MoLRG")
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,9 +100,10 @@ class MoLRG:
         d = check_int("d", self.d, low=1)
         n = check_int("n", self.n, low=1)
         if K * d > n:
-            raise ValueError(f"K*d={K * d} exceeds n={n}; valid: K*d <= n")
+            raise ParameterError(f"K*d={K * d} exceeds n={n}; valid: K*d <= n")
         delta = check_real("delta", self.delta, low=0.0, high=1.0)
         kind = check_choice("kind", self.kind, BASIS_KINDS)
+        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
         if self.basis is None:
             basis = _make_basis(n, K * d, kind, self.seed)
         else:
@@ -81,6 +123,16 @@ class MoLRG:
     def rank(self) -> int:
         """``K d``, the dimension of ``span(U)``."""
         return self.K * self.d
+
+    @property
+    def setting(self) -> Setting:
+        """The model's :class:`Setting` ``(K, d, delta)``."""
+        return Setting(self.K, self.d, self.delta)
+
+    @property
+    def bases(self) -> tuple[np.ndarray, ...]:
+        """The ``K`` class bases ``U_k``, each ``(n, d)``."""
+        return tuple(self.basis[:, k * self.d : (k + 1) * self.d] for k in range(self.K))
 
     def block(self, k: int) -> np.ndarray:
         """``U_k``, the ``(n, d)`` basis of class ``k``."""
@@ -135,6 +187,7 @@ class MoLRG:
         """
         num = check_int("num", num, low=1)
         space = _backend.namespace(xp)
+        _backend.check_seed(rng)
         gen = rng if isinstance(rng, _backend.Random) else _backend.Random(rng, space)
         dt = _backend.resolve_dtype(space, dtype)
         labels = gen.integers(self.K, (num,))
@@ -175,12 +228,12 @@ def _make_basis(n: int, r: int, kind: str, seed: int) -> np.ndarray:
 def _check_basis(basis: Any, n: int, r: int) -> np.ndarray:
     arr = np.array(_backend.to_numpy(basis), dtype=np.float64)
     if arr.shape != (n, r):
-        raise ValueError(f"basis has shape {arr.shape}; valid: (n, K*d) = ({n}, {r})")
+        raise ParameterError(f"basis has shape {arr.shape}; valid: (n, K*d) = ({n}, {r})")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("basis has non-finite entries; valid: finite orthonormal columns")
+        raise ParameterError("basis has non-finite entries; valid: finite orthonormal columns")
     err = float(np.max(np.abs(arr.T @ arr - np.eye(r))))
     if err > ORTHONORMAL_TOL:
-        raise ValueError(
+        raise ParameterError(
             f"basis is not orthonormal: max|U^T U - I| = {err:.3g}; valid: <= {ORTHONORMAL_TOL:g}"
         )
     return arr

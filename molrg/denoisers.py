@@ -1,0 +1,186 @@
+"""Denoisers: the optimal one (Proposition 1), the parameterised DAE, the memorising one, any callable.
+
+A *denoiser* is any callable ``denoiser(x_t, sigma) -> xhat`` on ``(..., n)`` arrays of an
+array-API namespace (:class:`Denoiser`).  Provided:
+
+* :class:`OptimalDenoiser` -- ``E[x0 | x_t]`` of a model (:func:`posterior_mean`);
+* :class:`DAE` -- the paper's parameterised DAE ``U D U^T x`` with a given orthonormal
+  basis ``U`` (with ``U = U*`` it *is* the optimal denoiser of the idealised MoLRG);
+* :class:`EmpiricalDenoiser` -- the optimal denoiser of the empirical distribution of
+  ``N`` training points (the memorising one);
+* any user callable, e.g. a trained network.
+
+For the idealised MoLRG the optimal denoiser is, in coordinates ``y = U^T x``, the kernel
+of :mod:`molrg.kernel`: ``xhat = U D y`` with ``D = blockdiag(beta_l I_d)``.  Nothing here
+forms an ``n x n`` matrix.  Public functions validate, then call unchecked kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from . import kernel
+from ._backend import array_namespace
+from .models import MoLRG, _check_basis
+from .validation import ParameterError, ParameterTypeError, check_array, check_int, check_real, check_sigma
+
+__all__ = [
+    "DAE",
+    "Denoiser",
+    "OptimalDenoiser",
+    "dae",
+    "features",
+    "posterior_mean",
+]
+
+
+@runtime_checkable
+class Denoiser(Protocol):
+    """A denoiser: ``(x_t, sigma) -> xhat`` on ``(m, n)`` arrays of one namespace."""
+
+    def __call__(self, x: Any, sigma: float, /) -> Any: ...
+
+
+def _scalar_sigma(sigma: Any) -> float:
+    s = check_sigma(sigma)
+    if s.ndim:
+        raise ParameterError(f"sigma has shape {s.shape}; valid: a scalar for a denoiser")
+    return float(s)
+
+
+def _as_dtype_name(x: Any) -> str:
+    xp = array_namespace(x)
+    return "float32" if x.dtype == xp.float32 else "float64"
+
+
+# ---------------------------------------------------------------------------------------
+# The parameterised DAE
+# ---------------------------------------------------------------------------------------
+def _dae_iv(x: Any, sigma: Any, basis: Any, K: Any, delta: Any) -> tuple[Any, int, float, float]:
+    check_array("x", x, ndim=None)
+    check_array("basis", basis, ndim=2)
+    K = check_int("K", K, low=2)
+    if basis.shape[1] % K:
+        raise ParameterError(f"basis has shape {tuple(basis.shape)}; valid: (n, K*d) with K={K}")
+    if x.ndim == 0 or x.shape[-1] != basis.shape[0]:
+        raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={basis.shape[0]}")
+    return basis, K, _scalar_sigma(sigma), check_real("delta", delta, low=0.0, high=1.0)
+
+
+def _dae_features(x: Any, basis: Any, K: int, sigma: float, delta: float) -> Any:
+    xp = array_namespace(x, basis)
+    y = x @ basis
+    return kernel.features_from_coordinates(y, xp.asarray(sigma, dtype=y.dtype), K, delta)
+
+
+def features(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> Any:
+    """Representation ``h = D U^T x`` of the parameterised DAE.
+
+    Parameters
+    ----------
+    x : ``(..., n)`` inputs.
+    sigma : noise level the DAE assumes.
+    basis : ``(n, K d)`` orthonormal ``U`` (same namespace and dtype as ``x``).
+    K, delta : number of blocks and the detail-noise level in ``beta``.
+
+    Returns
+    -------
+    ``(..., K d)`` features ``beta_l y_l`` with ``y = U^T x``.
+    """
+    basis, K, s, delta = _dae_iv(x, sigma, basis, K, delta)
+    return _dae_features(x, basis, K, s, delta)
+
+
+def dae(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> Any:
+    """Parameterised DAE ``xhat = U D U^T x`` (``(..., n) -> (..., n)``); see :func:`features`."""
+    basis, K, s, delta = _dae_iv(x, sigma, basis, K, delta)
+    xp = array_namespace(x, basis)
+    return _dae_features(x, basis, K, s, delta) @ xp.matrix_transpose(basis)
+
+
+@dataclass(frozen=True, eq=False)
+class DAE:
+    """The paper's parameterised DAE ``xhat = U D U^T x`` with a fixed orthonormal basis.
+
+    Parameters
+    ----------
+    basis : ``(n, K d)`` array with orthonormal columns (block ``l`` = columns
+        ``l d : (l+1) d``); stored as a read-only float64 NumPy array.
+    K : number of blocks.
+    delta : the detail-noise level used in ``beta`` (the model's, for the paper's DAE).
+
+    With the model's own basis this is the optimal denoiser of the idealised MoLRG.
+    """
+
+    basis: Any
+    K: int
+    delta: float
+
+    def __post_init__(self) -> None:
+        K = check_int("K", self.K, low=2)
+        shape = getattr(self.basis, "shape", ())
+        if len(shape) != 2 or shape[1] % K:
+            raise ParameterError(f"basis has shape {tuple(shape)}; valid: (n, K*d) with K={K}")
+        basis = _check_basis(self.basis, shape[0], shape[1])
+        basis.setflags(write=False)
+        object.__setattr__(self, "K", K)
+        object.__setattr__(self, "basis", basis)
+        object.__setattr__(self, "delta", check_real("delta", self.delta, low=0.0, high=1.0))
+
+    def basis_in(self, xp: Any, dtype: str) -> Any:
+        """The basis in namespace ``xp`` and ``dtype`` (cached)."""
+        cache = self.__dict__.setdefault("_cache", {})
+        key = (xp.__name__, dtype)
+        if key not in cache:
+            cache[key] = xp.asarray(self.basis, dtype=getattr(xp, dtype))
+        return cache[key]
+
+    def __call__(self, x: Any, sigma: float, /) -> Any:
+        xp = array_namespace(x)
+        return dae(x, sigma, basis=self.basis_in(xp, _as_dtype_name(x)), K=self.K,
+                   delta=self.delta)
+
+    def features(self, x: Any, sigma: float, /) -> Any:
+        """``h = D U^T x``, ``(..., n) -> (..., K d)``."""
+        xp = array_namespace(x)
+        return features(x, sigma, basis=self.basis_in(xp, _as_dtype_name(x)), K=self.K,
+                        delta=self.delta)
+
+
+# ---------------------------------------------------------------------------------------
+# The optimal denoiser
+# ---------------------------------------------------------------------------------------
+def posterior_mean(model: Any, x: Any, sigma: float) -> Any:
+    """Exact ``E[x0 | x_t = x]`` of ``model`` at noise level ``sigma``.
+
+    For the idealised :class:`~molrg.MoLRG` (Proposition 1):
+    ``sum_k w_k(x) (zeta U_k U_k^T + xi Ut_k Ut_k^T) x``, computed as the DAE with the
+    model's basis.  For a :class:`~molrg.LowRankMixture`: the Gaussian-mixture posterior
+    with Woodbury on the low-rank covariance factors.  Stable for ``sigma`` in [1e-4, 1e3]
+    in float32 and float64.  ``x`` is ``(..., n)`` in any namespace; the result has its
+    namespace, shape and dtype.
+    """
+    from .mixtures import LowRankMixture, mixture_posterior_mean
+
+    if isinstance(model, MoLRG):
+        check_array("x", x)
+        if x.ndim == 0 or x.shape[-1] != model.n:
+            raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={model.n}")
+        s = _scalar_sigma(sigma)
+        xp = array_namespace(x)
+        basis = model.basis_in(xp, _as_dtype_name(x))
+        return _dae_features(x, basis, model.K, s, model.delta) @ xp.matrix_transpose(basis)
+    if isinstance(model, LowRankMixture):
+        return mixture_posterior_mean(model, x, sigma)
+    raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG or a molrg.LowRankMixture")
+
+
+@dataclass(frozen=True, eq=False)
+class OptimalDenoiser:
+    """The optimal denoiser ``E[x0 | x_t]`` of ``model`` (the default of :func:`molrg.snr`)."""
+
+    model: Any
+
+    def __call__(self, x: Any, sigma: float, /) -> Any:
+        return posterior_mean(self.model, x, sigma)

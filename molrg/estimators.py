@@ -1,0 +1,302 @@
+"""``molrg.snr``: the SNR of a denoiser on a model, exact where possible, else by Monte Carlo.
+
+For a sample of true class ``k`` and denoiser output ``xhat``: numerator
+``N = ||U_k U_k^T xhat||^2``; denominator ``"others"`` (the submission's CSNR)
+``sum_{l != k} ||U_l U_l^T xhat||^2`` or ``"complement"`` (arXiv Definition 1)
+``||(I - U_k U_k^T) xhat||^2``.  Estimands: ``"ratio-of-means"`` (default; what Theorem 1's
+proof takes) ``sum_k pi_k E[N | k] / E[D | k]``; ``"mean-of-ratios"``
+``sum_k pi_k E[N/D | k]``, with ``pi`` the mixing weights (``1/K`` for the MoLRG).
+
+Conventions for general mixtures (:class:`~molrg.LowRankMixture`): the projections are
+onto each class's own subspace, ``U_l U_l^T``, also where subspaces overlap (``others``
+then counts an overlap once per class it belongs to); class means are not subtracted
+(``xhat`` is projected as it is).
+
+Methods (``method=``, a word or a method object of :mod:`molrg.options`):
+
+``"quadrature"`` / :class:`~molrg.Quadrature`
+    Deterministic evaluation of the exact SNR of the optimal denoiser of the idealised
+    MoLRG (ratio of means); ``stderr`` is a bound on its numerical error.
+``"reduced"`` / ``MonteCarlo(simulator="reduced")``
+    ``K`` chi-square block energies per sample (exact in law; idealised MoLRG, optimal
+    denoiser).
+``"ambient"`` / ``MonteCarlo(simulator="ambient")``
+    The full simulation in ``R^n`` (any model with ``n``, any denoiser).
+``"auto"`` (default)
+    Quadrature where it applies, else reduced, else ambient.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _backend, montecarlo
+from .denoisers import DAE, OptimalDenoiser
+from .mixtures import LowRankMixture
+from .models import MoLRG, Setting
+from .options import (
+    DENOMINATORS,
+    ESTIMANDS,
+    INPUTS,
+    MonteCarlo,
+    Quadrature,
+    resolve_method,
+)
+from .theory import mean_of_ratios_finite
+from .validation import ParameterError, ParameterTypeError, check_choice, check_sigma
+
+__all__ = ["SNRResult", "snr"]
+
+
+@dataclass(frozen=True)
+class SNRResult:
+    """The SNR at one or more noise levels, with its error.
+
+    Attributes
+    ----------
+    estimate, stderr : float64 NumPy arrays shaped like ``sigma``.  For Monte Carlo
+        ``stderr`` is the standard error; for quadrature a bound on the numerical error.
+    n_samples : Monte Carlo samples per ``sigma`` value (all classes together); 0 for
+        quadrature.
+    sigma : the noise levels (float64, the shape given).
+    input, estimand, denominator : what was computed.
+    method : the resolved method object (:class:`~molrg.Quadrature`, or
+        :class:`~molrg.MonteCarlo` with its simulator, seed and batch size).
+    error_method : how ``stderr`` was obtained.
+    per_class, per_class_stderr : ``sigma.shape + (K,)``: the per-class SNR
+        ``E[N|k]/E[D|k]`` (or ``E[N/D|k]``) and its error.
+    """
+
+    estimate: np.ndarray
+    stderr: np.ndarray
+    n_samples: int
+    sigma: np.ndarray
+    input: str
+    estimand: str
+    denominator: str
+    method: Quadrature | MonteCarlo
+    error_method: str
+    per_class: np.ndarray = field(repr=False)
+    per_class_stderr: np.ndarray = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "estimate": self.estimate, "stderr": self.stderr,
+                "n_samples": self.n_samples, "input": self.input, "estimand": self.estimand,
+                "denominator": self.denominator, "method": self.method.to_json(),
+                "error_method": self.error_method, "per_class": self.per_class,
+                "per_class_stderr": self.per_class_stderr}
+
+
+def _is_optimal(model: Any, denoiser: Any) -> bool:
+    return denoiser is None or (isinstance(denoiser, OptimalDenoiser) and denoiser.model is model)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    model: Any
+    sigma: np.ndarray
+    input: str
+    estimand: str
+    denominator: str
+    denoiser: Any
+    method: Quadrature | MonteCarlo
+
+
+def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, denoiser: Any,
+        method: Any, progress: Any) -> _Plan:
+    """Validate everything once and resolve the method (before any work)."""
+    if not isinstance(model, (Setting, MoLRG, LowRankMixture)):
+        raise ParameterTypeError(f"model={model!r} must be a molrg.Setting, molrg.MoLRG or "
+                        "molrg.LowRankMixture")
+    sig = check_sigma(sigma)
+    input = check_choice("input", input, INPUTS)
+    estimand = check_choice("estimand", estimand, ESTIMANDS)
+    denominator = check_choice("denominator", denominator, DENOMINATORS)
+    if denoiser is not None and not callable(denoiser):
+        raise ParameterTypeError(f"denoiser={denoiser!r} must be None (the optimal denoiser) or a "
+                        "callable (x_t, sigma) -> xhat, e.g. molrg.DAE(basis, K, delta)")
+    if progress is not None and not callable(progress):
+        raise ParameterTypeError(f"progress={progress!r} must be None or a callable(done, total)")
+    if isinstance(denoiser, DAE) and not isinstance(model, Setting) \
+            and denoiser.basis.shape[0] != model.n:
+        raise ParameterError(f"denoiser basis has n={denoiser.basis.shape[0]}; valid: the "
+                         f"model's n={model.n}")
+    if isinstance(model, Setting) and denoiser is not None:
+        raise ParameterError("a denoiser needs a model with n and bases; valid: molrg.MoLRG or "
+                         "molrg.LowRankMixture (a molrg.Setting has the optimal denoiser only)")
+
+    idealised = isinstance(model, (Setting, MoLRG))
+    optimal = _is_optimal(model, denoiser)
+    exact_ok = idealised and optimal and estimand == "ratio-of-means"
+    reduced_ok = idealised and optimal
+    ambient_ok = not isinstance(model, Setting)
+    resolved = resolve_method(method)
+    if resolved is None:
+        resolved = Quadrature() if exact_ok else MonteCarlo()
+    if isinstance(resolved, Quadrature) and not exact_ok:
+        why = ("the mean of ratios" if estimand == "mean-of-ratios" else
+               "this denoiser" if not optimal else "this model")
+        valid = [m for m, ok in (("reduced", reduced_ok), ("ambient", ambient_ok)) if ok]
+        raise ParameterError(f"method='quadrature' does not apply to {why} (it needs the optimal "
+                         f"denoiser of the idealised MoLRG, ratio of means); valid methods: "
+                         f"{valid}")
+    if isinstance(resolved, MonteCarlo):
+        sim = resolved.simulator
+        if sim == "auto":
+            sim = "reduced" if reduced_ok else "ambient"
+        if sim == "reduced" and not reduced_ok:
+            valid = ["ambient"] if ambient_ok else []
+            raise ParameterError("method='reduced' is exact only for the optimal denoiser of the "
+                             f"idealised MoLRG; valid methods: {valid}")
+        if sim == "ambient" and not ambient_ok:
+            raise ParameterError("method='ambient' needs a model with n and bases (molrg.MoLRG), "
+                             "not a molrg.Setting; valid methods: ['quadrature', 'reduced']")
+        K = model.K
+        if sim == "ambient" and resolved.samples < 2 * K:
+            raise ParameterError(f"samples={resolved.samples} is too small for method='ambient' "
+                             f"(stratified by class); valid: samples >= 2*K = {2 * K}")
+        resolved = resolved.replace(simulator=sim)
+        if resolved.backend == "cupy":
+            _backend.namespace("cupy")  # raises ValueError with the install hint
+    if estimand == "mean-of-ratios" and idealised and optimal:
+        setting = model.setting
+        if not mean_of_ratios_finite(setting, 1):
+            raise ParameterError(
+                f"estimand='mean-of-ratios' has an infinite mean for (K-1)*d = "
+                f"{(setting.K - 1) * setting.d} (E[1/chi2_m] diverges for m <= 2); valid: "
+                "(K-1)*d >= 3 or estimand='ratio-of-means'")
+        if not mean_of_ratios_finite(setting, 2):
+            warnings.warn(
+                f"estimand='mean-of-ratios' has infinite variance for (K-1)*d = "
+                f"{(setting.K - 1) * setting.d} <= 4: its standard error is not reliable",
+                RuntimeWarning, stacklevel=3)
+    return _Plan(model, sig, input, estimand, denominator, denoiser, resolved)
+
+
+def snr(
+    model: Any,
+    sigma: Any,
+    /,
+    *,
+    input: str = "noisy",
+    estimand: str = "ratio-of-means",
+    denominator: str = "others",
+    denoiser: Any = None,
+    method: str | Quadrature | MonteCarlo = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> SNRResult:
+    """The SNR of ``denoiser`` on ``model`` at noise level(s) ``sigma``.
+
+    Parameters
+    ----------
+    model : :class:`~molrg.Setting` (quadrature and reduced only), :class:`~molrg.MoLRG` or
+        :class:`~molrg.LowRankMixture`.
+    sigma : positive scalar or 1-D array; one call evaluates a whole curve (Monte Carlo with
+        common random numbers across sigma, so curves are smooth).
+    input : ``"noisy"`` (the denoiser sees ``x_t``) or ``"clean"`` (it sees ``x0`` and uses
+        ``sigma`` only as the level it assumes).
+    estimand : ``"ratio-of-means"`` or ``"mean-of-ratios"``.
+    denominator : ``"others"`` (CSNR) or ``"complement"`` (arXiv SNR).
+    denoiser : ``None`` (the model's optimal denoiser), a :class:`~molrg.DAE`, an
+        :class:`~molrg.EmpiricalDenoiser` or any callable ``(x_t, sigma) -> xhat``.
+    method : ``"auto"``, ``"quadrature"``, ``"reduced"``, ``"ambient"`` or a method object
+        (:class:`~molrg.Quadrature`, :class:`~molrg.MonteCarlo` with samples, seed, batch,
+        backend, dtype, memory).
+    progress : optional callback ``progress(done, total)`` after each Monte Carlo batch.
+
+    Returns
+    -------
+    :class:`SNRResult` with ``estimate`` and ``stderr`` shaped like ``sigma``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any invalid argument or an invalid combination (naming the valid methods),
+        before any work is done.
+    """
+    plan = _iv(model, sigma, input, estimand, denominator, denoiser, method, progress)
+    sig = np.atleast_1d(plan.sigma)
+    if isinstance(plan.method, Quadrature):
+        return _finish(plan, *_quadrature(plan, sig), samples=0,
+                       error="numerical error bound of the quadrature")
+    per_class, var, sim = _simulate(plan, sig, progress)
+    error = ("delta method per class ratio of means, classes as strata"
+             if plan.estimand == "ratio-of-means"
+             else "sample standard deviation of per-sample ratios / sqrt(m), classes as strata")
+    return _finish(plan, per_class, np.sqrt(var), samples=sim.samples, error=error,
+                   batch=sim.batch)
+
+
+def _class_weights(model: Any) -> np.ndarray:
+    if isinstance(model, LowRankMixture):
+        return np.asarray(model.weights, dtype=np.float64)
+    return np.full(model.K, 1.0 / model.K)
+
+
+def _finish(plan: _Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, samples: int,
+            error: str, batch: int | None = None) -> SNRResult:
+    """Combine classes (strata weighted by the mixing weights) and shape like sigma."""
+    weights = _class_weights(plan.model)
+    if per_class.shape[-1] == 1 and weights.size > 1:  # exchangeable classes: one stands for all
+        per_class = np.repeat(per_class, weights.size, axis=-1)
+        per_class_se = np.repeat(per_class_se, weights.size, axis=-1)
+        estimate, stderr = per_class[:, 0], per_class_se[:, 0]
+    else:
+        estimate = per_class @ weights
+        stderr = np.sqrt((per_class_se**2) @ weights**2)
+    method = plan.method
+    if isinstance(method, MonteCarlo) and batch is not None:
+        method = method.replace(batch=batch)
+    shape = plan.sigma.shape
+    return SNRResult(
+        estimate=estimate.reshape(shape), stderr=stderr.reshape(shape), n_samples=samples,
+        sigma=plan.sigma, input=plan.input, estimand=plan.estimand,
+        denominator=plan.denominator, method=method, error_method=error,
+        per_class=per_class.reshape(*shape, -1), per_class_stderr=per_class_se.reshape(*shape, -1),
+    )
+
+
+def _quadrature(plan: _Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from . import quadrature
+
+    st = plan.model.setting
+    value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta, plan.input)
+    return value[:, None], error[:, None]
+
+
+def _simulate(plan: _Plan, sig: np.ndarray, progress: Any
+              ) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
+    mc = plan.method
+    assert isinstance(mc, MonteCarlo)
+    xp = _backend.namespace(mc.backend)
+    gen_ = _backend.Random(mc.seed, xp)
+    memory = _backend.memory_budget(xp, mc.memory)
+    ratios = plan.estimand == "mean-of-ratios"
+    model = plan.model
+    if mc.simulator == "reduced":
+        st = model.setting
+        sim = montecarlo.simulate_reduced(
+            st.K, st.d, st.delta, sig, input=plan.input, ratios=ratios, samples=mc.samples,
+            gen_=gen_, dtype=mc.dtype, memory=memory, batch=mc.batch, progress=progress)
+    elif isinstance(model, MoLRG) and (_is_optimal(model, plan.denoiser) or (
+            isinstance(plan.denoiser, DAE) and plan.denoiser.K == model.K
+            and plan.denoiser.basis.shape[1] == model.rank)):
+        dae = plan.denoiser if isinstance(plan.denoiser, DAE) else None
+        sim = montecarlo.simulate_ambient_molrg(
+            model, sig, dae_basis=None if dae is None else dae.basis,
+            dae_delta=model.delta if dae is None else dae.delta, input=plan.input,
+            ratios=ratios, complement=plan.denominator == "complement", samples=mc.samples,
+            gen_=gen_, dtype=mc.dtype, memory=memory, batch=mc.batch, progress=progress)
+    else:
+        sim = montecarlo.simulate_ambient_general(
+            model, sig, denoiser=plan.denoiser, input=plan.input, ratios=ratios,
+            complement=plan.denominator == "complement", samples=mc.samples, gen_=gen_,
+            dtype=mc.dtype, memory=memory, batch=mc.batch, progress=progress)
+    per_class, var = sim.per_class()
+    return per_class, var, sim
+

@@ -1,0 +1,100 @@
+"""The one coordinate-space kernel of the idealised MoLRG's denoisers (unchecked).
+
+For an orthonormal ``U = [U_1 ... U_K]`` (``n x K d``) and coordinates ``y = U^T x``:
+
+    ``r_l = ||y_l||^2``  (block energies),
+    ``w = softmax(kappa r)``,
+    ``beta_l = xi + (zeta - xi) w_l``,
+    ``D y``: block ``l`` of ``y`` times ``beta_l`` (the feature ``h``; ``xhat = U D y``),
+
+with ``zeta, xi, kappa`` Proposition 1's coefficients (generated from the SymPy
+derivation).  :func:`molrg.posterior_mean`, the DAE and every simulator call these
+functions and nothing else computes ``beta``.  They do not validate: the public wrappers
+in :mod:`molrg.denoisers` do.  Inputs are arrays of any array-API namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import _generated as gen
+from ._backend import array_namespace
+
+__all__ = [
+    "Coefficients",
+    "block_betas",
+    "block_energies",
+    "coefficients",
+    "features_from_coordinates",
+    "scale_blocks",
+    "softmax_weights",
+]
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Posterior-mean coefficients at one or more noise levels (arrays shaped like sigma).
+
+    ``zeta``/``xi``: shrinkage on the own / other subspaces; ``zeta_minus_xi`` their
+    difference computed without cancellation; ``kappa``: the logit coefficient,
+    ``g_k = kappa ||U_k^T x||^2 + const``.
+    """
+
+    zeta: Any
+    xi: Any
+    zeta_minus_xi: Any
+    kappa: Any
+
+
+def coefficients(sigma: Any, delta: float) -> Coefficients:
+    """Proposition 1's coefficients at ``sigma`` (an array of any namespace) for ``delta``."""
+    xp = array_namespace(sigma)
+    return Coefficients(
+        zeta=gen.zeta(xp, sigma),
+        xi=gen.xi(xp, sigma, delta),
+        zeta_minus_xi=gen.zeta_minus_xi(xp, sigma, delta),
+        kappa=gen.kappa(xp, sigma, delta),
+    )
+
+
+def block_energies(y: Any, K: int) -> Any:
+    """``r_l = ||y_l||^2`` for coordinates ``y`` of shape ``(..., K d)`` -> ``(..., K)``."""
+    xp = array_namespace(y)
+    blocks = xp.reshape(y, (*y.shape[:-1], K, y.shape[-1] // K))
+    return xp.sum(blocks * blocks, axis=-1)
+
+
+def softmax_weights(logits: Any, axis: int = -1) -> Any:
+    """Numerically stable softmax along ``axis`` (max-shifted log-sum-exp)."""
+    xp = array_namespace(logits)
+    shifted = logits - xp.max(logits, axis=axis, keepdims=True)
+    e = xp.exp(shifted)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def block_betas(r: Any, xi: Any, zeta_minus_xi: Any, kappa: Any, axis: int = -1) -> Any:
+    """``beta_l = xi + (zeta - xi) w_l`` with ``w = softmax(kappa r)`` along ``axis``.
+
+    ``r`` holds the block energies ``||U_l^T x||^2``; the coefficients broadcast against
+    ``r``.  The one place the DAE's ``D`` is computed.
+    """
+    return xi + zeta_minus_xi * softmax_weights(kappa * r, axis=axis)
+
+
+def scale_blocks(y: Any, beta: Any, K: int) -> Any:
+    """``D y``: block ``l`` of ``y`` (``(..., K d)``) times ``beta_l`` (``(..., K)``)."""
+    xp = array_namespace(y)
+    shape = y.shape
+    blocks = xp.reshape(y, (*shape[:-1], K, shape[-1] // K))
+    return xp.reshape(blocks * beta[..., None], shape)
+
+
+def features_from_coordinates(y: Any, sigma: Any, K: int, delta: float) -> Any:
+    """The feature ``h = D y`` for coordinates ``y = U^T x`` (``(..., K d) -> (..., K d)``).
+
+    ``sigma`` is a 0-d array of ``y``'s namespace and dtype.
+    """
+    coef = coefficients(sigma, delta)
+    beta = block_betas(block_energies(y, K), coef.xi, coef.zeta_minus_xi, coef.kappa)
+    return scale_blocks(y, beta, K)

@@ -1,0 +1,5 @@
+"""``python -m molrg.symbolic [--check]``: regenerate (or check) ``molrg/_generated.py``."""
+
+from .codegen import main
+
+raise SystemExit(main())

@@ -1,0 +1,320 @@
+"""``python -m verify map``: the validity map of Theorem 1 over a dense (K, d, delta) grid.
+
+Deterministic: at every cell and for both inputs the exact SNR of the optimal denoiser
+(quadrature) gives the exact peak ``sigma*`` and peak SNR, and every form of Theorem 1
+(``printed``, ``derived``, ``corrected``) gives its own peak.  Per cell and form:
+
+* ``peak_ratio = sigma*_exact / sigma*_form`` and the 15% peak claim
+  ``|peak_ratio - 1| <= 0.15``;
+* ``height_ratio = SNR*_exact / SNR*_form``;
+* whether the exact curve is unimodal (one interior maximum beyond its numerical error:
+  a deterministic statement, checked on a dense log grid around the peak).
+
+Default grid: 20 values of ``K`` log-spaced in [2, 1000], 20 of ``d`` in [1, 512], 20 of
+``delta`` in [0.02, 0.95] (8000 cells, both inputs).  Work is split into one task per
+``(K, d)`` (all deltas and inputs), mapped serially or on Dask (``--scheduler``).  The
+verdict is about the selected ``--form``: ``holds`` only if its 15% peak claim holds in
+every cell where both peaks are interior.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import molrg
+from molrg import ParameterError
+from molrg.validation import check_int, check_real
+
+from . import parallel, report
+
+NAME = "map"
+HELP = "validity map of Theorem 1 (all three forms) over a dense (K, d, delta) grid, exactly"
+PEAK_TOL = 0.15
+HEIGHT_TOL = 0.10
+UNIMODAL_POINTS = 96
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """Grid and claim options of the map, validated on construction."""
+
+    K: tuple[int, ...] = ()
+    d: tuple[int, ...] = ()
+    delta: tuple[float, ...] = ()
+    form: str = "printed"
+    peak_tol: float = PEAK_TOL
+
+    def __post_init__(self) -> None:
+        K = self.K or log_integers(2, 1000, 20)
+        d = self.d or log_integers(1, 512, 20)
+        delta = self.delta or tuple(float(x) for x in np.linspace(0.02, 0.95, 20))
+        object.__setattr__(self, "K", tuple(check_int("K", k, low=2, high=10**6) for k in K))
+        object.__setattr__(self, "d", tuple(check_int("d", x, low=1, high=4096) for x in d))
+        object.__setattr__(self, "delta", tuple(check_real("delta", x, low=0.0, high=1.0)
+                                                for x in delta))
+        for name in ("K", "d", "delta"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ParameterError(f"{name} repeats a value; give each value once")
+        molrg.validation.check_choice("form", self.form, molrg.FORMS)
+        object.__setattr__(self, "peak_tol", check_real("peak_tol", self.peak_tol, low=0.0))
+
+    @property
+    def cells(self) -> int:
+        return len(self.K) * len(self.d) * len(self.delta)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"K": list(self.K), "d": list(self.d), "delta": list(self.delta),
+                "form": self.form, "peak_tol": self.peak_tol}
+
+
+def log_integers(lo: int, hi: int, count: int) -> tuple[int, ...]:
+    """``count`` distinct integers from ``lo`` to ``hi``, as log-spaced as integers allow."""
+    values: list[int] = []
+    span = count
+    while len(values) < count:
+        values = sorted({int(round(x)) for x in np.geomspace(lo, hi, span)})
+        span += 1
+    while len(values) > count:  # drop the interior value closest (in log) to a neighbour
+        logs = np.log(values)
+        gaps = logs[2:] - logs[:-2]
+        values.pop(int(np.argmin(gaps)) + 1)
+    return tuple(values)
+
+
+def cell(setting: molrg.Setting, mode: str, peak_tol: float = PEAK_TOL) -> dict[str, Any]:
+    """Everything the map records for one setting and input mode."""
+    exact = molrg.snr_peak(setting, input=mode, method="quadrature")
+    centre = exact.sigma if exact.interior else setting.delta
+    grid = np.geomspace(centre / 40, centre * 40, UNIMODAL_POINTS)
+    curve = molrg.snr(setting, grid, input=mode, method="quadrature")
+    uni = molrg.unimodality(curve.estimate, curve.stderr)
+    row: dict[str, Any] = {
+        "K": setting.K, "d": setting.d, "delta": setting.delta, "input": mode,
+        "exact": {"peak_sigma": exact.sigma, "peak_sigma_error": exact.stderr,
+                  "peak_snr": exact.snr, "interior": exact.interior,
+                  "unimodal": bool(uni.z <= 1.0), "unimodal_z": uni.z},
+        "forms": {},
+    }
+    for form in molrg.FORMS:
+        p = molrg.peak(setting, input=mode, form=form)
+        both = p.interior and exact.interior
+        ratio = exact.sigma / p.sigma if both else math.nan
+        row["forms"][form] = {
+            "peak_sigma": p.sigma, "peak_snr": p.snr, "interior": p.interior,
+            "peak_ratio": ratio, "height_ratio": exact.snr / p.snr if p.snr > 0 else math.nan,
+            "peak_holds": bool(abs(ratio - 1) <= peak_tol) if both else
+            (not p.interior and not exact.interior),
+        }
+    return row
+
+
+def _task(task: parallel.Task) -> list[dict[str, Any]]:
+    """Worker: every delta and input at one (K, d)."""
+    p = task.params
+    return [cell(molrg.Setting(p["K"], p["d"], delta), mode, p["peak_tol"])
+            for delta in p["delta"] for mode in molrg.INPUTS]
+
+
+@dataclass(frozen=True)
+class MapResult:
+    options: MapOptions
+    results: dict[str, list[dict[str, Any]]]
+    failures: dict[str, dict[str, Any]]
+    elapsed_s: float
+    scheduler: str = "serial"
+    workers: int = 1
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [row for rows in self.results.values() for row in rows]
+
+    @property
+    def verdict(self) -> str:
+        ok = all(r["forms"][self.options.form]["peak_holds"] for r in self.rows)
+        return "holds" if ok and not self.failures else "deviates"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"options": self.options.to_json(), "summary": self.summary,
+                "results": self.results, "failures": self.failures,
+                "elapsed_s": self.elapsed_s, "scheduler": self.scheduler,
+                "workers": self.workers}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        rows = []
+        for mode, per in self.summary["inputs"].items():
+            for form, s in per["forms"].items():
+                rows.append((mode, form, s["both_interior"], s["peak_within_tol"],
+                             s["height_within_10pct"], s["peak_ratio_median"],
+                             s["peak_ratio_min"], s["peak_ratio_max"], s["no_interior_peak"]))
+        out: list[Any] = [report.table(
+            ["input", "form", "both interior", f"peak within {self.options.peak_tol:.0%}",
+             "height within 10%", "ratio median", "min", "max", "form: no peak"], rows,
+            title=f"Validity map: {self.options.cells} cells x 2 inputs in "
+            f"{self.elapsed_s:.0f} s ({self.scheduler}, {self.workers} worker(s))")]
+        for mode, per in self.summary["inputs"].items():
+            out.append(f"{mode}: exact SNR non-unimodal in {per['exact_non_unimodal']} cells, "
+                       f"no interior peak in {per['exact_no_interior_peak']} cells")
+        for key, failure in self.failures.items():
+            out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+        out.append(f"verdict ({self.options.form} form, 15% peak claim in every cell): "
+                   f"[bold]{self.verdict.upper()}[/bold]")
+        return out
+
+    def plot(self, path: str) -> None:
+        plot(self, path)
+
+
+def summarise(rows: list[dict[str, Any]], peak_tol: float) -> dict[str, Any]:
+    """Per input and form: coverage of the peak claim, ratio quantiles, worst cells."""
+    out: dict[str, Any] = {"inputs": {}}
+    for mode in molrg.INPUTS:
+        sel = [r for r in rows if r["input"] == mode]
+        per: dict[str, Any] = {
+            "cells": len(sel),
+            "exact_non_unimodal": sum(not r["exact"]["unimodal"] for r in sel),
+            "exact_no_interior_peak": sum(not r["exact"]["interior"] for r in sel),
+            "forms": {},
+        }
+        for form in molrg.FORMS:
+            both = [r for r in sel if r["exact"]["interior"] and r["forms"][form]["interior"]]
+            ratio = np.array([r["forms"][form]["peak_ratio"] for r in both], dtype=float)
+            height = np.array([r["forms"][form]["height_ratio"] for r in both], dtype=float)
+            worst = both[int(np.argmax(np.abs(np.log(ratio))))] if both else None
+            per["forms"][form] = {
+                "both_interior": len(both),
+                "no_interior_peak": sum(not r["forms"][form]["interior"] for r in sel),
+                "peak_within_tol": float(np.mean(np.abs(ratio - 1) <= peak_tol))
+                if both else math.nan,
+                "peak_within_5pct": float(np.mean(np.abs(ratio - 1) <= 0.05))
+                if both else math.nan,
+                "height_within_10pct": float(np.mean(np.abs(height - 1) <= HEIGHT_TOL))
+                if both else math.nan,
+                "peak_ratio_median": float(np.median(ratio)) if both else math.nan,
+                "peak_ratio_min": float(ratio.min()) if both else math.nan,
+                "peak_ratio_max": float(ratio.max()) if both else math.nan,
+                "worst": None if worst is None else {
+                    k: worst[k] for k in ("K", "d", "delta")} | {
+                    "peak_ratio": worst["forms"][form]["peak_ratio"]},
+            }
+        out["inputs"][mode] = per
+    return out
+
+
+def run(options: MapOptions | None = None, *, scheduler: str = "serial",
+        workers: int | None = None, progress: report.Progress | None = None,
+        done: dict[str, Any] | None = None, on_result: Any = None) -> MapResult:
+    """Compute the map (see the module docstring)."""
+    options = options or MapOptions()
+    tasks = [parallel.Task(f"K={K},d={d}", {"K": K, "d": d, "delta": list(options.delta),
+                                             "peak_tol": options.peak_tol})
+             for K in options.K for d in options.d]
+    start = time.perf_counter()
+    progress = progress or report.Progress(enabled=False)
+    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
+                                progress=progress.phase("validity map (K, d) tasks"),
+                                done=done, on_result=on_result)
+    rows = [row for rs in result.results.values() for row in rs]
+    return MapResult(options, result.results, result.failures, time.perf_counter() - start,
+                     result.scheduler, result.workers, summarise(rows, options.peak_tol))
+
+
+def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
+    if text is None:
+        return ()
+    try:
+        values = tuple(kind(float(v)) if kind is int and float(v).is_integer() else kind(v)
+                       for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ParameterError(f"{name}={text!r} must be comma-separated "
+                             f"{'integers' if kind is int else 'numbers'}") from None
+    if not values:
+        raise ParameterError(f"{name}={text!r} is empty")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("grid (defaults: 20 x 20 x 20)")
+    g.add_argument("--K", default=None,
+                   help="comma-separated K values (default: 20 log-spaced in [2, 1000])")
+    g.add_argument("--d", default=None,
+                   help="comma-separated d values (default: 20 log-spaced in [1, 512])")
+    g.add_argument("--delta", default=None,
+                   help="comma-separated delta values (default: 20 in [0.02, 0.95])")
+    c = parser.add_argument_group("claim")
+    c.add_argument("--form", choices=molrg.FORMS, default="printed",
+                   help="the form the verdict is about (default: printed); all are mapped")
+    c.add_argument("--peak-tol", type=float, default=PEAK_TOL,
+                   help="peak claim: |sigma*_exact / sigma*_form - 1| <= this (default: 0.15)")
+    parallel.add_arguments(parser)
+
+
+def execute(args: argparse.Namespace) -> MapResult:
+    options = MapOptions(K=_values(args.K, "K", int), d=_values(args.d, "d", int),
+                         delta=_values(args.delta, "delta", float), form=args.form,
+                         peak_tol=args.peak_tol)
+    done, on_result = parallel.resume_state(args)
+    with report.Progress(enabled=not args.quiet) as progress:
+        return run(options, scheduler=args.scheduler, workers=args.workers,
+                   progress=progress, done=done,
+                   on_result=on_result(lambda r: {"command": NAME, "partial": True,
+                                                  "options": options.to_json(),
+                                                  "results": r.results,
+                                                  "failures": r.failures}))
+
+
+def plot(result: MapResult, path: str) -> None:
+    """One figure per input: rows = forms; columns = peak ratio and height ratio on a
+    (K, delta) slice at the middle d and a (d, delta) slice at the middle K; the region
+    where the peak claim holds is outlined."""
+    from pathlib import Path
+
+    import matplotlib.colors as mcolors
+
+    o = result.options
+    d_mid, k_mid = o.d[len(o.d) // 2], o.K[len(o.K) // 2]
+    base = Path(path)
+    index = {(r["K"], r["d"], r["delta"], r["input"]): r for r in result.rows}
+    for mode in molrg.INPUTS:
+        fig, axes = report.new_figure(4, len(molrg.FORMS), width=4.2, height=3.4)
+        for i, form in enumerate(molrg.FORMS):
+            for j, (quantity, axis_name, fixed) in enumerate(
+                    (("peak_ratio", "K", d_mid), ("peak_ratio", "d", k_mid),
+                     ("height_ratio", "K", d_mid), ("height_ratio", "d", k_mid))):
+                ax = axes[i * 4 + j]
+                xs = o.K if axis_name == "K" else o.d
+                z = np.full((len(o.delta), len(xs)), np.nan)
+                for a, x in enumerate(xs):
+                    for b, delta in enumerate(o.delta):
+                        key = (x, fixed, delta, mode) if axis_name == "K" else \
+                            (fixed, x, delta, mode)
+                        r = index.get(key)
+                        if r is not None and r["forms"][form][quantity] is not None:
+                            z[b, a] = r["forms"][form][quantity]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    logz = np.log10(z)
+                mesh = ax.pcolormesh(np.arange(len(xs)), o.delta, logz, shading="nearest",
+                                     cmap="RdBu_r", norm=mcolors.TwoSlopeNorm(0.0, -1.0, 1.0))
+                if quantity == "peak_ratio":
+                    ok = (np.abs(z - 1) <= o.peak_tol).astype(float)
+                    if np.nanmax(ok, initial=0) > 0 and np.nanmin(ok, initial=1) < 1:
+                        ax.contour(np.arange(len(xs)), o.delta, ok, levels=[0.5],
+                                   colors="k", linewidths=1.2)
+                step = max(1, len(xs) // 5)
+                ax.set_xticks(np.arange(len(xs))[::step], [str(x) for x in xs[::step]])
+                ax.set_xlabel(axis_name + (f" (d={fixed})" if axis_name == "K" else
+                                           f" (K={fixed})"))
+                ax.set_ylabel("delta")
+                label = "sigma* exact / form" if quantity == "peak_ratio" else "SNR* exact / form"
+                ax.set_title(f"{form}: log10 {label}", fontsize=9)
+                fig.colorbar(mesh, ax=ax, fraction=0.046)
+        fig.suptitle(f"Theorem 1 validity map, {mode} input (black: the {o.peak_tol:.0%} "
+                     "peak claim holds inside)")
+        report.save_figure(fig, base.with_name(f"{base.stem}_{mode}{base.suffix}"))

@@ -1,0 +1,202 @@
+"""One place that maps independent tasks serially or on Dask (``--scheduler``).
+
+Every multi-setting command (``map``, ``sweep``, ``survey``, ``memorization``,
+``mixtures``) builds a list of :class:`Task` objects and calls :func:`map_tasks`:
+
+* ``serial`` (default): in this process, in order; Dask is not imported.
+* ``local``: a :class:`dask.distributed.LocalCluster` of ``--workers`` single-threaded
+  processes on this machine.
+* ``tcp://host:port`` (any address): an existing Dask scheduler.
+
+Reproducibility: each task carries its own seed, spawned from the run's seed by
+:meth:`numpy.random.SeedSequence.spawn` in task order, so results are identical whatever
+the scheduler and the number of workers.  Robustness: a task that raises is reported with
+its setting and does not lose the others (``MapResult.failures``); ``on_result`` is called
+after every finished task (commands use it to write partial JSON), and ``done`` lets a
+resumed run skip settings already finished (``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from molrg import ParameterError
+from molrg.validation import check_int
+
+__all__ = ["SCHEDULERS", "MapResult", "Task", "add_arguments", "map_tasks", "resume_state",
+           "spawn_seeds"]
+
+SCHEDULERS = ("serial", "local")
+"""Scheduler words; anything of the form ``tcp://host:port`` (or ``tls://``) is an address."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One independent unit of work: a JSON-able ``key`` and ``params``, and its seed."""
+
+    key: str
+    params: dict[str, Any]
+    seed: int = 0
+
+
+@dataclass
+class MapResult:
+    """Results by task key (in task order), failures by key (setting and error)."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scheduler: str = "serial"
+    workers: int = 1
+
+
+def spawn_seeds(seed: int, count: int) -> list[int]:
+    """``count`` independent 63-bit seeds spawned from ``seed`` (task order)."""
+    children = np.random.SeedSequence(seed).spawn(count)
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def check_scheduler(scheduler: str, workers: int | None) -> tuple[str, int]:
+    """Validate ``--scheduler`` and ``--workers``."""
+    if not isinstance(scheduler, str) or not (
+            scheduler in SCHEDULERS or scheduler.startswith(("tcp://", "tls://", "inproc://"))):
+        raise ParameterError(f"scheduler={scheduler!r} is not valid; valid: 'serial', 'local' "
+                             "or a Dask scheduler address such as 'tcp://host:8786'")
+    workers = 2 if workers is None else check_int("workers", workers, low=1, high=1024)
+    if scheduler != "serial":
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:  # pragma: no cover - depends on the install
+            raise ParameterError(f"scheduler={scheduler!r} needs Dask: pip install "
+                                 "'molrg[distributed]'") from None
+    return scheduler, workers
+
+
+def _run_one(fn: Callable[[Task], Any], task: Task) -> tuple[str, bool, Any]:
+    try:
+        return task.key, True, fn(task)
+    except Exception as exc:  # noqa: BLE001 - reported with its setting
+        return task.key, False, {"params": task.params, "error": f"{type(exc).__name__}: {exc}",
+                                 "traceback": traceback.format_exc()}
+
+
+def map_tasks(fn: Callable[[Task], Any], tasks: Sequence[Task], *, scheduler: str = "serial",
+              workers: int | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              done: dict[str, Any] | None = None,
+              on_result: Callable[[MapResult], None] | None = None) -> MapResult:
+    """Run ``fn(task)`` for every task not already in ``done``; return results in task order.
+
+    ``fn`` must be a module-level function (it is pickled for Dask workers).
+    """
+    scheduler, workers = check_scheduler(scheduler, workers)
+    keys = [t.key for t in tasks]
+    if len(set(keys)) != len(keys):
+        raise ParameterError("task keys must be unique")
+    out = MapResult(scheduler=scheduler, workers=1 if scheduler == "serial" else workers)
+    finished = {k: v for k, v in (done or {}).items() if k in set(keys)}
+    todo = [t for t in tasks if t.key not in finished]
+    total, count = len(tasks), len(finished)
+    collected: dict[str, Any] = dict(finished)
+
+    def record(key: str, ok: bool, value: Any) -> None:
+        nonlocal count
+        count += 1
+        if ok:
+            collected[key] = value
+        else:
+            out.failures[key] = value
+        out.results = {k: collected[k] for k in keys if k in collected}
+        if progress is not None:
+            progress(count, total)
+        if on_result is not None:
+            on_result(out)
+
+    if progress is not None:
+        progress(count, total)
+    if scheduler == "serial":
+        for task in todo:
+            record(*_run_one(fn, task))
+    else:
+        _map_dask(fn, todo, scheduler, workers, record)
+    out.results = {k: collected[k] for k in keys if k in collected}
+    return out
+
+
+def _map_dask(fn: Callable[[Task], Any], todo: Iterable[Task], scheduler: str, workers: int,
+              record: Callable[[str, bool, Any], None]) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    todo = list(todo)
+    if not todo:
+        return
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = client.map(_run_one, [fn] * len(todo), todo, pure=False)
+        for future in as_completed(futures):
+            record(*future.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, resume: bool = True) -> None:
+    """The shared ``--scheduler``, ``--workers`` (and ``--resume``) options."""
+    g = parser.add_argument_group("parallel execution")
+    g.add_argument("--scheduler", default="serial",
+                   help="serial (default, in-process), local (a Dask LocalCluster on this "
+                   "machine) or a Dask scheduler address such as tcp://host:8786")
+    g.add_argument("--workers", type=int, default=None,
+                   help="worker processes for --scheduler local (default: 2)")
+    if resume:
+        g.add_argument("--resume", action="store_true",
+                       help="skip settings already finished in the --json file of an "
+                       "interrupted or failed run")
+
+
+def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
+    """``(done, on_result factory)`` for ``--resume`` and partial JSON writes.
+
+    ``done``: the finished results of the ``--json`` file of an earlier run (its ``runs`` or
+    ``results``), when ``--resume``.  The factory turns ``payload(MapResult) -> dict`` into an
+    ``on_result`` callback writing partial JSON after every task (None without ``--json``).
+    """
+    import json
+    from pathlib import Path
+
+    from .report import write_json
+
+    done = None
+    if getattr(args, "resume", False):
+        if not args.json:
+            raise ParameterError("--resume needs --json PATH (the file of the earlier run)")
+        path = Path(args.json)
+        if path.exists():
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ParameterError(f"--json={args.json!r} cannot be resumed: {exc}") from None
+            done = data.get("runs") or data.get("results") or {}
+
+    def factory(payload: Any) -> Any:
+        if not args.json:
+            return None
+
+        def write(result: MapResult) -> None:
+            write_json(args.json, payload(result))
+
+        return write
+
+    return done, factory
