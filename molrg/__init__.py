@@ -20,6 +20,7 @@ from typing import Any
 
 from .analysis import SNRPeak, Unimodality, count_local_maxima, snr_peak, unimodality
 from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
+from .empirical import EmpiricalDenoiser
 from .estimators import SNRResult, snr
 from .kernel import softmax_weights
 from .mixtures import LowRankMixture
@@ -54,6 +55,7 @@ __all__ = [
     "PROBES",
     "SIMULATORS",
     "Denoiser",
+    "EmpiricalDenoiser",
     "LowRankMixture",
     "MoLRG",
     "MonteCarlo",

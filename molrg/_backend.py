@@ -62,7 +62,7 @@ def array_namespace(*arrays: Any) -> ModuleType:
     return array_api_compat.array_namespace(*arrays)
 
 
-def namespace(backend: str | ModuleType) -> ModuleType:
+def namespace(backend: str | ModuleType, name: str = "backend") -> ModuleType:
     """Return the array-API namespace for a backend name (or pass a namespace through).
 
     Raises
@@ -79,7 +79,7 @@ def namespace(backend: str | ModuleType) -> ModuleType:
         try:
             import cupy  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the machine
-            raise ParameterError(f"backend='cupy' is unavailable: {CUPY_INSTALL_HINT}") from exc
+            raise ParameterError(f"{name}='cupy' is unavailable: {CUPY_INSTALL_HINT}") from exc
         import array_api_compat.cupy as xp_cupy
 
         return xp_cupy
@@ -87,7 +87,7 @@ def namespace(backend: str | ModuleType) -> ModuleType:
         import array_api_strict
 
         return array_api_strict
-    raise ParameterError(f"backend={backend!r} is not a known backend; valid: {BACKENDS}")
+    raise ParameterError(f"{name}={backend!r} is not a known backend; valid: {BACKENDS}")
 
 
 def memory_budget(xp: ModuleType, requested: int) -> int:
@@ -106,12 +106,34 @@ def memory_budget(xp: ModuleType, requested: int) -> int:
     return requested
 
 
-def resolve_dtype(xp: ModuleType, dtype: Any) -> Any:
-    """Map ``"float32"``/``"float64"`` (or a dtype) to the namespace's float dtype."""
-    name = dtype if isinstance(dtype, str) else np.dtype(getattr(dtype, "name", dtype)).name
-    if name not in ("float32", "float64"):
-        raise ParameterError(f"dtype={dtype!r} is not supported; valid: 'float32', 'float64'")
-    return getattr(xp, name)
+MiB = 1 << 20
+
+
+def resolve_dtype(xp: ModuleType, dtype: Any, name: str = "dtype") -> Any:
+    """Map ``"float32"``/``"float64"`` (or such a dtype, of NumPy or of ``xp``) to ``xp``'s."""
+    if isinstance(dtype, str):
+        text = dtype
+    elif isinstance(dtype, (np.dtype, type)):
+        try:
+            text = np.dtype(dtype).name
+        except TypeError:
+            text = str(dtype)
+    elif dtype in (xp.float32, xp.float64):
+        text = "float32" if dtype == xp.float32 else "float64"
+    else:
+        text = str(dtype)
+    if text not in ("float32", "float64"):
+        raise ParameterError(f"{name}={dtype!r} is not supported; valid: 'float32', 'float64'")
+    return getattr(xp, text)
+
+
+def float_dtype_of(xp: ModuleType, x: Any, name: str = "x") -> str:
+    """``"float32"`` or ``"float64"`` for a real floating array, else an error naming it."""
+    if x.dtype == xp.float64:
+        return "float64"
+    if x.dtype == xp.float32:
+        return "float32"
+    raise ParameterTypeError(f"{name} has dtype {x.dtype}; valid: float32, float64")
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -166,6 +188,12 @@ class Random:
     def standard_normal(self, shape: tuple[int, ...], dtype: Any) -> Any:
         """Standard normal draws of ``shape`` in ``dtype`` (float32 drawn natively)."""
         return self._wrap(self._gen.standard_normal(shape, dtype=_dtype_name(dtype)))
+
+    def choice(self, p: np.ndarray, size: int) -> Any:
+        """``size`` int64 draws from the categorical distribution ``p`` (on the host, moved)."""
+        host = self._gen if isinstance(self._gen, np.random.Generator) else \
+            np.random.default_rng(int(self._gen.integers(0, 2**62)))
+        return self.xp.asarray(host.choice(len(p), size=size, p=p).astype(np.int64))
 
     def integers(self, high: int, shape: tuple[int, ...]) -> Any:
         """Uniform integers on ``0..high-1`` (int64)."""

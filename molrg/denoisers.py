@@ -23,7 +23,15 @@ from typing import Any, Protocol, runtime_checkable
 from . import kernel
 from ._backend import array_namespace
 from .models import MoLRG, _check_basis
-from .validation import ParameterError, ParameterTypeError, check_array, check_int, check_real, check_sigma
+from .validation import (
+    DELTA_MIN,
+    ParameterError,
+    ParameterTypeError,
+    check_array,
+    check_int,
+    check_real,
+    check_sigma,
+)
 
 __all__ = [
     "DAE",
@@ -65,7 +73,8 @@ def _dae_iv(x: Any, sigma: Any, basis: Any, K: Any, delta: Any) -> tuple[Any, in
         raise ParameterError(f"basis has shape {tuple(basis.shape)}; valid: (n, K*d) with K={K}")
     if x.ndim == 0 or x.shape[-1] != basis.shape[0]:
         raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={basis.shape[0]}")
-    return basis, K, _scalar_sigma(sigma), check_real("delta", delta, low=0.0, high=1.0)
+    return basis, K, _scalar_sigma(sigma), check_real("delta", delta, low=DELTA_MIN, high=1.0,
+                                                      open_low=False)
 
 
 def _dae_features(x: Any, basis: Any, K: int, sigma: float, delta: float) -> Any:
@@ -126,7 +135,8 @@ class DAE:
         basis.setflags(write=False)
         object.__setattr__(self, "K", K)
         object.__setattr__(self, "basis", basis)
-        object.__setattr__(self, "delta", check_real("delta", self.delta, low=0.0, high=1.0))
+        object.__setattr__(self, "delta", check_real("delta", self.delta, low=DELTA_MIN,
+                                                     high=1.0, open_low=False))
 
     def basis_in(self, xp: Any, dtype: str) -> Any:
         """The basis in namespace ``xp`` and ``dtype`` (cached)."""
@@ -161,7 +171,8 @@ def posterior_mean(model: Any, x: Any, sigma: float) -> Any:
     in float32 and float64.  ``x`` is ``(..., n)`` in any namespace; the result has its
     namespace, shape and dtype.
     """
-    from .mixtures import LowRankMixture, mixture_posterior_mean
+    from .mixtures import LowRankMixture
+    from .posterior import posterior_mean as mixture_posterior_mean
 
     if isinstance(model, MoLRG):
         check_array("x", x)
@@ -181,6 +192,13 @@ class OptimalDenoiser:
     """The optimal denoiser ``E[x0 | x_t]`` of ``model`` (the default of :func:`molrg.snr`)."""
 
     model: Any
+
+    def __post_init__(self) -> None:
+        from .mixtures import LowRankMixture
+
+        if not isinstance(self.model, (MoLRG, LowRankMixture)):
+            raise ParameterTypeError(f"model={self.model!r} must be a molrg.MoLRG or a "
+                                     "molrg.LowRankMixture")
 
     def __call__(self, x: Any, sigma: float, /) -> Any:
         return posterior_mean(self.model, x, sigma)

@@ -18,8 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from . import _generated as gen
 from ._backend import array_namespace
+from .validation import ParameterError, check_array
 
 __all__ = [
     "Coefficients",
@@ -48,14 +51,19 @@ class Coefficients:
 
 
 def coefficients(sigma: Any, delta: float) -> Coefficients:
-    """Proposition 1's coefficients at ``sigma`` (an array of any namespace) for ``delta``."""
+    """Proposition 1's coefficients at ``sigma`` (an array of any namespace) for ``delta``.
+
+    Evaluated in float64 and returned in ``sigma``'s dtype: in float32 the products
+    ``(delta^2 + sigma^2)(1 + sigma^2)`` overflow for ``sigma > 1e9`` (which zeroed
+    ``zeta - xi`` and broke the float32 denoiser there).
+    """
     xp = array_namespace(sigma)
-    return Coefficients(
-        zeta=gen.zeta(xp, sigma),
-        xi=gen.xi(xp, sigma, delta),
-        zeta_minus_xi=gen.zeta_minus_xi(xp, sigma, delta),
-        kappa=gen.kappa(xp, sigma, delta),
-    )
+    s = sigma if sigma.dtype == xp.float64 else xp.astype(sigma, xp.float64)
+    values = (gen.zeta(xp, s), gen.xi(xp, s, delta), gen.zeta_minus_xi(xp, s, delta),
+              gen.kappa(xp, s, delta))
+    if sigma.dtype != xp.float64:
+        values = tuple(xp.astype(v, sigma.dtype) for v in values)
+    return Coefficients(*values)
 
 
 def block_energies(y: Any, K: int) -> Any:
@@ -66,7 +74,20 @@ def block_energies(y: Any, K: int) -> Any:
 
 
 def softmax_weights(logits: Any, axis: int = -1) -> Any:
-    """Numerically stable softmax along ``axis`` (max-shifted log-sum-exp)."""
+    """Numerically stable softmax along ``axis`` (max-shifted log-sum-exp).
+
+    The public entry point of the kernel: checks in O(1) that ``logits`` is a real
+    floating array with ``ndim >= 1`` and that ``axis`` is an integer naming one of its
+    axes (``molrg.ParameterError`` otherwise); values are not inspected (NaN propagates).
+    """
+    check_array("logits", logits, ndim=tuple(range(1, 33)))
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
+            or not -logits.ndim <= axis < logits.ndim:
+        raise ParameterError(f"axis={axis!r} is not valid; valid: an integer in "
+                             f"[{-logits.ndim}, {logits.ndim - 1}]")
+    if logits.shape[axis] == 0:
+        raise ParameterError(f"logits has shape {tuple(logits.shape)}: nothing along "
+                             f"axis={axis}; valid: at least one logit")
     xp = array_namespace(logits)
     shifted = logits - xp.max(logits, axis=axis, keepdims=True)
     e = xp.exp(shifted)

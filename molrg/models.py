@@ -17,12 +17,22 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from .validation import ParameterError, ParameterTypeError, check_choice, check_int, check_real
+from .validation import (
+    DELTA_MIN,
+    ParameterError,
+    ParameterTypeError,
+    check_choice,
+    check_int,
+    check_real,
+)
 
-__all__ = ["BASIS_KINDS", "MoLRG", "Setting", "as_setting", "class_scales", "latent"]
+__all__ = ["BASIS_KINDS", "MoLRG", "Setting", "as_setting", "class_scales", "haar_basis", "latent"]
 
 BASIS_KINDS = ("random", "canonical")
 ORTHONORMAL_TOL = 1e-8
+MAX_BASIS_ENTRIES = 2**27
+"""Largest basis accepted, ``n K d`` entries (1 GiB in float64): a larger one is refused
+before it is allocated."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,8 @@ class Setting:
     def __post_init__(self) -> None:
         object.__setattr__(self, "K", check_int("K", self.K, low=2))
         object.__setattr__(self, "d", check_int("d", self.d, low=1))
-        object.__setattr__(self, "delta", check_real("delta", self.delta, low=0.0, high=1.0))
+        object.__setattr__(self, "delta", check_real("delta", self.delta, low=DELTA_MIN,
+                                                     high=1.0, open_low=False))
 
     @property
     def setting(self) -> Setting:
@@ -101,7 +112,11 @@ class MoLRG:
         n = check_int("n", self.n, low=1)
         if K * d > n:
             raise ParameterError(f"K*d={K * d} exceeds n={n}; valid: K*d <= n")
-        delta = check_real("delta", self.delta, low=0.0, high=1.0)
+        if n * K * d > MAX_BASIS_ENTRIES:
+            raise ParameterError(f"n={n} with K*d={K * d} needs an n x K*d basis of more "
+                                 f"than {MAX_BASIS_ENTRIES} entries (1 GiB); valid: n*K*d <= "
+                                 f"{MAX_BASIS_ENTRIES}")
+        delta = check_real("delta", self.delta, low=DELTA_MIN, high=1.0, open_low=False)
         kind = check_choice("kind", self.kind, BASIS_KINDS)
         object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
         if self.basis is None:
@@ -157,6 +172,12 @@ class MoLRG:
                   "kind": self.kind, "seed": self.seed, "basis": None}
         params.update(changes)
         return MoLRG(**params)
+
+    def to_mixture(self) -> Any:
+        """The same model as a :class:`~molrg.LowRankMixture` (the general family)."""
+        from .mixtures import LowRankMixture
+
+        return LowRankMixture(self.bases, delta=self.delta)
 
     def embedded(self, n: int) -> MoLRG:
         """The same model in a larger ambient space: ``n - self.n`` empty directions added."""
@@ -217,16 +238,26 @@ def latent(xp: ModuleType, gen: _backend.Random, onehot: Any, d: int, delta: flo
     return xp.reshape(z, (num, K * d))
 
 
-def _make_basis(n: int, r: int, kind: str, seed: int) -> np.ndarray:
-    if kind == "canonical":
-        return np.eye(n, r)
-    g = np.random.default_rng(seed).standard_normal((n, r))
-    q, rr = np.linalg.qr(g)
+def haar_basis(n: int, r: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+    """Haar-random ``(n, r)`` orthonormal columns (QR of a Gaussian matrix, signs fixed)."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    q, rr = np.linalg.qr(rng.standard_normal((n, r)))
     return q * np.sign(np.diag(rr))  # Haar: fix the sign ambiguity of QR
 
 
+def _make_basis(n: int, r: int, kind: str, seed: int) -> np.ndarray:
+    return np.eye(n, r) if kind == "canonical" else haar_basis(n, r, seed)
+
+
 def _check_basis(basis: Any, n: int, r: int) -> np.ndarray:
-    arr = np.array(_backend.to_numpy(basis), dtype=np.float64)
+    try:
+        raw = _backend.to_numpy(basis)
+    except (TypeError, ValueError):
+        raw = None
+    if raw is None or basis is None or raw.dtype.kind not in "fiu":
+        kind = getattr(raw, "dtype", type(basis).__name__)
+        raise ParameterTypeError(f"basis must be a real (n, K*d) array; got {kind}")
+    arr = np.array(raw, dtype=np.float64)
     if arr.shape != (n, r):
         raise ParameterError(f"basis has shape {arr.shape}; valid: (n, K*d) = ({n}, {r})")
     if not np.all(np.isfinite(arr)):

@@ -283,3 +283,132 @@ def _projected_noise(gen_: _backend.Random, rows: int, n: int, V: Any, dt: Any,
         block = gen_.standard_normal((rows, part.stop - part.start), dt) @ V[part, ...]
         out = block if out is None else out + block
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Ambient simulator for general mixtures and any denoiser
+# ---------------------------------------------------------------------------------------
+def _span_basis(model: Any) -> np.ndarray:
+    """Orthonormal ``Q`` spanning the model's bases and means (host float64, cached)."""
+    cache = model.__dict__.setdefault("_span_cache", {})
+    if "Q" not in cache:
+        cols = model.basis if not model.has_means else np.concatenate(
+            [model.basis, model.means.T], axis=1)
+        u, sv, _ = np.linalg.svd(cols, full_matrices=False)
+        rank = int(np.sum(sv > sv[0] * max(cols.shape) * np.finfo(float).eps))
+        cache["Q"] = u[:, :rank]
+    return cache["Q"]  # type: ignore[no-any-return]
+
+
+def _projected(model: Any, Q: np.ndarray) -> Any:
+    """The model in the coordinates of ``Q`` (``x0 = Q y0`` exactly): same law of ``Q^T x``."""
+    from .mixtures import LowRankMixture
+
+    cache = model.__dict__.setdefault("_span_cache", {})
+    if "projected" not in cache:
+        cache["projected"] = LowRankMixture([Q.T @ b for b in model.bases], delta=model.delta,
+                                            weights=model.weights,
+                                            means=model.means @ Q if model.has_means else None)
+    return cache["projected"]
+
+
+def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, input: str,
+                             ratios: bool, complement: bool, samples: int,
+                             gen_: _backend.Random, dtype: str, memory: int,
+                             batch: int | None, progress: Progress) -> Simulation:
+    """Full simulation in ``R^n`` for any model with bases and any denoiser, by class.
+
+    Class ``k`` (``samples // K`` samples): ``x0`` drawn from the class, ``x_t = x0 +
+    sigma eps`` with ``eps ~ N(0, I_n)`` (one draw per batch, common to every sigma),
+    ``xhat = denoiser(x_t, sigma)`` (or of ``x0`` for clean input), then the projections
+    ``U_l^T xhat`` give ``N = ||U_k^T xhat||^2``, ``others = sum_{l != k} ||U_l^T xhat||^2``
+    and ``complement = ||xhat - U_k U_k^T xhat||^2`` (formed as a vector, not as a
+    difference of squared norms).
+
+    For a :class:`~molrg.LowRankMixture` with its optimal denoiser (``denoiser=None``) the
+    computation runs in an orthonormal basis ``Q`` of the span of its bases and means:
+    ``x0 = Q y0``, the denoiser sees ``Q^T x_t = y0 + sigma Q^T eps`` (the ``n x r``
+    projection of the ambient noise is the only ``n``-sized work), and its output is
+    ``Q c`` with ``c`` the posterior mean of the projected model.
+    """
+    from .mixtures import LowRankMixture
+    from .posterior import posterior_mean as mixture_posterior_mean
+
+    xp = gen_.xp
+    dt = getattr(xp, dtype)
+    item = _itemsize(dtype)
+    mixture = model if isinstance(model, LowRankMixture) else model.to_mixture()
+    K, n = mixture.K, mixture.n
+    per_class = samples // K
+    coordinates = denoiser is None
+    if coordinates:
+        Q = _span_basis(mixture)
+        space = _projected(mixture, Q)
+        width = Q.shape[1]
+        A = xp.asarray(space.basis, dtype=dt)  # Q^T B: the bases in Q-coordinates
+        Qx = xp.asarray(Q, dtype=dt)
+    else:
+        space, width = mixture, n
+        A = mixture.basis_in(xp, dtype)
+    offsets = np.cumsum([0, *mixture.ranks])
+    per_row = item * (3 * n + 8 * width + 4 * mixture.total_rank) + 64
+    rows = batch or max(64, min(memory // per_row, 1 << 16))
+    m_batch = max(1, min(rows, per_class))
+    noise_cols = max(1, memory // (m_batch * item))
+    S = sigma.size
+    noisy = input == "noisy"
+    columns: list[list[Moments]] = [[] for _ in range(S)]  # [sigma][class]
+    for k in range(K):
+        own = slice(int(offsets[k]), int(offsets[k + 1]))
+        mask = np.ones(mixture.total_rank)
+        mask[own] = 0.0
+        others_mask = xp.asarray(mask, dtype=dt)
+        done = 0
+        per_k: list[Moments] = [Moments(xp, ratios) for _ in range(S)]
+        while done < per_class:
+            m = min(m_batch, per_class - done)
+            if coordinates:
+                y0 = space.sample_class(k, m, gen_, xp=xp, dtype=dtype)  # Q^T x0
+                eps = _projected_noise(gen_, m, n, Qx, dt, noise_cols) if noisy else None
+            else:
+                y0 = space.sample_class(k, m, gen_, xp=xp, dtype=dtype)  # x0 in R^n
+                eps = gen_.standard_normal((m, n), dt) if noisy else None
+            for i in range(S):
+                s = float(sigma[i])
+                x = y0 + s * eps if eps is not None else y0
+                if coordinates:
+                    out = mixture_posterior_mean(space, x, s)
+                else:
+                    out = denoiser(x, s)
+                    if getattr(out, "shape", None) != x.shape:
+                        from .validation import ParameterError
+
+                        raise ParameterError(
+                            f"denoiser returned shape {getattr(out, 'shape', None)} for input "
+                            f"{tuple(x.shape)}; valid: the input's shape (m, n)")
+                proj = out @ A  # (m, R): U_l^T xhat
+                sq = proj * proj
+                num = xp.sum(sq[:, own], axis=1)
+                if complement:
+                    own_part = proj[:, own] @ xp.matrix_transpose(A[:, own])
+                    resid = out - own_part
+                    den = xp.sum(resid * resid, axis=1)
+                else:
+                    den = xp.sum(sq * others_mask, axis=1)
+                per_k[i].add(xp.reshape(num, (1, 1, m)), xp.reshape(den, (1, 1, m)))
+            done += m
+            _progress(progress, k * per_class + done, K * per_class)
+        for i in range(S):
+            columns[i].append(per_k[i])
+    return Simulation([_ClassColumns(col) for col in columns], per_class * K, m_batch)
+
+
+class _ClassColumns(Moments):
+    """One sigma's per-class moments, presented as a ``(1, K)`` :class:`Moments`."""
+
+    def __init__(self, per_class: list[Moments]) -> None:
+        self.parts = per_class
+
+    def per_class(self) -> tuple[np.ndarray, np.ndarray]:
+        est, var = zip(*(p.per_class() for p in self.parts), strict=True)
+        return np.concatenate(est, axis=1), np.concatenate(var, axis=1)

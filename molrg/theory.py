@@ -112,7 +112,7 @@ def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
     ``E g_k - E g_l = d (1 - delta^2)^2 / (2 (1 + sigma^2)(delta^2 + sigma^2))`` (the same
     for both inputs).  ``corrected`` has no single margin and raises ``ValueError``.
     """
-    if form == "corrected":
+    if isinstance(form, str) and form == "corrected":
         raise ParameterError("form='corrected' has no margin; valid: 'printed', 'derived'")
     return _form_call("margin", sigma, setting, input, form)
 

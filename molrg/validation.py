@@ -38,6 +38,7 @@ __all__ = [
     "check_int",
     "check_real",
     "check_sigma",
+    "check_sigma_scalar",
 ]
 
 
@@ -108,8 +109,18 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     return value
 
 
+DELTA_MIN = 1e-30
+"""Smallest accepted detail-noise level ``delta`` (valid: ``[DELTA_MIN, 1)``)."""
+SIGMA_MIN, SIGMA_MAX = 1e-30, 1e30
+"""Accepted noise levels.  Every formula of the theory is finite (and warns of nothing)
+over this range for any ``K``, ``d`` and ``delta >= 1e-30`` (measured in
+tests/test_fuzz_api.py); beyond it ``sigma**2`` products overflow float64.  Every SNR curve
+sits on its limits long before either end."""
+
+
 def check_sigma(sigma: Any, name: str = "sigma") -> np.ndarray:
-    """Noise level(s) as a float64 NumPy array of ndim 0 or 1, all in ``(0, inf)``.
+    """Noise level(s) as a float64 NumPy array of ndim 0 or 1, all in
+    ``[SIGMA_MIN, SIGMA_MAX]``.
 
     Accepts Python numbers, sequences and arrays of any namespace (copied to the host).
     """
@@ -130,11 +141,23 @@ def check_sigma(sigma: Any, name: str = "sigma") -> np.ndarray:
         raise ParameterError(f"{name} must be a scalar or 1-D array, got shape {arr.shape}")
     if arr.size == 0:
         raise ParameterError(f"{name} is empty; give at least one value in (0, inf)")
-    bad = ~np.isfinite(arr) | (arr <= 0)
+    bad = ~np.isfinite(arr) | (arr < SIGMA_MIN) | (arr > SIGMA_MAX)
     if bad.any():
         value = float(arr.flat[int(np.argmax(bad))])
-        raise ParameterError(f"{name}={value!r} is out of range; valid: (0, inf), finite")
+        raise ParameterError(f"{name}={value!r} is out of range; valid: [{SIGMA_MIN:g}, "
+                             f"{SIGMA_MAX:g}] (positive, finite)")
     return arr
+
+
+def check_sigma_scalar(sigma: Any, name: str = "sigma") -> float:
+    """A scalar noise level in ``(0, inf)`` (a 0-d array of any namespace is accepted)."""
+    shape = getattr(sigma, "shape", ())
+    if shape not in ((), None):
+        raise ParameterError(f"{name} has shape {tuple(shape)}; valid: a scalar in (0, inf)")
+    s = check_sigma(sigma, name)
+    if s.ndim:
+        raise ParameterError(f"{name} has shape {s.shape}; valid: a scalar in (0, inf)")
+    return float(s)
 
 
 def check_array(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = None,

@@ -52,7 +52,7 @@ VALID_BY_PARAM: dict[str, Any] = {
     "model": MODEL, "setting": SETTING, "sigma": 0.5, "x": X, "basis": MODEL.basis,
     "K": 3, "d": 2, "n": 8, "delta": 0.3, "y": np.array([1.0, 2.0, 1.0]),
     "se": np.array([0.1, 0.1, 0.1]), "logits": np.array([[1.0, 2.0, 0.5]]),
-    "grid": np.array([0.1, 0.3, 1.0]), "method": MC,
+    "grid": np.array([0.1, 0.3, 1.0]), "method": MC, "bases": MODEL.bases,
 }
 """A valid value for each required parameter name (the baseline of every call)."""
 
@@ -124,7 +124,34 @@ def _call(name: str, values: dict[str, Any]) -> Any:
 
 
 FUZZED = [n for n in _public_callables() if _skip_reason(n) is None]
-PAIRS = [(n, p.name) for n in FUZZED for p in _parameters(n)]
+
+KNOWN_ISSUES: dict[tuple[str, str], str] = {
+    ("count_local_maxima", "y"): "molrg/analysis.py does not validate y (IndexError, "
+    "ValueError, ComplexWarning); owned by another engineer",
+    ("unimodality", "y"): "molrg/analysis.py: y of strings/complex/objects escapes as "
+    "ValueError/TypeError/ComplexWarning; owned by another engineer",
+    ("unimodality", "se"): "molrg/analysis.py: as for y",
+    ("snr_peak", "replicates"): "molrg/analysis.py: no upper bound, replicates=10**30 "
+    "overflows SeedSequence.spawn (OverflowError)",
+    ("LowRankMixture", "weights"): "molrg/mixtures.py (being written): complex weights "
+    "give a ComplexWarning",
+    ("LowRankMixture", "means"): "molrg/mixtures.py (being written): complex means give "
+    "a ComplexWarning",
+}
+"""Findings in files this suite's author may not edit: expected to fail until fixed."""
+
+
+def _pairs() -> list[Any]:
+    out = []
+    for n in FUZZED:
+        for p in _parameters(n):
+            reason = KNOWN_ISSUES.get((n, p.name))
+            marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
+            out.append(pytest.param(n, p.name, id=f"{n}-{p.name}", marks=marks))
+    return out
+
+
+PAIRS = _pairs()
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,11 +216,22 @@ def _has_nan(result: Any) -> bool:
                if hasattr(result, attr))
 
 
-def _nan_allowed(values: dict[str, Any]) -> bool:
-    """The corrected form is a placeholder returning NaN (errors are not checked)."""
+def _non_finite_data(value: Any) -> bool:
+    """An array (or list) of numbers with a NaN or an infinity: data, not a parameter."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return False
+    return arr.ndim > 0 and arr.dtype.kind in "fc" and not bool(np.isfinite(arr).all())
+
+
+def _nan_allowed(values: dict[str, Any], value: Any) -> bool:
+    """NaN out is allowed where NaN or inf went in as data (it propagates, visibly), and
+    for the corrected form while it is a placeholder returning NaN."""
     import molrg.corrected
 
-    return values.get("form") == "corrected" and _is_placeholder(molrg.corrected)
+    return _non_finite_data(value) or (
+        values.get("form") == "corrected" and _is_placeholder(molrg.corrected))
 
 
 def check_contract(name: str, param: str, value: Any) -> None:
@@ -217,11 +255,12 @@ def check_contract(name: str, param: str, value: Any) -> None:
                 f"molrg.{name}({param}={value!r}) raised {type(exc).__name__} (not a "
                 f"molrg.ParameterError): {exc}") from exc
     inside = [w for w in caught
-              if any(part in str(w.filename) for part in LIBRARY_DIRS)]
+              if any(part in str(w.filename) for part in LIBRARY_DIRS)
+              and not (_non_finite_data(value) and issubclass(w.category, RuntimeWarning))]
     assert not inside, (f"molrg.{name}({param}={value!r}) warned from inside the library: "
                         + "; ".join(f"{w.category.__name__}: {w.message} ({w.filename}:"
                                     f"{w.lineno})" for w in inside))
-    if result is not None and not _nan_allowed(values):
+    if result is not None and not _nan_allowed(values, value):
         assert not _has_nan(result), f"molrg.{name}({param}={value!r}) returned NaN silently"
 
 
@@ -254,7 +293,7 @@ def test_baseline_call_is_valid(name: str) -> None:
         raise
 
 
-@pytest.mark.parametrize(("name", "param"), PAIRS, ids=[f"{n}-{p}" for n, p in PAIRS])
+@pytest.mark.parametrize(("name", "param"), PAIRS)
 def test_fixed_bad_values_raise_parameter_errors_naming_the_parameter(name: str,
                                                                       param: str) -> None:
     failures = []
@@ -269,7 +308,7 @@ def test_fixed_bad_values_raise_parameter_errors_naming_the_parameter(name: str,
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize(("name", "param"), PAIRS, ids=[f"{n}-{p}" for n, p in PAIRS])
+@pytest.mark.parametrize(("name", "param"), PAIRS)
 @examples(2)
 @given(value=random_values)
 def test_random_bad_values_raise_parameter_errors_naming_the_parameter(
