@@ -38,6 +38,7 @@ from .options import (
     MonteCarlo,
     Quadrature,
 )
+from .probes import ProbeResult, probe_accuracy
 from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
 from .validation import ParameterError, ParameterTypeError
 
@@ -63,6 +64,7 @@ __all__ = [
     "ParameterError",
     "ParameterTypeError",
     "Peak",
+    "ProbeResult",
     "Quadrature",
     "SNRPeak",
     "SNRResult",
@@ -80,6 +82,7 @@ __all__ = [
     "peak",
     "peak_law",
     "posterior_mean",
+    "probe_accuracy",
     "snr",
     "snr_peak",
     "softmax_weights",

@@ -270,7 +270,7 @@ def peak(setting: Setting, input: str) -> Any:
 
     lo = math.log(min(1e-3, setting.delta / 20))
     step = math.log(1e5) / 11
-    u = np.linspace(lo, math.log(1e2), int(math.ceil((math.log(1e2) - lo) / step)) + 1)
+    u = np.linspace(lo, math.log(1e2), math.ceil((math.log(1e2) - lo) / step) + 1)
     f = np.log(snr(np.exp(u), setting, input))
     interior_max = int(np.sum((f[1:-1] > f[:-2]) & (f[1:-1] >= f[2:])))
     i = int(np.argmax(f))

@@ -24,12 +24,11 @@ from . import kernel
 from ._backend import array_namespace
 from .models import MoLRG, _check_basis
 from .validation import (
-    DELTA_MIN,
     ParameterError,
     ParameterTypeError,
     check_array,
+    check_delta,
     check_int,
-    check_real,
     check_sigma,
 )
 
@@ -73,8 +72,7 @@ def _dae_iv(x: Any, sigma: Any, basis: Any, K: Any, delta: Any) -> tuple[Any, in
         raise ParameterError(f"basis has shape {tuple(basis.shape)}; valid: (n, K*d) with K={K}")
     if x.ndim == 0 or x.shape[-1] != basis.shape[0]:
         raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={basis.shape[0]}")
-    return basis, K, _scalar_sigma(sigma), check_real("delta", delta, low=DELTA_MIN, high=1.0,
-                                                      open_low=False)
+    return basis, K, _scalar_sigma(sigma), check_delta(delta)
 
 
 def _dae_features(x: Any, basis: Any, K: int, sigma: float, delta: float) -> Any:
@@ -135,8 +133,7 @@ class DAE:
         basis.setflags(write=False)
         object.__setattr__(self, "K", K)
         object.__setattr__(self, "basis", basis)
-        object.__setattr__(self, "delta", check_real("delta", self.delta, low=DELTA_MIN,
-                                                     high=1.0, open_low=False))
+        object.__setattr__(self, "delta", check_delta(self.delta))
 
     def basis_in(self, xp: Any, dtype: str) -> Any:
         """The basis in namespace ``xp`` and ``dtype`` (cached)."""

@@ -18,12 +18,11 @@ import numpy as np
 
 from . import _backend
 from .validation import (
-    DELTA_MIN,
     ParameterError,
     ParameterTypeError,
     check_choice,
+    check_delta,
     check_int,
-    check_real,
 )
 
 __all__ = ["BASIS_KINDS", "MoLRG", "Setting", "as_setting", "class_scales", "haar_basis", "latent"]
@@ -56,8 +55,7 @@ class Setting:
     def __post_init__(self) -> None:
         object.__setattr__(self, "K", check_int("K", self.K, low=2))
         object.__setattr__(self, "d", check_int("d", self.d, low=1))
-        object.__setattr__(self, "delta", check_real("delta", self.delta, low=DELTA_MIN,
-                                                     high=1.0, open_low=False))
+        object.__setattr__(self, "delta", check_delta(self.delta))
 
     @property
     def setting(self) -> Setting:
@@ -116,7 +114,7 @@ class MoLRG:
             raise ParameterError(f"n={n} with K*d={K * d} needs an n x K*d basis of more "
                                  f"than {MAX_BASIS_ENTRIES} entries (1 GiB); valid: n*K*d <= "
                                  f"{MAX_BASIS_ENTRIES}")
-        delta = check_real("delta", self.delta, low=DELTA_MIN, high=1.0, open_low=False)
+        delta = check_delta(self.delta)
         kind = check_choice("kind", self.kind, BASIS_KINDS)
         object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
         if self.basis is None:
@@ -239,7 +237,13 @@ def latent(xp: ModuleType, gen: _backend.Random, onehot: Any, d: int, delta: flo
 
 
 def haar_basis(n: int, r: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
-    """Haar-random ``(n, r)`` orthonormal columns (QR of a Gaussian matrix, signs fixed)."""
+    """Haar-random ``(n, r)`` orthonormal columns (QR of a Gaussian matrix, signs fixed).
+
+    Refused (naming ``n``) above :data:`MAX_BASIS_ENTRIES` entries, before allocating."""
+    if n * r > MAX_BASIS_ENTRIES:
+        raise ParameterError(f"n={n} with rank {r} needs an n x {r} basis of more than "
+                             f"{MAX_BASIS_ENTRIES} entries (1 GiB); valid: n*rank <= "
+                             f"{MAX_BASIS_ENTRIES}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     q, rr = np.linalg.qr(rng.standard_normal((n, r)))
     return q * np.sign(np.diag(rr))  # Haar: fix the sign ambiguity of QR

@@ -138,6 +138,36 @@ def _progress(progress: Progress, done: int, total: int) -> None:
         progress(done, total)
 
 
+FLOAT32_SIGMA_MAX = 1e15
+"""Largest noise level simulated in float32: noisy block energies ``~ sigma^2 n`` overflow
+float32 (3.4e38) near ``sigma = 1e18``; measured in tests/test_robustness.py.  Beyond it a
+float32 simulation is refused before any work (float64 holds up to ``SIGMA_MAX``)."""
+
+
+def _check_float32_range(sigma: np.ndarray, dtype: str) -> None:
+    if dtype == "float32" and float(np.max(sigma)) > FLOAT32_SIGMA_MAX:
+        from .validation import ParameterError
+
+        raise ParameterError(
+            f"sigma={float(np.max(sigma)):g} is out of range for dtype='float32' (its energies "
+            f"overflow); valid: sigma <= {FLOAT32_SIGMA_MAX:g} in float32, or dtype='float64'")
+
+
+def _beta_coefficients(xp: ModuleType, sigma: np.ndarray, delta: float, dt: Any) -> Any:
+    """Proposition 1's coefficients for the simulators, computed in float64, cast to ``dt``.
+
+    In float32 ``xi`` and ``zeta - xi`` are divided by ``zeta`` (a per-sigma constant, so
+    every SNR estimand is unchanged: ``N`` and ``D`` both scale by its square): ``beta``
+    then stays in ``[delta^2, 1]`` instead of ``~ 1/sigma^2``, whose square underflows
+    float32 for ``sigma > 1e12`` (clean input: every energy became 0 and the SNR NaN).
+    """
+    c = kernel.coefficients(xp.asarray(sigma, dtype=xp.float64), delta)
+    xi, zmx = c.xi, c.zeta_minus_xi
+    if dt != xp.float64:
+        xi, zmx = xi / c.zeta, zmx / c.zeta
+    return kernel.Coefficients(*(xp.astype(v, dt) for v in (c.zeta, xi, zmx, c.kappa)))
+
+
 # ---------------------------------------------------------------------------------------
 # Reduced simulator: K scaled chi-square block energies per sample
 # ---------------------------------------------------------------------------------------
@@ -155,11 +185,13 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
     item = _itemsize(dtype)
     draw = batch or max(1, memory // (item * 8 * K))
     per_pair = K * item * 6 + 48  # working bytes per (sigma, sample) pair
-    s = xp.asarray(sigma, dtype=dt)
-    coef = kernel.coefficients(s, delta)
-    dl = xp.asarray(delta, dtype=dt)
-    v_own = gen.call(f"{input}_variance_own", xp, sigma=s, delta=dl) + xp.zeros_like(s)
-    v_other = gen.call(f"{input}_variance_other", xp, sigma=s, delta=dl) + xp.zeros_like(s)
+    _check_float32_range(sigma, dtype)
+    coef = _beta_coefficients(xp, sigma, delta, dt)
+    s64, dl = xp.asarray(sigma, dtype=xp.float64), xp.asarray(delta, dtype=xp.float64)
+    v_own = xp.astype(gen.call(f"{input}_variance_own", xp, sigma=s64, delta=dl)
+                      + xp.zeros_like(s64), dt)
+    v_other = xp.astype(gen.call(f"{input}_variance_other", xp, sigma=s64, delta=dl)
+                        + xp.zeros_like(s64), dt)
     true_row = xp.reshape(xp.arange(K) == 0, (1, K, 1))
     scales = xp.where(true_row, xp.reshape(v_own, (-1, 1, 1)), xp.reshape(v_other, (-1, 1, 1)))
     col = (-1, 1, 1)
@@ -229,8 +261,9 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
             perp = None
     own = xp.reshape(xp.eye(K, dtype=dt), (K, 1, K))  # class c, sample, block
     others = 1.0 - own
+    _check_float32_range(sigma, dtype)
     s = xp.asarray(sigma, dtype=dt)
-    coef = kernel.coefficients(s, dae_delta)
+    coef = _beta_coefficients(xp, sigma, dae_delta, dt)
     col = (-1, 1, 1)
     xi, zmx, kap = (xp.reshape(c, col) for c in (coef.xi, coef.zeta_minus_xi, coef.kappa))
     noisy = input == "noisy"
@@ -334,6 +367,7 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
     from .mixtures import LowRankMixture
     from .posterior import posterior_mean as mixture_posterior_mean
 
+    _check_float32_range(sigma, dtype)
     xp = gen_.xp
     dt = getattr(xp, dtype)
     item = _itemsize(dtype)
@@ -357,6 +391,9 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
     noise_cols = max(1, memory // (m_batch * item))
     S = sigma.size
     noisy = input == "noisy"
+    # clean input in float32: xhat ~ x0 / sigma^2, whose squared norms underflow for
+    # sigma > 1e10 (NaN SNR); scaled by 1 + sigma^2 they stay O(|x0|^2)
+    rescale = dtype == "float32" and not noisy
     columns: list[list[Moments]] = [[] for _ in range(S)]  # [sigma][class]
     for k in range(K):
         own = slice(int(offsets[k]), int(offsets[k + 1]))
@@ -386,6 +423,8 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
                         raise ParameterError(
                             f"denoiser returned shape {getattr(out, 'shape', None)} for input "
                             f"{tuple(x.shape)}; valid: the input's shape (m, n)")
+                if rescale:  # a per-sigma constant: every SNR estimand is unchanged
+                    out = out * (1.0 + s * s)
                 proj = out @ A  # (m, R): U_l^T xhat
                 sq = proj * proj
                 num = xp.sum(sq[:, own], axis=1)

@@ -35,6 +35,7 @@ __all__ = [
     "check_array",
     "check_bool",
     "check_choice",
+    "check_delta",
     "check_int",
     "check_real",
     "check_sigma",
@@ -95,6 +96,16 @@ def check_real(
     return x
 
 
+def check_delta(value: Any, name: str = "delta") -> float:
+    """A detail-noise level in ``(0, 1)``, at least :data:`DELTA_MIN` (below it the theory's
+    ``sigma^2 / delta^2`` overflows float64)."""
+    delta = check_real(name, value, low=0.0, high=1.0)
+    if delta < DELTA_MIN:
+        raise ParameterError(f"{name}={value!r} is out of range; valid: (0, 1), at least "
+                             f"{DELTA_MIN:g}")
+    return delta
+
+
 def check_bool(name: str, value: Any) -> bool:
     """``value`` if it is a bool."""
     if not isinstance(value, (bool, np.bool_)):
@@ -144,8 +155,8 @@ def check_sigma(sigma: Any, name: str = "sigma") -> np.ndarray:
     bad = ~np.isfinite(arr) | (arr < SIGMA_MIN) | (arr > SIGMA_MAX)
     if bad.any():
         value = float(arr.flat[int(np.argmax(bad))])
-        raise ParameterError(f"{name}={value!r} is out of range; valid: [{SIGMA_MIN:g}, "
-                             f"{SIGMA_MAX:g}] (positive, finite)")
+        raise ParameterError(f"{name}={value!r} is out of range; valid: (0, inf), finite, "
+                             f"within [{SIGMA_MIN:g}, {SIGMA_MAX:g}]")
     return arr
 
 

@@ -52,14 +52,15 @@ VALID_BY_PARAM: dict[str, Any] = {
     "model": MODEL, "setting": SETTING, "sigma": 0.5, "x": X, "basis": MODEL.basis,
     "K": 3, "d": 2, "n": 8, "delta": 0.3, "y": np.array([1.0, 2.0, 1.0]),
     "se": np.array([0.1, 0.1, 0.1]), "logits": np.array([[1.0, 2.0, 0.5]]),
-    "grid": np.array([0.1, 0.3, 1.0]), "method": MC, "bases": MODEL.bases,
+    "grid": np.array([0.1, 0.3, 1.0]), "method": MC, "bases": MODEL.bases, "points": X,
 }
 """A valid value for each required parameter name (the baseline of every call)."""
 
 VALID_CALLS: dict[str, dict[str, Any]] = {
-    "snr": {"sigma": np.array([0.2, 1.0])},
-    "snr_peak": {"replicates": 2, "grid": np.array([0.1, 0.3, 1.0])},
+    "snr": {"sigma": np.array([0.2, 1.0]), "method": MC},
+    "snr_peak": {"replicates": 2, "grid": np.array([0.1, 0.3, 1.0]), "method": MC},
     "MonteCarlo": {"simulator": "reduced", "samples": 32},
+    "probe_accuracy": {"probe": "energy", "samples": 200},
 }
 """Per-callable overrides of the baseline (small and fast)."""
 
@@ -106,7 +107,7 @@ def _baseline(name: str) -> dict[str, Any]:
     for p in _parameters(name):
         if p.name in VALID_CALLS.get(name, {}):
             out[p.name] = VALID_CALLS[name][p.name]
-        elif p.name == "method" or p.default is p.empty:
+        elif p.default is p.empty:
             out[p.name] = VALID_BY_PARAM[p.name]
         else:
             out[p.name] = p.default

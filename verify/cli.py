@@ -24,6 +24,7 @@ from . import (
     mapping,
     memorization,
     mixtures,
+    parallel,
     peaklaw,
     probe,
     proposition1,
@@ -63,9 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="command", required=True)
     for module in COMMANDS:
-        p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__,
+        p = sub.add_parser(module.NAME, help=_plain(module.HELP),
+                           description=_plain(module.__doc__),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
+        for action in p._actions:
+            action.help = _plain(action.help)
         out = p.add_argument_group("output")
         out.add_argument("--json", metavar="PATH",
                          help="write the results (and the overall verdict) as JSON to PATH")
@@ -81,12 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain(text: str | None) -> str | None:
+    """Docstring markup as plain text for ``--help``: ``x`` (double backticks),
+    :func:`x` and `x` all become x."""
+    import re
+
+    if not text:
+        return text
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    text = re.sub(r"``([^`]*)``", r"\1", text)
+    return re.sub(r"`([^`]*)`", r"\1", text)
+
+
 def _name_options(message: str, options: dict[str, str]) -> str:
     """Say ``--peak-tol=-1.0`` where the library says ``peak_tol=-1.0``."""
     import re
 
     def swap(match: re.Match[str]) -> str:
-        option = options.get(match.group(1))
+        # an element of a comma-separated list option: angle=0 -> --angles=0
+        option = options.get(match.group(1)) or options.get(match.group(1) + "s")
         return f"{option}=" if option else match.group(0)
 
     return re.sub(r"^([A-Za-z_][A-Za-z0-9_]*)=", swap, message, count=1)
@@ -110,21 +127,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.print(item)
         if args.json:
             report.write_json(args.json, {"command": args.command, "verdict": result.verdict,
-                                          **result.to_json()})
+                                          **result.to_json(),
+                                          "arguments": parallel.run_arguments(args)})
         if getattr(args, "plot", None):
             result.plot(args.plot)
+        failed = _failed_tasks(name, result)
+        if failed:
+            return failed
     except ParameterError as exc:
         print(f"{name}: error: {_name_options(str(exc), args.option_names)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+    except Exception as exc:  # the CLI's last line of defence
         traceback.print_exc()
         print(f"{name}: internal error: {type(exc).__name__}: {exc} (a bug in molrg; "
               "please report it with the command line)", file=sys.stderr)
         return 3
     return 0 if result.verdict != "deviates" or args.exit_zero else 1
+
+
+def _failed_tasks(name: str, result: Any) -> int:
+    """Exit status for tasks of a multi-setting command that raised (0 when none did).
+
+    The results of the others are reported (and in the JSON) first.  Every failure an
+    invalid parameter (``ParameterError``): 2, with the messages; otherwise 3, with the
+    first internal error's traceback -- never 1, which means that a claim deviates.
+    """
+    failures = getattr(result, "failures", None) or {}
+    if not failures:
+        return 0
+    errors = {key: str(f.get("error", "")) for key, f in failures.items()}
+    if all(e.startswith(("ParameterError:", "ParameterTypeError:")) for e in errors.values()):
+        for key, error in errors.items():
+            print(f"{name}: error: {key}: {error.split(': ', 1)[-1]}", file=sys.stderr)
+        return 2
+    key, failure = next((k, f) for k, f in failures.items()
+                        if not errors[k].startswith(("ParameterError:", "ParameterTypeError:")))
+    print(failure.get("traceback", "").rstrip(), file=sys.stderr)
+    print(f"{name}: internal error: {len(failures)} of the tasks failed, first {key}: "
+          f"{errors[key]} (a bug in molrg; please report it with the command line)",
+          file=sys.stderr)
+    return 3
 
 
 class Result:

@@ -1,19 +1,418 @@
-"""``python -m verify memorization``: (being built)."""
+"""``python -m verify memorization``: SNR curves of a memorising denoiser against the optimum.
+
+OUR CONSTRUCTION, not a reproduction: the paper's memorisation experiment (Section 4)
+trains U-Nets on CIFAR10 subsets and has no MoLRG counterpart.  Here the memorising
+denoiser is the exact optimal denoiser of the EMPIRICAL distribution of ``N`` clean
+training samples (``molrg.EmpiricalDenoiser``: ``xhat = sum_i softmax_i(-||x - p_i||^2 /
+2 sigma^2) p_i``, the minimiser of the denoising loss on the training set), for
+``N = 30, 300, 3000, 30000`` by default, beside the population optimum ``E[x0 | x_t]``.
+Default model: the paper's Fig. 3 setting ``K=3, d=5, n=50, delta=0.2`` (the MoLRG
+setting of its representation experiments, whose optimal SNR peak is known).
+
+The training points lie in ``span(U)`` (``K d`` dimensions), so the softmax depends on
+``x`` only through ``U^T x``: the denoiser is evaluated exactly in those coordinates
+(:class:`SpanDenoiser`), which is also why the curves cannot depend on ``n``.  The SNR is
+the ambient Monte Carlo estimate of ``molrg.snr`` (common random numbers across sigma,
+the same evaluation draws for every ``N``).
+
+Claims (``--z`` errors; curve shapes as in ``molrg.probes.curve_shape``):
+
+1. ``small-N-monotone``: the smallest ``N`` gives a decreasing curve (no significant rise
+   from the small-sigma end).
+2. ``large-N-unimodal``: the largest ``N`` gives a unimodal curve (interior peak, a
+   significant rise and fall).
+3. ``approaches-optimum``: near the optimum's peak (``[sigma*/2, 2 sigma*]``) the largest
+   relative gap to the optimum shrinks as ``N`` grows, and the largest ``N``'s peak lies
+   within a factor ``--peak-tol`` of the optimum's.
+
+The report names the transition: the largest ``N`` with a decreasing curve and the
+smallest with a unimodal one, also as ``N / (K d)`` and ``N / K`` (``N / n`` is given for
+completeness; ``n`` does not enter).
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from types import ModuleType
 from typing import Any
 
+import numpy as np
+
+import molrg
 from molrg import ParameterError
+from molrg._backend import array_namespace
+from molrg.probes import curve_shape, peak_sigma
+from molrg.validation import check_choice, check_int, check_real
+
+from . import parallel, report
+from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "memorization"
-HELP = "(being built)"
+HELP = "SNR of the memorising (empirical) denoiser for several N vs the optimum (our construction)"
+
+
+class SpanDenoiser:
+    """The empirical denoiser of ``points`` that lie in ``span(Q)``, evaluated in coordinates.
+
+    ``||x - p_i||^2 = ||Q^T x - Q^T p_i||^2 + ||(I - Q Q^T) x||^2`` and the last term is the
+    same for every ``i``, so the softmax of ``EmpiricalDenoiser(points)`` equals that of
+    ``EmpiricalDenoiser(points @ Q)`` at ``Q^T x``; the output is ``Q`` times the
+    coordinate output.  Exact (up to rounding) and ``n / rank(Q)`` times cheaper.
+    ``points`` (the ``(N, n)`` originals) is kept so that ``molrg.probe_accuracy`` can
+    treat it as the empirical denoiser it is.
+    """
+
+    def __init__(self, points: np.ndarray, Q: np.ndarray, **kwargs: Any) -> None:
+        coords = np.asarray(points) @ Q
+        resid = float(np.max(np.abs(np.asarray(points) - coords @ Q.T))) if points.size else 0.0
+        scale = max(float(np.max(np.abs(points))), 1.0) if points.size else 1.0
+        if resid > 1e-10 * scale:
+            raise ParameterError(f"points are not in span(Q) (residual {resid:.3g}); valid: "
+                                 "points = coordinates @ Q^T")
+        self.points = points
+        self.Q = Q
+        self.inner = molrg.EmpiricalDenoiser(coords, **kwargs)
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def _q(self, xp: ModuleType, x: Any) -> Any:
+        key = (xp.__name__, str(x.dtype))
+        if key not in self._cache:
+            self._cache[key] = xp.asarray(self.Q, dtype=x.dtype)
+        return self._cache[key]
+
+    def __call__(self, x: Any, sigma: float) -> Any:
+        xp = array_namespace(x)
+        q = self._q(xp, x)
+        return self.inner(x @ q, sigma) @ xp.matrix_transpose(q)
+
+
+def empirical_denoiser(model: molrg.MoLRG, N: int, seed: int) -> SpanDenoiser:
+    """The memorising denoiser of ``N`` clean samples of ``model`` drawn with ``seed``."""
+    points, _ = model.sample(N, seed)
+    return SpanDenoiser(np.asarray(points), model.basis)
+
+
+@dataclass(frozen=True)
+class MemorizationOptions:
+    """Options of ``memorization`` (defaults: Fig. 3's model, N = 30 ... 30000)."""
+
+    K: int = 3
+    d: int = 5
+    n: int = 50
+    delta: float = 0.2
+    N: tuple[int, ...] = (30, 300, 3000, 30000)
+    input: str = "noisy"
+    denominator: str = "others"
+    samples: int = 3000
+    optimal_samples: int = 100_000
+    seed: int = 0
+    num_sigma: int = 20
+    sigma_min: float = 0.01
+    sigma_max: float = 5.0
+    z: float = UNIMODAL_Z
+    peak_tol: float = math.sqrt(2.0)
+
+    def __post_init__(self) -> None:
+        model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+        for name in ("K", "d", "n", "delta"):
+            object.__setattr__(self, name, getattr(model, name))
+        Ns = tuple(self.N)
+        if not Ns:
+            raise ParameterError("N is empty; valid: a list of training-set sizes >= 1")
+        Ns = tuple(check_int("N", v, low=1, high=10**7) for v in Ns)
+        if len(set(Ns)) != len(Ns):
+            raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
+        object.__setattr__(self, "N", tuple(sorted(Ns)))
+        check_choice("input", self.input, molrg.INPUTS)
+        check_choice("denominator", self.denominator, molrg.DENOMINATORS)
+        for name in ("samples", "optimal_samples"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * self.K,
+                                                     high=10**9))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
+        object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
+                                                        high=10_000))
+        lo = check_real("sigma_min", self.sigma_min, low=1e-4, high=1e3, open_low=False)
+        hi = check_real("sigma_max", self.sigma_max, low=1e-4, high=1e3, open_high=False)
+        if hi <= lo:
+            raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
+        object.__setattr__(self, "sigma_min", lo)
+        object.__setattr__(self, "sigma_max", hi)
+        object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
+        object.__setattr__(self, "peak_tol", check_real("peak_tol", self.peak_tol, low=1.0))
+
+    def model(self) -> molrg.MoLRG:
+        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+
+    def sigma(self) -> np.ndarray:
+        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["N"] = list(self.N)
+        return out
+
+
+def _task(task: parallel.Task) -> dict[str, Any]:
+    """Worker: one SNR curve (a training-set size, or the optimum)."""
+    p = task.params
+    model = molrg.MoLRG(p["K"], p["d"], p["n"], p["delta"], seed=p["seed"])
+    sigma = np.array(p["sigma"])
+    start = time.perf_counter()
+    if p["N"] is None:
+        denoiser, samples = None, p["optimal_samples"]
+    else:
+        denoiser, samples = empirical_denoiser(model, p["N"], task.seed), p["samples"]
+    res = molrg.snr(model, sigma, input=p["input"], denominator=p["denominator"],
+                    denoiser=denoiser, method=molrg.MonteCarlo(simulator="ambient",
+                                                               samples=samples, seed=p["seed"]))
+    return {"N": p["N"], "sigma": sigma.tolist(), "snr": res.estimate.tolist(),
+            "stderr": res.stderr.tolist(), "samples": samples,
+            "elapsed_s": time.perf_counter() - start}
+
+
+@dataclass(frozen=True)
+class MemorizationResult:
+    options: MemorizationOptions
+    runs: dict[str, dict[str, Any]]
+    failures: dict[str, dict[str, Any]]
+    analysis: dict[str, Any]
+    claims: list[Claim]
+    elapsed_s: float = field(default=0.0)
+
+    @property
+    def verdict(self) -> str:
+        return "holds" if all(c.holds for c in self.claims) and not self.failures else "deviates"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"params": self.options.to_json(), "runs": self.runs, "failures": self.failures,
+                "analysis": self.analysis, "claims": [asdict(c) for c in self.claims],
+                "elapsed_s": self.elapsed_s}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        return render(self, table=table)
+
+    def plot(self, path: str) -> None:
+        plot(self, path)
+
+
+def _key(N: int | None) -> str:
+    return "optimal" if N is None else f"N={N}"
+
+
+def run(options: MemorizationOptions | None = None, *, scheduler: str = "serial",
+        workers: int | None = None, progress: report.Progress | None = None,
+        done: dict[str, Any] | None = None, on_result: Any = None) -> MemorizationResult:
+    """Run the optimum and every ``N`` (tasks), then analyse."""
+    options = options or MemorizationOptions()
+    sizes: list[int | None] = [None, *options.N]
+    seeds = parallel.spawn_seeds(options.seed, len(sizes))
+    base = {"K": options.K, "d": options.d, "n": options.n, "delta": options.delta,
+            "seed": options.seed, "input": options.input, "denominator": options.denominator,
+            "samples": options.samples, "optimal_samples": options.optimal_samples,
+            "sigma": options.sigma().tolist()}
+    tasks = [parallel.Task(_key(N), {**base, "N": N}, s)
+             for N, s in zip(sizes, seeds, strict=True)]
+    start = time.perf_counter()
+    progress = progress or report.Progress(enabled=False)
+    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
+                                progress=progress.phase("memorization"), done=done,
+                                on_result=on_result)
+    analysis = analyse(options, result.results)
+    claims = evaluate_claims(options, analysis)
+    return MemorizationResult(options, result.results, result.failures, analysis, claims,
+                              time.perf_counter() - start)
+
+
+def analyse(options: MemorizationOptions, runs: dict[str, Any]) -> dict[str, Any]:
+    """Per curve: shape, peak, gap to the optimum near its peak; and the transition."""
+    out: dict[str, Any] = {"curves": {}}
+    opt = runs.get("optimal")
+    sigma = options.sigma()
+    window = None
+    opt_peak = math.nan
+    if opt is not None:
+        opt_peak = peak_sigma(sigma, opt["snr"])
+        window = (sigma >= opt_peak / 2) & (sigma <= opt_peak * 2)
+    for key, r in runs.items():
+        y, e = np.asarray(r["snr"]), np.asarray(r["stderr"])
+        shape = curve_shape(y, e, options.z)
+        entry = {"N": r["N"], "shape": shape.to_json(), "peak_sigma": peak_sigma(sigma, y),
+                 "peak_snr": float(np.max(y)), "snr_at_sigma_min": float(y[0]),
+                 "rise_relative": float(np.max(y) / y[0] - 1.0), "elapsed_s": r["elapsed_s"]}
+        if opt is not None and window is not None and window.any():
+            yo = np.asarray(opt["snr"])
+            gap = np.abs(np.log(y[window] / yo[window]))
+            j = int(np.argmax(gap))
+            entry["gap_near_optimum_peak"] = float(np.expm1(gap[j]))
+            entry["gap_where"] = float(sigma[window][j])
+            entry["ratio_at_sigma_min"] = float(y[0] / yo[0])
+        if r["N"] is not None:
+            K, d = options.K, options.d
+            entry.update({"N_over_Kd": r["N"] / (K * d), "N_over_K": r["N"] / K,
+                          "N_over_n": r["N"] / options.n})
+        out["curves"][key] = entry
+    out["optimal_peak_sigma"] = opt_peak
+    shapes = [(N, out["curves"][_key(N)]["shape"]["shape"]) for N in options.N
+              if _key(N) in out["curves"]]
+    mono = [N for N, s in shapes if s == "decreasing"]
+    uni = [N for N, s in shapes if s == "unimodal"]
+    out["transition"] = {
+        "largest_monotone_N": max(mono) if mono else None,
+        "smallest_unimodal_N": min(uni) if uni else None,
+        "shapes": {str(N): s for N, s in shapes},
+    }
+    return out
+
+
+def evaluate_claims(options: MemorizationOptions, analysis: dict[str, Any]) -> list[Claim]:
+    curves = analysis["curves"]
+    z = options.z
+    claims = []
+    small, large = _key(options.N[0]), _key(options.N[-1])
+    if small in curves:
+        sh = curves[small]["shape"]
+        claims.append(Claim(
+            "small-N-monotone", sh["shape"] == "decreasing", sh["rise_z"],
+            f"shape 'decreasing': no rise from the small-sigma end beyond {z:g} errors",
+            f"{small}: shape {sh['shape']}, rise {sh['rise_z']:.3g} errors "
+            f"({curves[small]['rise_relative']:+.1%}), argmax at sigma="
+            f"{curves[small]['peak_sigma']:.4g}"))
+    if large in curves:
+        sh = curves[large]["shape"]
+        claims.append(Claim(
+            "large-N-unimodal", sh["shape"] == "unimodal", sh["rise_z"],
+            f"shape 'unimodal': interior peak, rise and fall beyond {z:g} errors",
+            f"{large}: shape {sh['shape']}, rise {sh['rise_z']:.3g} errors "
+            f"({curves[large]['rise_relative']:+.1%}), fall {sh['drop_z']:.3g}, peak sigma "
+            f"{curves[large]['peak_sigma']:.4g}"))
+    gaps = [(N, curves[_key(N)].get("gap_near_optimum_peak")) for N in options.N
+            if _key(N) in curves]
+    gaps = [(N, g) for N, g in gaps if g is not None]
+    if len(gaps) >= 2 and "optimal" in curves and large in curves:
+        shrinking = all(b < a for (_, a), (_, b) in itertools.pairwise(gaps))
+        ratio = curves[large]["peak_sigma"] / analysis["optimal_peak_sigma"]
+        ok_peak = abs(math.log(ratio)) <= math.log(options.peak_tol)
+        claims.append(Claim(
+            "approaches-optimum", bool(shrinking and ok_peak), gaps[-1][1],
+            f"gap near the optimum's peak shrinks with N; peak within x{options.peak_tol:.3g}",
+            "gap " + ", ".join(f"N={N}: {g:.1%}" for N, g in gaps)
+            + f"; peak sigma {curves[large]['peak_sigma']:.4g} vs optimum "
+            f"{analysis['optimal_peak_sigma']:.4g} (ratio {ratio:.3f}); at sigma_min the "
+            f"largest N gives {curves[large].get('ratio_at_sigma_min', math.nan):.3f} x the "
+            "optimum"))
+    return claims
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    d = MemorizationOptions()
+    m = parser.add_argument_group("model (defaults: the paper's Fig. 3 setting)")
+    m.add_argument("--K", type=int, default=d.K, help="classes (default: 3)")
+    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
+    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
+    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
+    m.add_argument("--N", default=",".join(map(str, d.N)),
+                   help="training-set sizes, comma-separated (default: 30,300,3000,30000)")
+    s = parser.add_argument_group("SNR")
+    s.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
+    s.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
+                   help="default: others")
+    s.add_argument("--samples", type=int, default=d.samples,
+                   help="Monte Carlo samples per sigma for the empirical denoisers")
+    s.add_argument("--optimal-samples", type=int, default=d.optimal_samples,
+                   help="Monte Carlo samples per sigma for the optimum")
+    s.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
+    s.add_argument("--num-sigma", type=int, default=d.num_sigma, help="grid points (default: 20)")
+    s.add_argument("--sigma-min", type=float, default=d.sigma_min, help="default: 0.01")
+    s.add_argument("--sigma-max", type=float, default=d.sigma_max, help="default: 5")
+    c = parser.add_argument_group("claims")
+    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
+    c.add_argument("--peak-tol", type=float, default=d.peak_tol,
+                   help="allowed factor between the largest N's and the optimum's peak")
+    parallel.add_arguments(parser)
 
 
-def execute(args: argparse.Namespace) -> Any:
-    raise ParameterError("memorization is not built yet")
+def parse_sizes(text: str) -> tuple[int, ...]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ParameterError(f"N={text!r} must be comma-separated integers") from None
+    if not values or any(not (math.isfinite(v) and v.is_integer()) for v in values):
+        raise ParameterError(f"N={text!r} must be comma-separated integers >= 1")
+    return tuple(int(v) for v in values)
+
+
+def execute(args: argparse.Namespace) -> MemorizationResult:
+    options = MemorizationOptions(
+        K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N), input=args.input,
+        denominator=args.denominator, samples=args.samples,
+        optimal_samples=args.optimal_samples, seed=args.seed, num_sigma=args.num_sigma,
+        sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z, peak_tol=args.peak_tol)
+    parallel.check_scheduler(args.scheduler, args.workers)
+    done, on_result = parallel.resume_state(args)
+    with report.Progress(enabled=not args.quiet) as progress:
+        return run(options, scheduler=args.scheduler, workers=args.workers, progress=progress,
+                   done=done, on_result=on_result(lambda r: {"command": NAME, "partial": True,
+                                                             "runs": r.results,
+                                                             "failures": r.failures}))
+
+
+def render(result: MemorizationResult, *, table: bool = True) -> list[Any]:
+    o = result.options
+    out: list[Any] = [
+        f"[bold]Memorisation (our MoLRG construction)[/bold]: K={o.K} d={o.d} n={o.n} "
+        f"delta={o.delta:g}, input {o.input}, denominator {o.denominator} "
+        f"({result.elapsed_s:.1f} s)"]
+    keys = ["optimal", *(_key(N) for N in o.N)]
+    keys = [k for k in keys if k in result.runs]
+    if table:
+        sigma = o.sigma()
+        rows = [(s, *(result.runs[k]["snr"][i] for k in keys),
+                 *(result.runs[k]["stderr"][i] for k in keys[:1]))
+                for i, s in enumerate(sigma)]
+        out.append(report.table(["sigma", *keys, "optimal +-"], rows,
+                                title="SNR per training-set size"))
+    curves = result.analysis["curves"]
+    out.append(report.table(
+        ["curve", "shape", "rise (errors)", "rise", "peak sigma", "peak SNR", "gap near opt. peak",
+         "N/(K d)", "N/K", "time (s)"],
+        [(k, curves[k]["shape"]["shape"], curves[k]["shape"]["rise_z"],
+          f"{curves[k]['rise_relative']:+.1%}", curves[k]["peak_sigma"], curves[k]["peak_snr"],
+          curves[k].get("gap_near_optimum_peak", math.nan), curves[k].get("N_over_Kd", math.nan),
+          curves[k].get("N_over_K", math.nan), curves[k]["elapsed_s"]) for k in keys],
+        title="shapes"))
+    t = result.analysis["transition"]
+    out.append(f"transition: largest decreasing N = {t['largest_monotone_N']}, smallest unimodal "
+               f"N = {t['smallest_unimodal_N']} (K d = {o.K * o.d}; n = {o.n} does not enter)")
+    out.append(report.table(["claim", "holds", "measured", "tolerance", "detail"],
+                            [(c.name, c.holds, c.measured, c.tolerance, c.detail)
+                             for c in result.claims], title="claims"))
+    for key, failure in result.failures.items():
+        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+    out.append(f"verdict [bold]{result.verdict.upper()}[/bold]")
+    return out
+
+
+def plot(result: MemorizationResult, path: str) -> None:
+    o = result.options
+    fig, (ax,) = report.new_figure(1, width=6.5, height=4.5)
+    sigma = o.sigma()
+    for i, key in enumerate(["optimal", *(_key(N) for N in o.N)]):
+        if key not in result.runs:
+            continue
+        y = np.asarray(result.runs[key]["snr"])
+        e = np.asarray(result.runs[key]["stderr"])
+        style = dict(color="k", lw=2.2) if key == "optimal" else dict(color=f"C{i}", lw=1.3)
+        ax.plot(sigma, y, "o-", ms=3, label=key, **style)
+        ax.fill_between(sigma, y - 2 * e, y + 2 * e, alpha=0.2, color=style["color"])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    report.plain_log_ticks(ax.yaxis)
+    ax.set_xlabel("noise level sigma")
+    ax.set_ylabel(f"SNR ({o.denominator}, {o.input} input)")
+    ax.set_title(f"memorising denoiser, K={o.K} d={o.d} delta={o.delta:g} -> {result.verdict}")
+    ax.legend(fontsize=8)
+    report.save_figure(fig, path)

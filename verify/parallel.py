@@ -80,7 +80,7 @@ def check_scheduler(scheduler: str, workers: int | None) -> tuple[str, int]:
 def _run_one(fn: Callable[[Task], Any], task: Task) -> tuple[str, bool, Any]:
     try:
         return task.key, True, fn(task)
-    except Exception as exc:  # noqa: BLE001 - reported with its setting
+    except Exception as exc:  # reported with its setting
         return task.key, False, {"params": task.params, "error": f"{type(exc).__name__}: {exc}",
                                  "traceback": traceback.format_exc()}
 
@@ -166,6 +166,20 @@ def add_arguments(parser: argparse.ArgumentParser, *, resume: bool = True) -> No
                        "interrupted or failed run")
 
 
+RUN_INDEPENDENT = ("json", "plot", "quiet", "exit_zero", "resume", "scheduler", "workers",
+                   "module", "option_names")
+"""Arguments that do not change a run's results (left out of :func:`run_arguments`)."""
+
+
+def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The command and the options that determine a run's results, as JSON values: written
+    into every JSON file, and required to match for ``--resume``."""
+    import json
+
+    out = {k: v for k, v in sorted(vars(args).items()) if k not in RUN_INDEPENDENT}
+    return json.loads(json.dumps(out, default=str))
+
+
 def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
     """``(done, on_result factory)`` for ``--resume`` and partial JSON writes.
 
@@ -188,6 +202,11 @@ def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
                 data = json.loads(path.read_text())
             except (OSError, ValueError) as exc:
                 raise ParameterError(f"--json={args.json!r} cannot be resumed: {exc}") from None
+            if not isinstance(data, dict) or data.get("arguments") != run_arguments(args):
+                raise ParameterError(
+                    f"--json={args.json!r} was not written by an interrupted run of this "
+                    "command with these options (its results would be reused for other "
+                    "settings); valid: --resume with the --json file of the same command line")
             done = data.get("runs") or data.get("results") or {}
 
     def factory(payload: Any) -> Any:
@@ -195,7 +214,7 @@ def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
             return None
 
         def write(result: MapResult) -> None:
-            write_json(args.json, payload(result))
+            write_json(args.json, {**payload(result), "arguments": run_arguments(args)})
 
         return write
 

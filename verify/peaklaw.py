@@ -24,6 +24,8 @@ from . import report
 
 NAME = "peak-law"
 HELP = "measure the closed-form peak law against the root-found peak over the box"
+PLOTS = False
+"""No figure: the report is a table (``--plot`` is not offered)."""
 MARGIN_REGIME = 6.0
 
 

@@ -1,19 +1,407 @@
-"""``python -m verify probe``: (being built)."""
+"""``python -m verify probe``: does a higher SNR at a noise level mean a better probe there?
+
+At the paper's Fig. 3 setting (``K=3, d=5, n=50, delta=0.2``) by default, for several
+denoisers -- the optimal one, memorising ones (``molrg.EmpiricalDenoiser`` of ``--N``
+training samples) and the paper's parameterised DAE with the true basis and with a
+perturbed basis (``V = polar(U + eta G / sqrt(n))``, ``G`` Gaussian; the principal angles
+are reported) -- the SNR curve (ambient Monte Carlo) beside the accuracy curves of three
+probes on the denoiser's features (``molrg.probe_accuracy``): ``bayes`` (the Bayes
+classifier on the features; exact quadrature for the optimal denoiser), ``linear``
+(multinomial logistic regression, held out) and ``energy`` (``argmax_l ||U_l^T xhat||^2``).
+
+Claims, for every denoiser and probe (``--z`` errors; shapes as in
+``molrg.probes.curve_shape``):
+
+1. ``unimodal``: the accuracy curve is unimodal in sigma (interior peak with a
+   significant rise and fall).
+2. ``peak-coincides``: the accuracy's peak lies within a factor ``--peak-tol`` of the
+   SNR's peak (default sqrt 2: half a column of the paper's sigma grid, whose columns are
+   a factor ~2 apart, i.e. the resolution at which the paper could see the two coincide).
+   Peaks are grid argmaxes refined by a parabola in ``log sigma``.
+3. ``monotone-in-snr``: the accuracy is an increasing function of the SNR along the curve:
+   no pair of noise levels is ordered oppositely by the two with both differences larger
+   than ``--z`` combined errors (Kendall's tau is reported too).
+
+Why the Bayes probe cannot be unimodal (data processing): ``x_t`` is ``x_s`` plus
+independent noise for ``t > s``, so the Bayes accuracy on any feature of ``x_t`` can only
+fall with sigma (and is constant for the clean input).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import time
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
+import molrg
 from molrg import ParameterError
+from molrg.probes import concordance, curve_shape, peak_sigma, probe_accuracy
+from molrg.validation import check_choice, check_int, check_real
+
+from . import parallel, report
+from .memorization import empirical_denoiser
+from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "probe"
-HELP = "(being built)"
+HELP = "probe accuracy (Bayes, linear, energy) vs sigma beside the SNR, per denoiser"
+
+
+def perturbed_basis(model: molrg.MoLRG, eta: float, seed: int) -> np.ndarray:
+    """``polar(U + eta G / sqrt(n))``: the nearest orthonormal matrix to a noisy basis."""
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal(model.basis.shape) / math.sqrt(model.n)
+    u, _, vt = np.linalg.svd(model.basis + eta * g, full_matrices=False)
+    return u @ vt
+
+
+def principal_angles_deg(model: molrg.MoLRG, V: np.ndarray) -> list[float]:
+    """Largest principal angle (degrees) between ``span(V_l)`` and ``span(U_l)`` per block."""
+    from scipy.linalg import subspace_angles
+
+    d = model.d
+    return [float(np.degrees(np.max(subspace_angles(V[:, k * d:(k + 1) * d], model.block(k)))))
+            for k in range(model.K)]
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """Options of ``probe`` (defaults: Fig. 3's model)."""
+
+    K: int = 3
+    d: int = 5
+    n: int = 50
+    delta: float = 0.2
+    N: tuple[int, ...] = (30, 3000)
+    eta: float = 0.5
+    probes: tuple[str, ...] = molrg.PROBES
+    input: str = "noisy"
+    denominator: str = "others"
+    samples: int = 40_000
+    snr_samples: int = 40_000
+    seed: int = 0
+    num_sigma: int = 20
+    sigma_min: float = 0.02
+    sigma_max: float = 4.0
+    z: float = UNIMODAL_Z
+    peak_tol: float = math.sqrt(2.0)
+
+    def __post_init__(self) -> None:
+        model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+        for name in ("K", "d", "n", "delta"):
+            object.__setattr__(self, name, getattr(model, name))
+        Ns = tuple(check_int("N", v, low=1, high=10**7) for v in self.N)
+        if len(set(Ns)) != len(Ns):
+            raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
+        object.__setattr__(self, "N", tuple(sorted(Ns)))
+        object.__setattr__(self, "eta", check_real("eta", self.eta, low=0.0, open_low=True,
+                                                   high=100.0))
+        probes = tuple(self.probes)
+        if not probes:
+            raise ParameterError(f"probes is empty; valid: a subset of {molrg.PROBES}")
+        for p in probes:
+            check_choice("probe", p, molrg.PROBES)
+        object.__setattr__(self, "probes", tuple(dict.fromkeys(probes)))
+        check_choice("input", self.input, molrg.INPUTS)
+        check_choice("denominator", self.denominator, molrg.DENOMINATORS)
+        for name in ("samples", "snr_samples"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * self.K,
+                                                     high=10**9))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
+        object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
+                                                        high=10_000))
+        lo = check_real("sigma_min", self.sigma_min, low=1e-4, high=1e3, open_low=False)
+        hi = check_real("sigma_max", self.sigma_max, low=1e-4, high=1e3, open_high=False)
+        if hi <= lo:
+            raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
+        object.__setattr__(self, "sigma_min", lo)
+        object.__setattr__(self, "sigma_max", hi)
+        object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
+        object.__setattr__(self, "peak_tol", check_real("peak_tol", self.peak_tol, low=1.0))
+
+    def model(self) -> molrg.MoLRG:
+        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+
+    def sigma(self) -> np.ndarray:
+        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
+
+    def denoisers(self) -> list[dict[str, Any]]:
+        """JSON-able descriptions of the denoisers (one task each)."""
+        out: list[dict[str, Any]] = [{"key": "optimal", "kind": "optimal"}]
+        out += [{"key": f"empirical N={N}", "kind": "empirical", "N": N} for N in self.N]
+        out += [{"key": "DAE true basis", "kind": "dae"},
+                {"key": f"DAE perturbed eta={self.eta:g}", "kind": "dae", "eta": self.eta}]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["N"] = list(self.N)
+        out["probes"] = list(self.probes)
+        return out
+
+
+def build_denoiser(model: molrg.MoLRG, spec: dict[str, Any], seed: int) -> tuple[Any, dict]:
+    """The denoiser of one task and facts about it (principal angles of a perturbed DAE)."""
+    if spec["kind"] == "optimal":
+        return None, {}
+    if spec["kind"] == "empirical":
+        return empirical_denoiser(model, spec["N"], seed), {"N": spec["N"]}
+    if "eta" not in spec:
+        return molrg.DAE(model.basis, model.K, model.delta), {}
+    V = perturbed_basis(model, spec["eta"], seed)
+    return molrg.DAE(V, model.K, model.delta), {
+        "max_principal_angle_deg": principal_angles_deg(model, V)}
+
+
+def _task(task: parallel.Task) -> dict[str, Any]:
+    """Worker: the SNR and every probe's accuracy for one denoiser."""
+    p = task.params
+    model = molrg.MoLRG(p["K"], p["d"], p["n"], p["delta"], seed=p["seed"])
+    denoiser, facts = build_denoiser(model, p["spec"], task.seed)
+    sigma = np.array(p["sigma"])
+    start = time.perf_counter()
+    snr = molrg.snr(model, sigma, input=p["input"], denominator=p["denominator"],
+                    denoiser=denoiser, method=molrg.MonteCarlo(simulator="ambient",
+                                                               samples=p["snr_samples"],
+                                                               seed=p["seed"]))
+    out: dict[str, Any] = {"sigma": sigma.tolist(), "facts": facts,
+                           "snr": {"estimate": snr.estimate.tolist(),
+                                   "stderr": snr.stderr.tolist()}, "probes": {}}
+    for probe in p["probes"]:
+        acc = probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
+                             samples=p["samples"], seed=p["seed"])
+        out["probes"][probe] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
+                                "method": acc.method, "classifier": acc.classifier}
+    out["elapsed_s"] = time.perf_counter() - start
+    return out
+
+
+@dataclass(frozen=True)
+class ProbeCommandResult:
+    options: ProbeOptions
+    runs: dict[str, dict[str, Any]]
+    failures: dict[str, dict[str, Any]]
+    analysis: dict[str, Any]
+    claims: list[Claim]
+    elapsed_s: float = field(default=0.0)
+
+    @property
+    def verdict(self) -> str:
+        return "holds" if all(c.holds for c in self.claims) and not self.failures else "deviates"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"params": self.options.to_json(), "runs": self.runs, "failures": self.failures,
+                "analysis": self.analysis, "claims": [asdict(c) for c in self.claims],
+                "elapsed_s": self.elapsed_s}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        return render(self, table=table)
+
+    def plot(self, path: str) -> None:
+        plot(self, path)
+
+
+def run(options: ProbeOptions | None = None, *, scheduler: str = "serial",
+        workers: int | None = None, progress: report.Progress | None = None,
+        done: dict[str, Any] | None = None, on_result: Any = None) -> ProbeCommandResult:
+    options = options or ProbeOptions()
+    specs = options.denoisers()
+    seeds = parallel.spawn_seeds(options.seed, len(specs))
+    base = {"K": options.K, "d": options.d, "n": options.n, "delta": options.delta,
+            "seed": options.seed, "input": options.input, "denominator": options.denominator,
+            "samples": options.samples, "snr_samples": options.snr_samples,
+            "probes": list(options.probes), "sigma": options.sigma().tolist()}
+    tasks = [parallel.Task(s["key"], {**base, "spec": s}, seed)
+             for s, seed in zip(specs, seeds, strict=True)]
+    start = time.perf_counter()
+    progress = progress or report.Progress(enabled=False)
+    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
+                                progress=progress.phase("probe"), done=done, on_result=on_result)
+    analysis = analyse(options, result.results)
+    claims = evaluate_claims(options, analysis)
+    return ProbeCommandResult(options, result.results, result.failures, analysis, claims,
+                              time.perf_counter() - start)
+
+
+def analyse(options: ProbeOptions, runs: dict[str, Any]) -> dict[str, Any]:
+    """SNR and accuracy shapes and peaks, and the SNR-accuracy concordance, per pair."""
+    sigma = options.sigma()
+    z = options.z
+    out: dict[str, Any] = {}
+    for key, r in runs.items():
+        y, e = np.asarray(r["snr"]["estimate"]), np.asarray(r["snr"]["stderr"])
+        entry: dict[str, Any] = {"snr": {"shape": curve_shape(y, e, z).to_json(),
+                                         "peak_sigma": peak_sigma(sigma, y),
+                                         "peak_snr": float(y.max())}, "probes": {}}
+        for probe, c in r["probes"].items():
+            a, ae = np.asarray(c["estimate"]), np.asarray(c["stderr"])
+            conc = concordance(y, e, a, ae, z)
+            worst = conc.worst
+            entry["probes"][probe] = {
+                "shape": curve_shape(a, ae, z).to_json(), "peak_sigma": peak_sigma(sigma, a),
+                "peak_accuracy": float(a.max()), "concordance": conc.to_json(),
+                "worst_pair_sigma": None if worst is None else [float(sigma[worst[0]]),
+                                                                float(sigma[worst[1]])],
+                "worst_pair": None if worst is None else {
+                    "snr": [float(y[worst[0]]), float(y[worst[1]])],
+                    "accuracy": [float(a[worst[0]]), float(a[worst[1]])]},
+            }
+        out[key] = entry
+    return out
+
+
+def evaluate_claims(options: ProbeOptions, analysis: dict[str, Any]) -> list[Claim]:
+    z, tol = options.z, options.peak_tol
+    sigma = options.sigma()
+    claims = []
+    for key, entry in analysis.items():
+        snr_peak = entry["snr"]["peak_sigma"]
+        snr_interior = entry["snr"]["shape"]["shape"] == "unimodal"
+        for probe, pe in entry["probes"].items():
+            sh = pe["shape"]
+            claims.append(Claim(
+                f"unimodal ({key}, {probe})", sh["shape"] == "unimodal", sh["rise_z"],
+                f"interior peak, rise and fall > {z:g} errors",
+                f"shape {sh['shape']}: rise {sh['rise_z']:.3g}, fall {sh['drop_z']:.3g} errors, "
+                f"argmax sigma {pe['peak_sigma']:.4g}, peak accuracy {pe['peak_accuracy']:.4f}"))
+            ratio = pe["peak_sigma"] / snr_peak
+            interior = sh["shape"] == "unimodal" and snr_interior
+            where = ("" if sh["shape"] == "unimodal" else
+                     f"; the accuracy has no interior peak (its maximum is at sigma="
+                     f"{pe['peak_sigma']:.4g}, grid {sigma[0]:.3g}..{sigma[-1]:.3g})")
+            claims.append(Claim(
+                f"peak-coincides ({key}, {probe})",
+                bool(interior and abs(math.log(ratio)) <= math.log(tol)), ratio,
+                f"both interior, ratio within x{tol:.3g}",
+                f"accuracy peak {pe['peak_sigma']:.4g} vs SNR peak {snr_peak:.4g} "
+                f"(ratio {ratio:.3g}){where}"))
+            c = pe["concordance"]
+            wp = pe["worst_pair_sigma"]
+            detail = (f"Kendall tau {c['kendall_tau']:.3f}; {c['significant_discordant_pairs']} of "
+                      f"{c['pairs']} pairs significantly discordant")
+            if wp is not None:
+                w = pe["worst_pair"]
+                detail += (f"; worst: sigma {wp[0]:.3g} -> {wp[1]:.3g}, SNR {w['snr'][0]:.4g} -> "
+                           f"{w['snr'][1]:.4g}, accuracy {w['accuracy'][0]:.4f} -> "
+                           f"{w['accuracy'][1]:.4f} ({c['worst_z']:.3g} errors)")
+            claims.append(Claim(
+                f"monotone-in-snr ({key}, {probe})", c["significant_discordant_pairs"] == 0,
+                float(c["significant_discordant_pairs"]),
+                f"no pair discordant by > {z:g} errors in both", detail))
+    return claims
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    d = ProbeOptions()
+    m = parser.add_argument_group("model (defaults: the paper's Fig. 3 setting)")
+    m.add_argument("--K", type=int, default=d.K, help="classes (default: 3)")
+    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
+    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
+    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
+    g = parser.add_argument_group("denoisers and probes")
+    g.add_argument("--N", default=",".join(map(str, d.N)),
+                   help="training-set sizes of the memorising denoisers (default: 30,3000)")
+    g.add_argument("--eta", type=float, default=d.eta,
+                   help="perturbation of the DAE basis, V = polar(U + eta G / sqrt(n)) "
+                   "(default: 0.5)")
+    g.add_argument("--probes", default=",".join(d.probes),
+                   help="probes, comma-separated (default: bayes,linear,energy)")
+    g.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
+    g.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
+                   help="SNR denominator (default: others)")
+    s = parser.add_argument_group("Monte Carlo and grid")
+    s.add_argument("--samples", type=int, default=d.samples,
+                   help="probe test samples per sigma (the linear probe trains on as many)")
+    s.add_argument("--snr-samples", type=int, default=d.snr_samples, help="SNR samples per sigma")
+    s.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
+    s.add_argument("--num-sigma", type=int, default=d.num_sigma, help="grid points (default: 20)")
+    s.add_argument("--sigma-min", type=float, default=d.sigma_min, help="default: 0.02")
+    s.add_argument("--sigma-max", type=float, default=d.sigma_max, help="default: 4")
+    c = parser.add_argument_group("claims")
+    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
+    c.add_argument("--peak-tol", type=float, default=d.peak_tol,
+                   help="allowed factor between the accuracy's and the SNR's peaks (sqrt 2)")
+    parallel.add_arguments(parser)
 
 
-def execute(args: argparse.Namespace) -> Any:
-    raise ParameterError("probe is not built yet")
+def execute(args: argparse.Namespace) -> ProbeCommandResult:
+    from .memorization import parse_sizes
+
+    probes = tuple(p.strip() for p in args.probes.split(",") if p.strip())
+    options = ProbeOptions(
+        K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N), eta=args.eta,
+        probes=probes, input=args.input, denominator=args.denominator, samples=args.samples,
+        snr_samples=args.snr_samples, seed=args.seed, num_sigma=args.num_sigma,
+        sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z, peak_tol=args.peak_tol)
+    parallel.check_scheduler(args.scheduler, args.workers)
+    done, on_result = parallel.resume_state(args)
+    with report.Progress(enabled=not args.quiet) as progress:
+        return run(options, scheduler=args.scheduler, workers=args.workers, progress=progress,
+                   done=done, on_result=on_result(lambda r: {"command": NAME, "partial": True,
+                                                             "runs": r.results,
+                                                             "failures": r.failures}))
+
+
+def render(result: ProbeCommandResult, *, table: bool = True) -> list[Any]:
+    o = result.options
+    out: list[Any] = [
+        f"[bold]SNR vs probe accuracy[/bold]: K={o.K} d={o.d} n={o.n} delta={o.delta:g}, input "
+        f"{o.input}, denominator {o.denominator} ({result.elapsed_s:.1f} s)"]
+    sigma = o.sigma()
+    if table:
+        for key, r in result.runs.items():
+            facts = r.get("facts", {})
+            extra = (f" (largest principal angle per block: "
+                     f"{', '.join(f'{a:.1f}' for a in facts['max_principal_angle_deg'])} deg)"
+                     if "max_principal_angle_deg" in facts else "")
+            rows = [(s, r["snr"]["estimate"][i], r["snr"]["stderr"][i],
+                     *(v for p in o.probes if p in r["probes"]
+                       for v in (r["probes"][p]["estimate"][i], r["probes"][p]["stderr"][i])))
+                    for i, s in enumerate(sigma)]
+            heads = ["sigma", "SNR", "+-", *(h for p in o.probes if p in r["probes"]
+                                             for h in (p, "+-"))]
+            out.append(report.table(heads, rows, title=f"{key}{extra}"))
+    rows = []
+    for key, e in result.analysis.items():
+        for probe, pe in e["probes"].items():
+            rows.append((key, probe, e["snr"]["shape"]["shape"], e["snr"]["peak_sigma"],
+                         pe["shape"]["shape"], pe["peak_sigma"], pe["peak_accuracy"],
+                         pe["concordance"]["kendall_tau"],
+                         pe["concordance"]["significant_discordant_pairs"]))
+    out.append(report.table(
+        ["denoiser", "probe", "SNR shape", "SNR peak", "accuracy shape", "acc. peak",
+         "max acc.", "Kendall tau", "discordant"], rows, title="summary"))
+    out.append(report.table(["claim", "holds", "measured", "tolerance", "detail"],
+                            [(c.name, c.holds, c.measured, c.tolerance, c.detail)
+                             for c in result.claims], title="claims"))
+    for key, failure in result.failures.items():
+        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+    held = sum(c.holds for c in result.claims)
+    out.append(f"verdict [bold]{result.verdict.upper()}[/bold] ({held} of {len(result.claims)} "
+               "claims hold)")
+    return out
+
+
+def plot(result: ProbeCommandResult, path: str) -> None:
+    o = result.options
+    keys = list(result.runs)
+    fig, axes = report.new_figure(len(keys), width=4.0, height=3.6)
+    sigma = o.sigma()
+    for ax, key in zip(axes, keys, strict=True):
+        r = result.runs[key]
+        y = np.asarray(r["snr"]["estimate"])
+        ax.plot(sigma, y / y.max(), "k-", lw=2, label="SNR / max")
+        for i, (probe, c) in enumerate(r["probes"].items()):
+            a, e = np.asarray(c["estimate"]), np.asarray(c["stderr"])
+            ax.errorbar(sigma, a, yerr=2 * e, fmt="o-", ms=2.5, color=f"C{i}", label=probe)
+        ax.set_xscale("log")
+        ax.axhline(1 / o.K, color="0.6", ls=":", lw=1)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("sigma")
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=6)
+    fig.suptitle(f"probe accuracy vs normalised SNR, K={o.K} d={o.d} delta={o.delta:g}")
+    report.save_figure(fig, path)

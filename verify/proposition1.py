@@ -27,6 +27,8 @@ from . import report
 
 NAME = "proposition1"
 HELP = "posterior mean: derived symbolic form = closed form = dense Bayes"
+PLOTS = False
+"""No figure: the report is a table (``--plot`` is not offered)."""
 PAIRS = (("closed form", "symbolic"), ("dense Bayes", "symbolic"), ("closed form", "dense Bayes"))
 
 

@@ -1,19 +1,353 @@
-"""``python -m verify separated``: (being built)."""
+"""``python -m verify separated``: well-separated clusters (non-zero class means).
+
+The paper (Appendix C, Table 7) says that with well-separated clusters "both
+classification accuracy and SNR decrease monotonically, peaking at t = 0", but does not
+define the clusters (means, K, n, d, delta, model, probe: none are stated).  OUR CHOICES,
+labelled as such: the binary base case ``K=2, n=50, d=5, delta=0.2``
+(``molrg.LowRankMixture.separated``) with class means of norm ``--scales`` placed either
+``orthogonal`` to every subspace or inside the class's own ``subspace``
+(``mean_scale = 0`` is the zero-mean MoLRG, the control).  For each: the SNR of the
+optimal denoiser (both denominators, ambient Monte Carlo) and the Bayes-probe accuracy
+(``molrg.probe_accuracy``, the exact class posterior) against sigma.
+
+The guess ``orthogonal, scale 3`` reproduces Table 7's small-sigma SNR (0.54 =
+``d / (delta^2 d + ||mu||^2)`` with the complement denominator); it is shown beside the
+printed row.
+
+Claims (``--z`` errors; shapes as in ``molrg.probes.curve_shape``), for ``--denominator``
+(default complement, arXiv Definition 1):
+
+1. ``snr-monotone`` (each placement and scale > 0): the SNR curve is decreasing.
+2. ``accuracy-monotone`` (each): the Bayes accuracy never rises significantly (it cannot:
+   data processing), i.e. its shape is decreasing or flat.
+3. ``control-unimodal``: with zero means the SNR is unimodal (the paper's main claim).
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
+import molrg
 from molrg import ParameterError
+from molrg.mixtures import MEAN_PLACEMENTS
+from molrg.probes import curve_shape, peak_sigma, probe_accuracy
+from molrg.validation import check_choice, check_int, check_real
+
+from . import parallel, report
+from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "separated"
-HELP = "(being built)"
+HELP = "well-separated clusters (non-zero means): is the SNR monotone? (means: our choice)"
+
+TABLE7_SIGMA = (0.03, 0.053, 0.098, 0.189, 0.282, 0.379, 0.48, 0.588, 0.704, 0.83, 0.989, 1.492)
+TABLE7 = {  # NeurIPS 2025 version, Appendix C, Table 7, as printed (setting not stated)
+    "accuracy": (1.0, 1.0, 1.0, 0.998, 0.977, 0.924, 0.857, 0.785, 0.718, 0.66, 0.616, 0.526),
+    "snr": (0.54, 0.539, 0.535, 0.524, 0.513, 0.502, 0.484, 0.465, 0.436, 0.406, 0.37, 0.297),
+}
+TABLE7_GUESS = ("orthogonal", 3.0)
+
+
+@dataclass(frozen=True)
+class SeparatedOptions:
+    """Options of ``separated`` (model and mean placements: our choices, see the docstring)."""
+
+    K: int = 2
+    d: int = 5
+    n: int = 50
+    delta: float = 0.2
+    scales: tuple[float, ...] = (0.0, 1.0, 3.0, 10.0)
+    placements: tuple[str, ...] = MEAN_PLACEMENTS
+    input: str = "noisy"
+    denominator: str = "complement"
+    samples: int = 40_000
+    probe_samples: int = 10_000
+    seed: int = 0
+    num_sigma: int = 24
+    sigma_min: float = 0.01
+    sigma_max: float = 20.0
+    z: float = UNIMODAL_Z
+
+    def __post_init__(self) -> None:
+        K = check_int("K", self.K, low=2)
+        d = check_int("d", self.d, low=1)
+        n = check_int("n", self.n, low=1)
+        if n < K * d + K:
+            raise ParameterError(f"n={n} is too small; valid: n >= K d + K = {K * d + K} (the "
+                                 "orthogonal placement needs K extra directions)")
+        for name, v in (("K", K), ("d", d), ("n", n)):
+            object.__setattr__(self, name, v)
+        object.__setattr__(self, "delta", check_real("delta", self.delta, low=0.0, high=1.0))
+        scales = tuple(check_real("scales", s, low=0.0, open_low=False, high=1e6)
+                       for s in self.scales)
+        if not scales:
+            raise ParameterError("scales is empty; valid: mean norms >= 0, e.g. 0,1,3,10")
+        object.__setattr__(self, "scales", tuple(sorted(set(scales))))
+        placements = tuple(self.placements)
+        if not placements:
+            raise ParameterError(f"placements is empty; valid: {MEAN_PLACEMENTS}")
+        for p in placements:
+            check_choice("placement", p, MEAN_PLACEMENTS)
+        object.__setattr__(self, "placements", tuple(dict.fromkeys(placements)))
+        check_choice("input", self.input, molrg.INPUTS)
+        check_choice("denominator", self.denominator, molrg.DENOMINATORS)
+        for name in ("samples", "probe_samples"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * K,
+                                                     high=10**9))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
+        object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
+                                                        high=10_000))
+        lo = check_real("sigma_min", self.sigma_min, low=1e-4, high=1e3, open_low=False)
+        hi = check_real("sigma_max", self.sigma_max, low=1e-4, high=1e3, open_high=False)
+        if hi <= lo:
+            raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
+        object.__setattr__(self, "sigma_min", lo)
+        object.__setattr__(self, "sigma_max", hi)
+        object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
+
+    def sigma(self) -> np.ndarray:
+        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
+
+    def settings(self) -> list[tuple[str, float]]:
+        out = [("none", 0.0)] if 0.0 in self.scales else []
+        out += [(p, s) for p in self.placements for s in self.scales if s > 0]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _key(placement: str, scale: float) -> str:
+    return "zero means" if scale == 0 else f"{placement}, scale {scale:g}"
+
+
+def _task(task: parallel.Task) -> dict[str, Any]:
+    """Worker: SNR (both denominators) and Bayes accuracy of one mixture."""
+    p = task.params
+    placement = "orthogonal" if p["placement"] == "none" else p["placement"]
+    mix = molrg.LowRankMixture.separated(p["K"], p["d"], p["n"], p["scale"], delta=p["delta"],
+                                         placement=placement, seed=p["seed"])
+    sigma = np.array(p["sigma"])
+    out: dict[str, Any] = {"sigma": sigma.tolist(), "snr": {}}
+    for den in molrg.DENOMINATORS:
+        r = molrg.snr(mix, sigma, input=p["input"], denominator=den,
+                      method=molrg.MonteCarlo(simulator="ambient", samples=p["samples"],
+                                              seed=task.seed))
+        out["snr"][den] = {"estimate": r.estimate.tolist(), "stderr": r.stderr.tolist()}
+    acc = probe_accuracy(mix, sigma, probe="bayes", input=p["input"], samples=p["probe_samples"],
+                         seed=task.seed)
+    out["accuracy"] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
+                       "classifier": acc.classifier}
+    return out
+
+
+@dataclass(frozen=True)
+class SeparatedResult:
+    options: SeparatedOptions
+    runs: dict[str, dict[str, Any]]
+    failures: dict[str, dict[str, Any]]
+    analysis: dict[str, Any]
+    claims: list[Claim]
+    elapsed_s: float = field(default=0.0)
+
+    @property
+    def verdict(self) -> str:
+        return "holds" if all(c.holds for c in self.claims) and not self.failures else "deviates"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"params": self.options.to_json(), "runs": self.runs, "failures": self.failures,
+                "analysis": self.analysis, "claims": [asdict(c) for c in self.claims],
+                "elapsed_s": self.elapsed_s}
+
+    def render(self, *, table: bool = True) -> list[Any]:
+        return render(self, table=table)
+
+    def plot(self, path: str) -> None:
+        plot(self, path)
+
+
+def run(options: SeparatedOptions | None = None, *, scheduler: str = "serial",
+        workers: int | None = None, progress: report.Progress | None = None,
+        done: dict[str, Any] | None = None, on_result: Any = None) -> SeparatedResult:
+    options = options or SeparatedOptions()
+    settings = options.settings()
+    sigma = np.unique(np.concatenate([options.sigma(), TABLE7_SIGMA]))
+    seeds = parallel.spawn_seeds(options.seed, len(settings))
+    base = {"K": options.K, "d": options.d, "n": options.n, "delta": options.delta,
+            "seed": options.seed, "input": options.input, "samples": options.samples,
+            "probe_samples": options.probe_samples, "sigma": sigma.tolist()}
+    tasks = [parallel.Task(_key(p, s), {**base, "placement": p, "scale": s}, seed)
+             for (p, s), seed in zip(settings, seeds, strict=True)]
+    start = time.perf_counter()
+    progress = progress or report.Progress(enabled=False)
+    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
+                                progress=progress.phase("separated"), done=done,
+                                on_result=on_result)
+    analysis = analyse(options, result.results)
+    claims = evaluate_claims(options, analysis)
+    return SeparatedResult(options, result.results, result.failures, analysis, claims,
+                           time.perf_counter() - start)
+
+
+def analyse(options: SeparatedOptions, runs: dict[str, Any]) -> dict[str, Any]:
+    dense = options.sigma()
+    out: dict[str, Any] = {}
+    for key, r in runs.items():
+        sigma = np.asarray(r["sigma"])
+        idx = np.array([int(np.argmin(np.abs(np.log(sigma / s)))) for s in dense])
+        entry: dict[str, Any] = {"snr": {}}
+        for den, c in r["snr"].items():
+            y, e = np.asarray(c["estimate"])[idx], np.asarray(c["stderr"])[idx]
+            entry["snr"][den] = {"shape": curve_shape(y, e, options.z).to_json(),
+                                 "peak_sigma": peak_sigma(dense, y), "peak_snr": float(y.max()),
+                                 "snr_at_sigma_min": float(y[0])}
+        a, ae = np.asarray(r["accuracy"]["estimate"])[idx], np.asarray(r["accuracy"]["stderr"])[idx]
+        entry["accuracy"] = {"shape": curve_shape(a, ae, options.z).to_json(),
+                             "at_sigma_min": float(a[0]), "at_sigma_max": float(a[-1])}
+        t7 = np.array([int(np.argmin(np.abs(np.log(sigma / s)))) for s in TABLE7_SIGMA])
+        entry["table7_grid"] = {
+            "snr": {den: np.asarray(c["estimate"])[t7].tolist() for den, c in r["snr"].items()},
+            "accuracy": np.asarray(r["accuracy"]["estimate"])[t7].tolist()}
+        out[key] = entry
+    return out
+
+
+def evaluate_claims(options: SeparatedOptions, analysis: dict[str, Any]) -> list[Claim]:
+    z, den = options.z, options.denominator
+    claims = []
+    for key, entry in analysis.items():
+        sh = entry["snr"][den]["shape"]
+        if key == "zero means":
+            claims.append(Claim(
+                "control-unimodal (zero means)", sh["shape"] == "unimodal", sh["rise_z"],
+                f"unimodal ({den})", f"shape {sh['shape']}, peak sigma "
+                f"{entry['snr'][den]['peak_sigma']:.4g}"))
+            continue
+        other = next(d for d in molrg.DENOMINATORS if d != den)
+        claims.append(Claim(
+            f"snr-monotone ({key})", sh["shape"] == "decreasing", sh["rise_z"],
+            f"shape 'decreasing' ({den}): no rise beyond {z:g} errors",
+            f"shape {sh['shape']}: rise {sh['rise_z']:.3g} errors, peak sigma "
+            f"{entry['snr'][den]['peak_sigma']:.4g} (SNR {entry['snr'][den]['peak_snr']:.4g} vs "
+            f"{entry['snr'][den]['snr_at_sigma_min']:.4g} at sigma_min); with {other}: "
+            f"{entry['snr'][other]['shape']['shape']}"))
+        ash = entry["accuracy"]["shape"]
+        claims.append(Claim(
+            f"accuracy-monotone ({key})", ash["shape"] in ("decreasing", "flat"), ash["rise_z"],
+            f"Bayes accuracy decreasing or flat (no rise beyond {z:g} errors)",
+            f"shape {ash['shape']}: {entry['accuracy']['at_sigma_min']:.4f} at sigma_min, "
+            f"{entry['accuracy']['at_sigma_max']:.4f} at sigma_max"))
+    return claims
+
+
+def _floats(text: str, name: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ParameterError(f"{name}={text!r} must be comma-separated numbers") from None
+    if not values:
+        raise ParameterError(f"{name}={text!r} is empty")
+    return values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    d = SeparatedOptions()
+    m = parser.add_argument_group("model (our choices; the paper does not define Table 7's)")
+    m.add_argument("--K", type=int, default=d.K, help="classes (default: 2)")
+    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
+    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
+    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
+    m.add_argument("--scales", default="0,1,3,10",
+                   help="mean norms, comma-separated (0 = zero-mean control; default: 0,1,3,10)")
+    m.add_argument("--placement", choices=(*MEAN_PLACEMENTS, "both"), default="both",
+                   help="means orthogonal to every subspace, inside the own subspace, or both")
+    c = parser.add_argument_group("SNR, accuracy and claims")
+    c.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
+    c.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
+                   help="denominator the claims are judged on (default: complement; both shown)")
+    c.add_argument("--samples", type=int, default=d.samples, help="SNR samples per sigma")
+    c.add_argument("--probe-samples", type=int, default=d.probe_samples,
+                   help="Bayes-probe test samples per sigma")
+    c.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
+    c.add_argument("--num-sigma", type=int, default=d.num_sigma, help="grid points")
+    c.add_argument("--sigma-min", type=float, default=d.sigma_min, help="default: 0.01")
+    c.add_argument("--sigma-max", type=float, default=d.sigma_max, help="default: 20")
+    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
+    parallel.add_arguments(parser)
 
 
-def execute(args: argparse.Namespace) -> Any:
-    raise ParameterError("separated is not built yet")
+def execute(args: argparse.Namespace) -> SeparatedResult:
+    placements = MEAN_PLACEMENTS if args.placement == "both" else (args.placement,)
+    options = SeparatedOptions(
+        K=args.K, d=args.d, n=args.n, delta=args.delta, scales=_floats(args.scales, "scales"),
+        placements=placements, input=args.input, denominator=args.denominator,
+        samples=args.samples, probe_samples=args.probe_samples, seed=args.seed,
+        num_sigma=args.num_sigma, sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z)
+    parallel.check_scheduler(args.scheduler, args.workers)
+    done, on_result = parallel.resume_state(args)
+    with report.Progress(enabled=not args.quiet) as progress:
+        return run(options, scheduler=args.scheduler, workers=args.workers, progress=progress,
+                   done=done, on_result=on_result(lambda r: {"command": NAME, "partial": True,
+                                                             "runs": r.results,
+                                                             "failures": r.failures}))
+
+
+def render(result: SeparatedResult, *, table: bool = True) -> list[Any]:
+    o = result.options
+    out: list[Any] = [
+        f"[bold]Well-separated clusters (means: our choice)[/bold]: K={o.K} d={o.d} n={o.n} "
+        f"delta={o.delta:g}, input {o.input}, claims on {o.denominator} "
+        f"({result.elapsed_s:.1f} s)"]
+    rows = []
+    for key, e in result.analysis.items():
+        rows.append((key, *(e["snr"][den]["shape"]["shape"] for den in molrg.DENOMINATORS),
+                     *(e["snr"][den]["peak_sigma"] for den in molrg.DENOMINATORS),
+                     e["snr"][o.denominator]["snr_at_sigma_min"], e["accuracy"]["shape"]["shape"],
+                     e["accuracy"]["at_sigma_min"], e["accuracy"]["at_sigma_max"]))
+    out.append(report.table(
+        ["setting", "SNR others", "SNR complement", "peak (others)", "peak (complement)",
+         f"SNR at sigma_min ({o.denominator})", "Bayes acc.", "acc. sigma_min",
+         "acc. sigma_max"], rows, title="shapes"))
+    guess = _key(*TABLE7_GUESS)
+    if table and guess in result.analysis:
+        g = result.analysis[guess]["table7_grid"]
+        out.append(report.table(
+            ["sigma", "printed SNR", "ours complement", "ours others", "printed acc.",
+             "ours Bayes acc."],
+            [(s, TABLE7["snr"][i], g["snr"]["complement"][i], g["snr"]["others"][i],
+              TABLE7["accuracy"][i], g["accuracy"][i]) for i, s in enumerate(TABLE7_SIGMA)],
+            title=f"Table 7 (setting not stated) beside our guess '{guess}' ({o.input} input)"))
+    out.append(report.table(["claim", "holds", "measured", "tolerance", "detail"],
+                            [(c.name, c.holds, c.measured, c.tolerance, c.detail)
+                             for c in result.claims], title="claims"))
+    for key, failure in result.failures.items():
+        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+    out.append(f"verdict [bold]{result.verdict.upper()}[/bold]")
+    return out
+
+
+def plot(result: SeparatedResult, path: str) -> None:
+    o = result.options
+    fig, axes = report.new_figure(3, width=4.6, height=3.8)
+    for i, (key, r) in enumerate(result.runs.items()):
+        sigma = np.asarray(r["sigma"])
+        for ax, den in zip(axes[:2], molrg.DENOMINATORS, strict=True):
+            ax.plot(sigma, r["snr"][den]["estimate"], "-", color=f"C{i}", label=key)
+        axes[2].plot(sigma, r["accuracy"]["estimate"], "-", color=f"C{i}", label=key)
+    for ax, title in zip(axes, (*(f"SNR ({den})" for den in molrg.DENOMINATORS),
+                                "Bayes accuracy"), strict=True):
+        ax.set_xscale("log")
+        if title.startswith("SNR"):
+            ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("sigma")
+    axes[1].plot(TABLE7_SIGMA, TABLE7["snr"], "kx--", label="paper Table 7")
+    axes[2].plot(TABLE7_SIGMA, TABLE7["accuracy"], "kx--", label="paper Table 7")
+    axes[2].legend(fontsize=6)
+    fig.suptitle(f"separated clusters, K={o.K} d={o.d} delta={o.delta:g} -> {result.verdict}")
+    report.save_figure(fig, path)
+

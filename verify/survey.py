@@ -133,7 +133,7 @@ def run(*, cases: int = 60, seed: int = 0, samples: int = 40_000, num_sigma: int
         replicates: int = 4, with_corners: bool = False, scheduler: str = "serial",
         workers: int | None = None, progress: report.Progress | None = None,
         done: dict[str, Any] | None = None, on_result: Any = None) -> SurveyResult:
-    cases = check_int("cases", cases, low=1)
+    cases = check_int("cases", cases, low=1, high=100_000)
     check_int("seed", seed, low=0)
     theorem1.Theorem1Options(samples=samples, num_sigma=num_sigma, replicates=replicates)
     points = draw_box(cases, seed) + (corners() if with_corners else [])

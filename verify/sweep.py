@@ -100,7 +100,10 @@ def run(*, vary: str, values: list[float], base: theorem1.Theorem1Options | None
     tasks = []
     for value in values:
         v = int(value) if vary in INTEGER else float(value)
-        options = replace(base, **{vary: v})  # validates this value now, before any work
+        try:  # validates this value now, before any work
+            options = replace(base, **{vary: v})
+        except ParameterError as exc:
+            raise ParameterError(f"values={value:g} is not valid for {vary}: {exc}") from None
         params = options.to_json()
         params["inputs"] = tuple(params["inputs"])
         tasks.append(parallel.Task(_key(vary, value), params))

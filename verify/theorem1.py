@@ -41,6 +41,8 @@ HELP = "check Theorem 1 (unimodal SNR, its peak, the approximation in 3 forms) e
 
 GRID_HALF_WIDTH = 30.0
 """Default grid: ``[c / 30, 30 c]`` around the geometric mean ``c`` of the peaks."""
+MAX_REPLICATES = 1000
+"""Most replicate curves for a Monte Carlo peak (each is a full Monte Carlo run)."""
 UNIMODAL_Z = 4.0
 """Default unimodality threshold for Monte Carlo curves: the 99.9% point of the statistic
 for a flat 40-point curve with independent errors (3000 draws; tests/test_analysis.py)."""
@@ -99,7 +101,8 @@ class Theorem1Options:
         check_choice("method", self.method, molrg.METHODS)
         if self.method != "quadrature":  # validates samples, seed, batch, backend, dtype
             self.monte_carlo()
-        object.__setattr__(self, "replicates", check_int("replicates", self.replicates, low=2))
+        object.__setattr__(self, "replicates", check_int("replicates", self.replicates, low=2,
+                                                         high=MAX_REPLICATES))
         for name in ("sigma_min", "sigma_max"):
             value = getattr(self, name)
             if value is not None:
@@ -378,12 +381,22 @@ def run(options: Theorem1Options | None = None, *,
 
 
 def _check_grid_contains(sigma: np.ndarray, peak: molrg.SNRPeak) -> None:
-    """A user grid that misses the SNR's (exact) peak is a usage error, not a finding."""
+    """A user grid that misses the SNR's peak is a usage error, not a finding.
+
+    Quadrature knows the exact peak; for Monte Carlo a largest value on the grid's edge
+    means the grid does not bracket the peak (the peak may lie beyond it).
+    """
     if peak.method == "quadrature" and peak.interior and not sigma[0] < peak.sigma < sigma[-1]:
         raise ParameterError(
             f"the sigma grid [{sigma[0]:.4g}, {sigma[-1]:.4g}] misses the SNR's peak at "
             f"sigma={peak.sigma:.4g}; valid: --sigma-min/--sigma-max around it (or omit "
             "them for the default grid)")
+    if peak.method != "quadrature" and not peak.interior:
+        raise ParameterError(
+            f"the sigma grid [{sigma[0]:.4g}, {sigma[-1]:.4g}] does not bracket the SNR's "
+            f"peak: its largest simulated value is at the edge sigma={peak.sigma:.4g}; "
+            "valid: --sigma-min/--sigma-max around the peak (or omit them for the default "
+            "grid)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -413,7 +426,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="auto (default: quadrature, exact), quadrature, or a Monte Carlo "
                    "simulator: reduced (K chi-square energies) or ambient (full R^n)")
     s.add_argument("--samples", type=int, default=d.samples,
-                   help="Monte Carlo samples per sigma (default: %(default)s)")
+                   help="Monte Carlo samples per sigma (default: %(default)s; at most "
+                   f"{molrg.options.MAX_SAMPLES:.0e}, refused above)")
     s.add_argument("--seed", type=int, default=d.seed,
                    help="random seed of the basis and the Monte Carlo (default: 0)")
     s.add_argument("--backend", choices=("numpy", "cupy"), default=d.backend,
