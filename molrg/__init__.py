@@ -43,6 +43,7 @@ from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, m
 from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
+"""The package version (defined here only: ``pyproject.toml`` and the docs read it)."""
 
 __all__ = [
     "BACKENDS",

@@ -154,7 +154,9 @@ def snr_peak(
     mc = resolved.replace(batch=method.batch if isinstance(method, MonteCarlo) else None)
     kwargs = {"input": input, "estimand": estimand, "denominator": denominator,
               "denoiser": denoiser}
-    coarse = snr(model, grid, method=mc, **kwargs)
+    with warnings.catch_warnings():  # _iv above has warned the caller already
+        warnings.simplefilter("ignore", RuntimeWarning)
+        coarse = snr(model, grid, method=mc, **kwargs)
     i = int(np.argmax(coarse.estimate))
     if i in (0, grid.size - 1):
         return SNRPeak(float(grid[i]), math.nan, float(coarse.estimate[i]),

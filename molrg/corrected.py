@@ -255,10 +255,10 @@ def evaluate(quantity: str, xp: Any, sigma: Any, setting: Setting, input: str) -
 def limits(setting: Setting, input: str) -> tuple[float, float]:
     """The corrected form's limits: the exact ones (``v_own / ((K-1) v_other)`` at either end:
     ``beta -> 1`` as sigma -> 0, and ``p = q`` as sigma -> infinity)."""
-    one = np.ones(1)
-    values = {"K": float(setting.K), "d": float(setting.d), "delta": setting.delta, "sigma": one}
-    return (float(gen.call(f"{input}_exact_ratio_of_means_zero", np, **values)[0]),
-            float(gen.call(f"{input}_exact_ratio_of_means_inf", np, **values)[0]))
+    values = {"K": float(setting.K), "d": float(setting.d), "delta": setting.delta,
+              "sigma": 1.0}
+    return (float(gen.call(f"{input}_exact_ratio_of_means_zero", np, **values)),
+            float(gen.call(f"{input}_exact_ratio_of_means_inf", np, **values)))
 
 
 def peak(setting: Setting, input: str) -> Any:

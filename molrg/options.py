@@ -45,6 +45,7 @@ METHODS = ("auto", "quadrature", *SIMULATORS)
 BACKENDS = ("numpy", "cupy", "array_api_strict")
 """Array backends (``array_api_strict`` is for testing the array-API code path)."""
 DTYPES = ("float64", "float32")
+"""Simulation dtypes of the Monte Carlo layer (its statistics are always float64)."""
 FORMS = ("printed", "derived", "corrected")
 """Theorem 1's approximation: as printed in the paper, as its own step derives it, corrected."""
 PROBES = ("bayes", "linear", "energy")

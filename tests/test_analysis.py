@@ -139,9 +139,6 @@ def test_snr_peak_is_reproducible_and_reports_progress() -> None:
     assert calls[-3:] == [(1, 3), (2, 3), (3, 3)]
 
 
-@pytest.mark.xfail(strict=True, reason="package bug: snr_peak repeats molrg.snr's infinite-variance "
-                   "warning (1 + 1 + replicates times), attributed to molrg/analysis.py (so the "
-                   "project's error::RuntimeWarning:molrg.* filter turns it into an error)")
 def test_snr_peak_warns_once_about_an_unreliable_mean_of_ratios_at_the_caller() -> None:
     with pytest.warns(RuntimeWarning, match="infinite variance") as record:
         molrg.snr_peak(molrg.Setting(3, 2, 0.3), estimand="mean-of-ratios", replicates=2,

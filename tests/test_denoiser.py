@@ -195,9 +195,6 @@ def test_dae_validates_its_basis_and_parameters() -> None:
     assert not dae.basis.flags.writeable
 
 
-@pytest.mark.xfail(strict=True, reason="package bug: molrg/reference.py imports the removed "
-                   "molrg.model (ModuleNotFoundError); posterior_mean_symbolic then needs "
-                   "molrg.symbolic.sigma/.delta, which the symbolic package no longer exports")
 def test_public_references_agree_with_the_posterior_mean() -> None:
     """molrg.reference (dense Bayes, and the unreduced derivation at 30 digits) is public:
     it must import and agree with the closed form."""

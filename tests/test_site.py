@@ -1,0 +1,176 @@
+"""The documentation site stays whole: API reference, figures, commands, strict build.
+
+* every public name of ``molrg.__all__`` has an entry in the API reference (``docs/api.md``)
+  and, in the built site, an anchor with its docstring;
+* every figure a page (or the README) references exists;
+* every ``python -m verify ...`` command line shown in the docs parses with the live parser;
+* ``mkdocs build --strict`` passes (warnings are errors, broken links fail), about 10 s --
+  skipped when the ``docs`` extra (mkdocs-material, mkdocstrings) is not installed, as
+  under the README's test command; ``.ci/run`` installs it, builds the site and runs this
+  file on it.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import molrg
+
+ROOT = Path(__file__).parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.parts)
+SUBMODULE_PAGES = {"api-symbolic.md": "molrg.symbolic", "api-reference.md": "molrg.reference",
+                   "api-validation.md": "molrg.validation"}
+IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\s[^>]*src=\"([^\"]+)\"")
+FENCE = re.compile(r"^```(?:bash|sh|shell|console)\s*$(.*?)^```", re.MULTILINE | re.DOTALL)
+DOCS_EXTRA = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
+
+
+def _docs_extra_missing() -> list[str]:
+    return [m for m in DOCS_EXTRA if importlib.util.find_spec(m.split(".")[0]) is None
+            or importlib.util.find_spec(m) is None]
+
+
+# ---------------------------------------------------------------------------------------
+# Source checks (always run)
+# ---------------------------------------------------------------------------------------
+def test_every_public_name_is_in_the_api_reference() -> None:
+    text = (DOCS / "api.md").read_text()
+    documented = set(re.findall(r"^::: molrg\.(\S+)\s*$", text, flags=re.MULTILINE))
+    missing = sorted(set(molrg.__all__) - documented)
+    assert not missing, f"docs/api.md has no '::: molrg.NAME' entry for {missing}"
+    unknown = sorted(documented - set(molrg.__all__))
+    assert not unknown, f"docs/api.md documents names not in molrg.__all__: {unknown}"
+
+
+def test_the_public_submodules_have_reference_pages() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for page, module in SUBMODULE_PAGES.items():
+        assert re.search(rf"^::: {re.escape(module)}\s*$", (DOCS / page).read_text(),
+                         flags=re.MULTILINE), f"docs/{page} does not document {module}"
+        assert page in nav
+    public = {f"molrg.{name}" for name in molrg._SUBMODULES}
+    assert public <= set(SUBMODULE_PAGES.values()), public - set(SUBMODULE_PAGES.values())
+
+
+def _images(path: Path) -> list[str]:
+    return [a or b for a, b in IMAGE.findall(path.read_text())]
+
+
+@pytest.mark.parametrize("page", [*PAGES, ROOT / "README.md"],
+                         ids=[str(p.relative_to(ROOT)) for p in [*PAGES, ROOT / "README.md"]])
+def test_every_referenced_figure_exists(page: Path) -> None:
+    missing = [src for src in _images(page)
+               if not src.startswith(("http://", "https://", "data:"))
+               and not (page.parent / src.split("#")[0]).is_file()]
+    assert not missing, f"{page.relative_to(ROOT)} references missing figures {missing}"
+
+
+def _verify_command_lines() -> list[tuple[str, str]]:
+    """``(where, command)`` for every ``python -m verify`` line in a shell block of a page."""
+    found = []
+    for page in [*PAGES, ROOT / "README.md"]:
+        for block in FENCE.findall(page.read_text()):
+            for line in block.splitlines():
+                for part in line.split("&&"):
+                    part = part.strip()
+                    if part.startswith("python -m verify"):
+                        found.append((str(page.relative_to(ROOT)), part))
+    return found
+
+
+def test_every_verify_command_in_the_docs_parses() -> None:
+    from verify.cli import build_parser
+
+    lines = _verify_command_lines()
+    assert len(lines) > 20
+    bad = []
+    for where, line in lines:
+        argv = shlex.split(line, comments=True)[3:]
+        if "--help" in argv or "-h" in argv or not argv:
+            continue
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit:
+            bad.append(f"{where}: {line}")
+    assert not bad, "commands the live parser rejects:\n" + "\n".join(bad)
+
+
+def test_citation_matches_the_version() -> None:
+    text = (ROOT / "CITATION.cff").read_text()
+    assert re.search(rf"^version:\s*\"?{re.escape(molrg.__version__)}\"?\s*$", text,
+                     flags=re.MULTILINE), "CITATION.cff's version is not molrg.__version__"
+    assert f"## [{molrg.__version__}]" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_cli_reference_covers_every_subcommand() -> None:
+    sys.path.insert(0, str(DOCS / "hooks"))
+    try:
+        import molrg_docs
+    finally:
+        sys.path.remove(str(DOCS / "hooks"))
+    from verify.cli import COMMANDS
+
+    text = molrg_docs.cli_reference()
+    for module in COMMANDS:
+        assert f"## `verify {module.NAME}`" in text
+        assert f"usage: python -m verify {module.NAME}" in text
+
+
+# ---------------------------------------------------------------------------------------
+# The strict build (needs the docs extra)
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built with ``mkdocs build --strict`` in a temporary folder (or the one
+    ``$MOLRG_SITE_DIR`` names: ``.ci/run`` builds it once and reuses it here)."""
+    if os.environ.get("MOLRG_SITE_DIR"):
+        return Path(os.environ["MOLRG_SITE_DIR"])
+    missing = _docs_extra_missing()
+    if missing:
+        pytest.skip(f"the docs extra is not installed (no {', '.join(missing)}): "
+                    'pip install ".[docs]"')
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                           "--site-dir", str(out)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
+    return out
+
+
+def test_mkdocs_build_strict_passes(site: Path) -> None:
+    assert (site / "index.html").is_file()
+    assert (site / "api" / "index.html").is_file()
+
+
+def test_built_api_reference_has_every_public_name_with_its_docstring(site: Path) -> None:
+    page = (site / "api" / "index.html").read_text()
+    for name in molrg.__all__:
+        anchor = f'id="molrg.{name}"'
+        assert anchor in page, f"the API reference has no entry for molrg.{name}"
+        heading_end = page.index("</h", page.index(anchor))
+        nxt = page.find('class="doc doc-heading"', heading_end)
+        entry = page[heading_end:nxt if nxt > 0 else None]
+        contents = entry.split('class="doc doc-contents', 1)[-1].split(">", 1)[-1]
+        first = re.split(r"<div|</div", contents, maxsplit=1)[0]  # the docstring's first block
+        words = html.unescape(re.sub(r"<[^>]+>", " ", first)).split()
+        assert len(words) >= 3, f"molrg.{name} is rendered without a docstring"
+
+
+def test_built_site_has_no_unexpanded_markers_and_all_images(site: Path) -> None:
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        assert "<!-- molrg:" not in text and "--8<--" not in text, page
+        for src in re.findall(r"<img [^>]*src=\"([^\"]+)\"", text):
+            if not src.startswith(("http://", "https://", "data:")):
+                assert (page.parent / src).resolve().is_file(), f"{page}: missing image {src}"
