@@ -18,7 +18,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .analysis import SNRPeak, Unimodality, count_local_maxima, snr_peak, unimodality
+from .analysis import (
+    Concordance,
+    CurveShape,
+    SNRPeak,
+    Unimodality,
+    concordance,
+    count_local_maxima,
+    curve_shape,
+    grid_peak,
+    snr_peak,
+    unimodality,
+)
 from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
 from .empirical import EmpiricalDenoiser
 from .estimators import SNRResult, snr
@@ -32,6 +43,7 @@ from .options import (
     ESTIMANDS,
     FORMS,
     INPUTS,
+    MEAN_PLACEMENTS,
     METHODS,
     PROBES,
     SIMULATORS,
@@ -53,9 +65,12 @@ __all__ = [
     "ESTIMANDS",
     "FORMS",
     "INPUTS",
+    "MEAN_PLACEMENTS",
     "METHODS",
     "PROBES",
     "SIMULATORS",
+    "Concordance",
+    "CurveShape",
     "Denoiser",
     "EmpiricalDenoiser",
     "LowRankMixture",
@@ -73,11 +88,14 @@ __all__ = [
     "Unimodality",
     "__version__",
     "approx_snr",
+    "concordance",
     "count_local_maxima",
+    "curve_shape",
     "dae",
     "dlogsnr_dlogsigma",
     "exact_limits",
     "features",
+    "grid_peak",
     "limits",
     "margin",
     "peak",

@@ -19,9 +19,10 @@ import numpy as np
 
 from .estimators import _iv, snr
 from .options import MonteCarlo, Quadrature
-from .validation import ParameterError, check_int, check_sigma
+from .validation import ParameterError, ParameterTypeError, check_int, check_real, check_sigma
 
-__all__ = ["SNRPeak", "Unimodality", "count_local_maxima", "snr_peak", "unimodality"]
+__all__ = ["Concordance", "CurveShape", "SNRPeak", "Unimodality", "concordance", "count_local_maxima",
+           "curve_shape", "grid_peak", "snr_peak", "unimodality"]
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,33 @@ class Unimodality:
     where: tuple[int, int]
 
 
+def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
+           nonnegative: bool = False) -> np.ndarray:
+    """``value`` as a finite float64 1-D NumPy array (of ``size`` entries, at least ``low``)."""
+    from ._backend import to_numpy
+
+    if value is None or isinstance(value, (str, bytes)):
+        raise ParameterTypeError(f"{name}={value!r} must be a 1-D array of real numbers")
+    try:
+        arr = np.asarray(to_numpy(value) if hasattr(value, "__array_namespace__") else value)
+    except (TypeError, ValueError):
+        raise ParameterTypeError(f"{name} must be a 1-D array of real numbers") from None
+    if arr.dtype.kind not in "iuf":
+        raise ParameterTypeError(f"{name} has dtype {arr.dtype}; valid: real numbers")
+    arr = arr.astype(np.float64)
+    if arr.ndim != 1 or arr.size < low or (size is not None and arr.size != size):
+        want = f"{size}" if size is not None else f">= {low}"
+        raise ParameterError(f"{name} has shape {arr.shape}; valid: 1-D with {want} entries")
+    if not np.all(np.isfinite(arr)) or (nonnegative and np.any(arr < 0)):
+        raise ParameterError(f"{name} has non-finite{' or negative' if nonnegative else ''} "
+                             f"entries; valid: finite{', >= 0' if nonnegative else ''}")
+    return arr
+
+
 def unimodality(y: Any, se: Any) -> Unimodality:
     """Unimodality statistic of a curve ``y`` with standard errors ``se`` (1-D, same length)."""
-    y = np.asarray(y, dtype=float)
-    se = np.asarray(se, dtype=float)
-    if y.ndim != 1 or y.shape != se.shape or y.size < 2:
-        raise ParameterError("y and se must be 1-D arrays of the same length >= 2")
-    if np.any(se < 0) or not np.all(np.isfinite(y)) or not np.all(np.isfinite(se)):
-        raise ParameterError("y must be finite and se finite and non-negative")
+    y = _curve("y", y)
+    se = _curve("se", se, size=y.size, nonnegative=True)
     peak = int(np.argmax(y))
     best, where = -math.inf, (peak, peak)
     scale = np.sqrt(se[:, None] ** 2 + se[None, :] ** 2)
@@ -72,7 +92,7 @@ def unimodality(y: Any, se: Any) -> Unimodality:
 
 def count_local_maxima(y: Any) -> int:
     """Number of strict interior local maxima of a (noise-free) curve."""
-    y = np.asarray(y, dtype=float)
+    y = _curve("y", y, low=1)
     return int(np.sum((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])))
 
 
@@ -134,7 +154,7 @@ def snr_peak(
     and the replicate argmaxes give the mean and its standard error.  If the coarse
     argmax is on the edge of the grid, ``interior`` is False and no refinement is done.
     """
-    replicates = check_int("replicates", replicates, low=2)
+    replicates = check_int("replicates", replicates, low=2, high=10_000)
     resolved = _iv(model, 1.0, input, estimand, denominator, denoiser, method, progress).method
     if isinstance(resolved, Quadrature):
         from . import quadrature
@@ -190,3 +210,126 @@ def snr_peak(
     return SNRPeak(float(p.mean()), float(p.std(ddof=1) / math.sqrt(replicates)),
                    float(h.mean()), float(h.std(ddof=1) / math.sqrt(replicates)), True,
                    mc.simulator, p)
+
+
+# ---------------------------------------------------------------------------------------
+# Curve shapes and concordance (used by the probe and claim commands)
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CurveShape:
+    """Shape of a curve ``y(sigma)`` with errors ``se``.
+
+    ``argmax``: index of the maximum; ``rise``: the largest significant rise before the
+    argmax, ``max_{i < argmax} (y_argmax - y_i) / sqrt(se_i^2 + se_argmax^2)`` measured from
+    the first point (so ``rise`` tests "rises from the left end", in errors; ``inf`` for an
+    exact curve that rises at all, 0 when the argmax is the first point); ``drop``: the same
+    for the fall to the last point; ``violation``: :func:`molrg.unimodality`'s statistic.
+    ``shape``: ``"unimodal"`` (interior peak, significant rise and fall, no significant
+    violation), ``"decreasing"``, ``"increasing"``, ``"flat"`` or ``"irregular"``.
+    """
+
+    argmax: int
+    rise: float
+    drop: float
+    violation: float
+    shape: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"argmax": self.argmax, "rise_z": self.rise, "drop_z": self.drop,
+                "violation_z": self.violation, "shape": self.shape}
+
+
+def _z(diff: float, scale: float) -> float:
+    if scale > 0:
+        return diff / scale
+    return math.inf if diff > 0 else (-math.inf if diff < 0 else 0.0)
+
+
+def curve_shape(y: Any, se: Any, z: float) -> CurveShape:
+    """Classify a curve as unimodal / decreasing / increasing / flat / irregular at ``z`` errors."""
+    y = _curve("y", y)
+    se = _curve("se", se, size=y.size, nonnegative=True)
+    z = check_real("z", z, low=0.0, open_low=False)
+    uni = unimodality(y, se)
+    i = uni.argmax
+    rise = _z(float(y[i] - y[0]), math.hypot(float(se[i]), float(se[0]))) if i > 0 else 0.0
+    drop = _z(float(y[i] - y[-1]), math.hypot(float(se[i]), float(se[-1]))) \
+        if i < y.size - 1 else 0.0
+    up, down = rise > z, drop > z
+    if uni.z > z:
+        shape = "irregular"
+    elif up and down:
+        shape = "unimodal"
+    elif down:
+        shape = "decreasing"
+    elif up:
+        shape = "increasing"
+    else:
+        shape = "flat"
+    return CurveShape(i, rise, drop, float(uni.z), shape)
+
+
+def grid_peak(sigma: Any, y: Any) -> float:
+    """Argmax of ``y`` on a log grid, refined by a parabola through the argmax and its
+    neighbours in ``log sigma`` (the grid point itself at either end)."""
+    sigma = check_sigma(sigma)
+    y = _curve("y", y, size=sigma.size, low=1)
+    i = int(np.argmax(y))
+    if i == 0 or i == y.size - 1:
+        return float(sigma[i])
+    u = np.log(sigma[i - 1:i + 2])
+    a, b, _ = np.polyfit(u, y[i - 1:i + 2], 2)
+    if a >= 0:
+        return float(sigma[i])
+    return float(np.exp(np.clip(-b / (2 * a), u[0], u[2])))
+
+
+@dataclass(frozen=True)
+class Concordance:
+    """Whether ``y`` is a monotone increasing function of ``x`` along a curve.
+
+    ``tau``: Kendall's tau of the points; ``discordant``: pairs ordered oppositely by ``x``
+    and ``y`` with both differences larger than ``z`` combined errors (the significant
+    violations of monotonicity); ``worst``: the pair ``(i, j)`` with the largest
+    ``min(|dx|/se_dx, |dy|/se_dy)`` among the discordant ones, and that value.
+    """
+
+    tau: float
+    pairs: int
+    discordant: int
+    worst: tuple[int, int] | None
+    worst_z: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kendall_tau": self.tau, "pairs": self.pairs,
+                "significant_discordant_pairs": self.discordant,
+                "worst_pair": None if self.worst is None else list(self.worst),
+                "worst_z": self.worst_z}
+
+
+def concordance(x: Any, sx: Any, y: Any, sy: Any, z: float) -> Concordance:
+    """Error-aware test that ``y`` increases with ``x`` (see :class:`Concordance`)."""
+    from scipy.stats import kendalltau
+
+    x = _curve("x", x, low=1)
+    sx = _curve("sx", sx, size=x.size, low=1, nonnegative=True)
+    y = _curve("y", y, size=x.size, low=1)
+    sy = _curve("sy", sy, size=x.size, low=1, nonnegative=True)
+    z = check_real("z", z, low=0.0, open_low=False)
+    n = x.size
+    tau = float(kendalltau(x, y).statistic) if n > 1 else math.nan
+    count, worst, worst_z = 0, None, 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx, dy = x[j] - x[i], y[j] - y[i]
+            if dx * dy >= 0:
+                continue
+            zx = _z(abs(dx), math.hypot(sx[i], sx[j]))
+            zy = _z(abs(dy), math.hypot(sy[i], sy[j]))
+            zz = min(zx, zy)
+            if zz > z:
+                count += 1
+                if zz > worst_z:
+                    worst, worst_z = (i, j), zz
+    return Concordance(tau if math.isfinite(tau) else 0.0, n * (n - 1) // 2, count, worst,
+                       worst_z)

@@ -37,6 +37,8 @@ DEFAULT_MEMORY_BUDGET = 128 * MiB
 DEFAULT_CHUNK_POINTS = 4096
 """Default number of points per chunk (capped so that the budget holds at least 16 samples)."""
 MIN_SAMPLE_CHUNK = 16
+MIN_CHUNK_POINTS = 64
+"""Fewest points per chunk chosen by default (whatever the budget)."""
 MIN_MEMORY_BUDGET = 1024
 """Smallest accepted ``memory_budget`` (bytes); tiny budgets exist to test the chunking."""
 
@@ -57,7 +59,13 @@ class EmpiricalDenoiser:
         output, ``points`` (and any converted copy), the cached ``(N,)`` half squared
         norms and their ``(N,)`` per-call scaled copy.
     chunk_points : points per chunk ``nb`` (default ``min(N, 4096)``, reduced if the budget
-        would otherwise leave fewer than 16 samples per chunk).
+        would otherwise leave fewer than 16 samples per chunk, but never below
+        ``min(N, MIN_CHUNK_POINTS)``: a one-point chunk makes every call a loop over points).
+    basis : optional ``(n, r)`` orthonormal columns whose span contains every point (e.g. a
+        model's stacked basis).  Then ``||x - p_i||^2 = ||Q^T x - Q^T p_i||^2 + ||(I - Q Q^T)
+        x||^2`` and the last term is the same for every ``i``: the denoiser runs on the
+        coordinates ``Q^T x`` and returns ``Q`` times the result -- exact, and ``n / r`` times
+        cheaper.  Points outside the span raise ``ParameterError``.
 
     Notes
     -----
@@ -71,7 +79,7 @@ class EmpiricalDenoiser:
     """
 
     def __init__(self, points: Any, *, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                 chunk_points: int | None = None) -> None:
+                 chunk_points: int | None = None, basis: Any = None) -> None:
         try:
             xp = array_namespace(points)
         except TypeError:
@@ -88,8 +96,17 @@ class EmpiricalDenoiser:
         nb = min(check_int("chunk_points", chunk_points, low=1), self.N)
         # keep at least MIN_SAMPLE_CHUNK samples per chunk inside the budget (float64 sizing)
         fit = (self.memory_budget // (8 * MIN_SAMPLE_CHUNK) - 4 * self.n - 8) // 2
-        self.chunk_points = max(1, min(nb, fit))
+        floor = nb if chunk_points != DEFAULT_CHUNK_POINTS else min(nb, MIN_CHUNK_POINTS)
+        self.chunk_points = max(1, floor, min(nb, fit))
         self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._inner: EmpiricalDenoiser | None = None
+        self._basis: np.ndarray | None = None
+        if basis is not None:
+            self._basis = _span_basis(basis, to_numpy(points), self.n)
+            coords = xp.asarray(to_numpy(points) @ self._basis, dtype=getattr(xp, self._dtype))
+            self._inner = EmpiricalDenoiser(coords, memory_budget=memory_budget,
+                                            chunk_points=chunk_points)
+            return
         # Validates the points (finite, ||p||^2 representable) chunk by chunk: no (N, n) temporary.
         self._prepared(xp, self._dtype)
 
@@ -150,6 +167,9 @@ class EmpiricalDenoiser:
         dtype_name = float_dtype_of(xp, x)
         if x.ndim < 1 or x.shape[-1] != self.n:
             raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={self.n}")
+        if self._inner is not None and self._basis is not None:
+            q = xp.asarray(self._basis, dtype=x.dtype)
+            return self._inner(x @ q, sigma) @ xp.matrix_transpose(q)
         s = check_sigma_scalar(sigma)
         inv_s2 = 1.0 / (s * s)
         if not math.isfinite(inv_s2) or inv_s2 > float(np.finfo(dtype_name).max) * 1e-12:
@@ -201,3 +221,23 @@ class EmpiricalDenoiser:
                 acc += contrib
             run_max = new_max
         return acc / run_sum[:, None]
+
+
+def _span_basis(basis: Any, points: np.ndarray, n: int) -> np.ndarray:
+    """``basis`` as host float64 orthonormal ``(n, r)`` columns spanning every point."""
+    q = np.asarray(to_numpy(basis), dtype=np.float64)
+    if q.ndim != 2 or q.shape[0] != n or not 1 <= q.shape[1] <= n:
+        raise ParameterError(f"basis has shape {q.shape}; valid: (n, r) with n={n}, 1 <= r <= n")
+    if not np.all(np.isfinite(q)):
+        raise ParameterError("basis has non-finite entries; valid: finite orthonormal columns")
+    err = float(np.max(np.abs(q.T @ q - np.eye(q.shape[1]))))
+    if err > 1e-8:
+        raise ParameterError(f"basis is not orthonormal: max|Q^T Q - I| = {err:.3g}; "
+                             "valid: <= 1e-08")
+    pts = np.asarray(points, dtype=np.float64)
+    resid = float(np.max(np.abs(pts - (pts @ q) @ q.T)))
+    scale = max(float(np.max(np.abs(pts))), 1.0)
+    if resid > 1e-10 * scale * np.sqrt(n):
+        raise ParameterError(f"points are not in span(basis) (residual {resid:.3g}); valid: "
+                             "points whose components outside the basis vanish")
+    return q

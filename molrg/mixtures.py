@@ -28,6 +28,7 @@ import numpy as np
 
 from ._backend import Random, namespace, resolve_dtype, to_numpy
 from .models import haar_basis
+from .options import MEAN_PLACEMENTS
 from .validation import ParameterError, check_int, check_real
 
 __all__ = [
@@ -44,7 +45,6 @@ ORTHONORMAL_TOL = 1e-8
 """Largest ``max|U_k^T U_k - I|`` accepted for a class basis."""
 WEIGHTS_TOL = 1e-12
 """``|sum(weights) - 1|`` must not exceed ``WEIGHTS_TOL * K``."""
-MEAN_PLACEMENTS = ("orthogonal", "subspace")
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -359,13 +359,17 @@ def two_subspaces(
     weights: Any = None,
     means: Any = None,
     seed: int | np.random.Generator | None = 0,
+    count: int | None = None,
 ) -> LowRankMixture:
-    """Two ``d``-dimensional subspaces whose ``d`` principal angles all equal ``angle_deg``.
+    """Two ``d``-dimensional subspaces, ``count`` of whose principal angles equal ``angle_deg``.
 
-    With ``Q = [Q_1, Q_2]`` Haar-random ``(n, 2d)`` orthonormal columns,
-    ``U_1 = Q_1`` and ``U_2 = cos(theta) Q_1 + sin(theta) Q_2``, ``theta = angle_deg * pi/180``,
-    so ``U_1^T U_2 = cos(theta) I_d``.  ``angle_deg = 90``: orthogonal (the idealised
-    binary MoLRG); ``angle_deg = 0``: the same subspace twice.
+    With ``Q = [Q_1, Q_2]`` Haar-random ``(n, 2d)`` orthonormal columns, ``U_1 = Q_1`` and
+    column ``i`` of ``U_2`` is ``cos(theta) q_i + sin(theta) q_{d+i}`` for ``i < count`` and
+    ``q_{d+i}`` (angle 90) otherwise, ``theta = angle_deg * pi/180``; so ``U_1^T U_2 =
+    diag(cos(theta) 1_count, 0)``.  ``angle_deg = 90``: orthogonal (the idealised binary
+    MoLRG); ``angle_deg = 0`` with ``count = d``: the same subspace twice.  The paper's
+    "principal angle theta" does not say how many angles; ``count = d`` (all, the default)
+    and ``count = 1`` bracket the readings.
 
     Parameters
     ----------
@@ -373,14 +377,17 @@ def two_subspaces(
     angle_deg : principal angle in DEGREES, in ``[0, 90]`` (the paper's relaxation: 30).
     delta, weights, means : as in :class:`LowRankMixture`.
     seed : seed of ``Q``.
+    count : how many principal angles equal ``angle_deg`` (default ``d``: all).
     """
     d = check_int("d", d, low=1)
     n = check_int("n", n, low=2 * d)
     angle = check_real("angle_deg", angle_deg, low=0.0, high=90.0, open_low=False, open_high=False)
+    count = d if count is None else check_int("count", count, low=0, high=d)
     theta = np.deg2rad(angle)
     q = haar_basis(n, 2 * d, seed)
     u1 = q[:, :d]
-    u2 = np.cos(theta) * q[:, :d] + np.sin(theta) * q[:, d:]
+    u2 = q[:, d:].copy()
+    u2[:, :count] = np.cos(theta) * q[:, :count] + np.sin(theta) * q[:, d:d + count]
     return LowRankMixture([u1, u2], delta=delta, weights=weights, means=means)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "ESTIMANDS",
     "FORMS",
     "INPUTS",
+    "MEAN_PLACEMENTS",
     "METHODS",
     "PROBES",
     "SIMULATORS",
@@ -50,6 +51,9 @@ FORMS = ("printed", "derived", "corrected")
 """Theorem 1's approximation: as printed in the paper, as its own step derives it, corrected."""
 PROBES = ("bayes", "linear", "energy")
 """Probes of :func:`molrg.probe_accuracy`."""
+MEAN_PLACEMENTS = ("orthogonal", "subspace")
+"""Where :meth:`molrg.LowRankMixture.separated` puts the class means: along directions
+orthogonal to every subspace, or inside each class's own subspace."""
 
 Input = Literal["noisy", "clean"]
 Estimand = Literal["ratio-of-means", "mean-of-ratios"]

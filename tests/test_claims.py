@@ -137,11 +137,11 @@ def test_span_denoiser_equals_the_ambient_empirical_denoiser() -> None:
     for s in (0.05, 0.5, 5.0):
         np.testing.assert_allclose(den(x, s), full(x, s), atol=1e-12)
     with pytest.raises(molrg.ParameterError, match="not in span"):
-        memorization.SpanDenoiser(np.ones((3, 12)), model.basis)
+        molrg.EmpiricalDenoiser(np.ones((3, 12)), basis=model.basis)
 
 
 def test_one_angle_and_perturbed_bases() -> None:
-    mix = mixtures.one_angle(20, 4, 30.0, delta=0.2)
+    mix = molrg.LowRankMixture.two_subspaces(20, 4, 30.0, delta=0.2, count=1)
     angles = np.sort(np.degrees(subspace_angles(*mix.bases)))
     np.testing.assert_allclose(angles, [30, 90, 90, 90], atol=1e-9)
     model = molrg.MoLRG(3, 2, 20, 0.2)

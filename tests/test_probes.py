@@ -14,14 +14,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import molrg
-from molrg.probes import (
-    CLEAN_SIGMA,
-    bayes_accuracy_exact,
-    concordance,
-    curve_shape,
-    peak_sigma,
-    probe_accuracy,
-)
+from molrg import concordance, curve_shape, probe_accuracy
+from molrg import grid_peak as peak_sigma
+from molrg.probes import CLEAN_SIGMA, bayes_accuracy_exact
 from tests.conftest import examples, family_z
 from tests.strategies import seeds, sigmas, theory_params
 

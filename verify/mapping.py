@@ -79,7 +79,7 @@ def log_integers(lo: int, hi: int, count: int) -> tuple[int, ...]:
     values: list[int] = []
     span = count
     while len(values) < count:
-        values = sorted({int(round(x)) for x in np.geomspace(lo, hi, span)})
+        values = sorted({round(float(x)) for x in np.geomspace(lo, hi, span)})
         span += 1
     while len(values) > count:  # drop the interior value closest (in log) to a neighbour
         logs = np.log(values)

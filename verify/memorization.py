@@ -11,11 +11,12 @@ setting of its representation experiments, whose optimal SNR peak is known).
 
 The training points lie in ``span(U)`` (``K d`` dimensions), so the softmax depends on
 ``x`` only through ``U^T x``: the denoiser is evaluated exactly in those coordinates
-(:class:`SpanDenoiser`), which is also why the curves cannot depend on ``n``.  The SNR is
+(``molrg.EmpiricalDenoiser(points, basis=...)``), which is also why the curves cannot
+depend on ``n``.  The SNR is
 the ambient Monte Carlo estimate of ``molrg.snr`` (common random numbers across sigma,
 the same evaluation draws for every ``N``).
 
-Claims (``--z`` errors; curve shapes as in ``molrg.probes.curve_shape``):
+Claims (``--z`` errors; curve shapes as in ``molrg.curve_shape``):
 
 1. ``small-N-monotone``: the smallest ``N`` gives a decreasing curve (no significant rise
    from the small-sigma end).
@@ -37,15 +38,12 @@ import itertools
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 import molrg
 from molrg import ParameterError
-from molrg._backend import array_namespace
-from molrg.probes import curve_shape, peak_sigma
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
@@ -55,45 +53,12 @@ NAME = "memorization"
 HELP = "SNR of the memorising (empirical) denoiser for several N vs the optimum (our construction)"
 
 
-class SpanDenoiser:
-    """The empirical denoiser of ``points`` that lie in ``span(Q)``, evaluated in coordinates.
-
-    ``||x - p_i||^2 = ||Q^T x - Q^T p_i||^2 + ||(I - Q Q^T) x||^2`` and the last term is the
-    same for every ``i``, so the softmax of ``EmpiricalDenoiser(points)`` equals that of
-    ``EmpiricalDenoiser(points @ Q)`` at ``Q^T x``; the output is ``Q`` times the
-    coordinate output.  Exact (up to rounding) and ``n / rank(Q)`` times cheaper.
-    ``points`` (the ``(N, n)`` originals) is kept so that ``molrg.probe_accuracy`` can
-    treat it as the empirical denoiser it is.
-    """
-
-    def __init__(self, points: np.ndarray, Q: np.ndarray, **kwargs: Any) -> None:
-        coords = np.asarray(points) @ Q
-        resid = float(np.max(np.abs(np.asarray(points) - coords @ Q.T))) if points.size else 0.0
-        scale = max(float(np.max(np.abs(points))), 1.0) if points.size else 1.0
-        if resid > 1e-10 * scale:
-            raise ParameterError(f"points are not in span(Q) (residual {resid:.3g}); valid: "
-                                 "points = coordinates @ Q^T")
-        self.points = points
-        self.Q = Q
-        self.inner = molrg.EmpiricalDenoiser(coords, **kwargs)
-        self._cache: dict[tuple[str, str], Any] = {}
-
-    def _q(self, xp: ModuleType, x: Any) -> Any:
-        key = (xp.__name__, str(x.dtype))
-        if key not in self._cache:
-            self._cache[key] = xp.asarray(self.Q, dtype=x.dtype)
-        return self._cache[key]
-
-    def __call__(self, x: Any, sigma: float) -> Any:
-        xp = array_namespace(x)
-        q = self._q(xp, x)
-        return self.inner(x @ q, sigma) @ xp.matrix_transpose(q)
-
-
-def empirical_denoiser(model: molrg.MoLRG, N: int, seed: int) -> SpanDenoiser:
-    """The memorising denoiser of ``N`` clean samples of ``model`` drawn with ``seed``."""
+def empirical_denoiser(model: molrg.MoLRG, N: int, seed: int) -> molrg.EmpiricalDenoiser:
+    """The memorising denoiser of ``N`` clean samples of ``model`` drawn with ``seed``,
+    evaluated in the coordinates of the model's basis (the points lie in its span: exact,
+    and ``n / (K d)`` times cheaper)."""
     points, _ = model.sample(N, seed)
-    return SpanDenoiser(np.asarray(points), model.basis)
+    return molrg.EmpiricalDenoiser(points, basis=model.basis)
 
 
 @dataclass(frozen=True)
@@ -235,12 +200,12 @@ def analyse(options: MemorizationOptions, runs: dict[str, Any]) -> dict[str, Any
     window = None
     opt_peak = math.nan
     if opt is not None:
-        opt_peak = peak_sigma(sigma, opt["snr"])
+        opt_peak = molrg.grid_peak(sigma, opt["snr"])
         window = (sigma >= opt_peak / 2) & (sigma <= opt_peak * 2)
     for key, r in runs.items():
         y, e = np.asarray(r["snr"]), np.asarray(r["stderr"])
-        shape = curve_shape(y, e, options.z)
-        entry = {"N": r["N"], "shape": shape.to_json(), "peak_sigma": peak_sigma(sigma, y),
+        shape = molrg.curve_shape(y, e, options.z)
+        entry = {"N": r["N"], "shape": shape.to_json(), "peak_sigma": molrg.grid_peak(sigma, y),
                  "peak_snr": float(np.max(y)), "snr_at_sigma_min": float(y[0]),
                  "rise_relative": float(np.max(y) / y[0] - 1.0), "elapsed_s": r["elapsed_s"]}
         if opt is not None and window is not None and window.any():

@@ -48,7 +48,6 @@ import numpy as np
 
 import molrg
 from molrg import ParameterError
-from molrg.probes import curve_shape, peak_sigma
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
@@ -186,27 +185,14 @@ class MixturesOptions:
         return asdict(self)
 
 
-def one_angle(n: int, d: int, angle_deg: float, *, delta: float,
-              seed: int = 0) -> molrg.LowRankMixture:
-    """Two rank-``d`` subspaces with ONE principal angle ``angle_deg``, the others 90.
-
-    ``Q`` Haar ``(n, 2d)``; ``U_1 = Q[:, :d]``; ``U_2`` = ``cos(theta) q_1 + sin(theta)
-    q_{d+1}`` and ``q_{d+2}, ..., q_{2d}``.
-    """
-    q = molrg.models.haar_basis(n, 2 * d, seed)
-    theta = math.radians(angle_deg)
-    u2 = q[:, d:].copy()
-    u2[:, 0] = math.cos(theta) * q[:, 0] + math.sin(theta) * q[:, d]
-    return molrg.LowRankMixture([q[:, :d], u2], delta=delta)
-
-
 def build(setting: dict[str, Any], seed: int) -> molrg.LowRankMixture:
     """The mixture of one setting (basis from ``seed``)."""
     n, d, delta = setting["n"], setting["d"], setting["delta"]
     if setting["family"] == "angle-all":
         return molrg.LowRankMixture.two_subspaces(n, d, setting["angle"], delta=delta, seed=seed)
     if setting["family"] == "angle-one":
-        return one_angle(n, d, setting["angle"], delta=delta, seed=seed)
+        return molrg.LowRankMixture.two_subspaces(n, d, setting["angle"], delta=delta,
+                                                  seed=seed, count=1)
     return molrg.LowRankMixture.unequal_ranks(n, tuple(setting["ranks"]), delta,
                                               weights=setting["weights"], seed=seed)
 
@@ -321,10 +307,10 @@ def analyse(options: MixturesOptions, settings: list[dict[str, Any]],
             classes = []
             for k in range(y.shape[0]):
                 yd, ed = y[k, idx_dense], e[k, idx_dense]
-                shape = curve_shape(yd, ed, options.z)
+                shape = molrg.curve_shape(yd, ed, options.z)
                 i0, i1 = _at(sigma, LIMIT_SIGMA)
                 classes.append({
-                    "peak_sigma": peak_sigma(dense, yd), "peak_snr": float(np.max(yd)),
+                    "peak_sigma": molrg.grid_peak(dense, yd), "peak_snr": float(np.max(yd)),
                     "shape": shape.to_json(),
                     "limit_zero": lim[f"zero/{mode}/{den}/{k}"],
                     "mc_at_1e-3": float(y[k, i0]), "mc_at_1e-3_stderr": float(e[k, i0]),

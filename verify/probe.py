@@ -10,7 +10,7 @@ classifier on the features; exact quadrature for the optimal denoiser), ``linear
 (multinomial logistic regression, held out) and ``energy`` (``argmax_l ||U_l^T xhat||^2``).
 
 Claims, for every denoiser and probe (``--z`` errors; shapes as in
-``molrg.probes.curve_shape``):
+``molrg.curve_shape``):
 
 1. ``unimodal``: the accuracy curve is unimodal in sigma (interior peak with a
    significant rise and fall).
@@ -39,7 +39,6 @@ import numpy as np
 
 import molrg
 from molrg import ParameterError
-from molrg.probes import concordance, curve_shape, peak_sigma, probe_accuracy
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
@@ -171,7 +170,7 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                            "snr": {"estimate": snr.estimate.tolist(),
                                    "stderr": snr.stderr.tolist()}, "probes": {}}
     for probe in p["probes"]:
-        acc = probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
+        acc = molrg.probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
                              samples=p["samples"], seed=p["seed"])
         out["probes"][probe] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
                                 "method": acc.method, "classifier": acc.classifier}
@@ -233,15 +232,15 @@ def analyse(options: ProbeOptions, runs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, r in runs.items():
         y, e = np.asarray(r["snr"]["estimate"]), np.asarray(r["snr"]["stderr"])
-        entry: dict[str, Any] = {"snr": {"shape": curve_shape(y, e, z).to_json(),
-                                         "peak_sigma": peak_sigma(sigma, y),
+        entry: dict[str, Any] = {"snr": {"shape": molrg.curve_shape(y, e, z).to_json(),
+                                         "peak_sigma": molrg.grid_peak(sigma, y),
                                          "peak_snr": float(y.max())}, "probes": {}}
         for probe, c in r["probes"].items():
             a, ae = np.asarray(c["estimate"]), np.asarray(c["stderr"])
-            conc = concordance(y, e, a, ae, z)
+            conc = molrg.concordance(y, e, a, ae, z)
             worst = conc.worst
             entry["probes"][probe] = {
-                "shape": curve_shape(a, ae, z).to_json(), "peak_sigma": peak_sigma(sigma, a),
+                "shape": molrg.curve_shape(a, ae, z).to_json(), "peak_sigma": molrg.grid_peak(sigma, a),
                 "peak_accuracy": float(a.max()), "concordance": conc.to_json(),
                 "worst_pair_sigma": None if worst is None else [float(sigma[worst[0]]),
                                                                 float(sigma[worst[1]])],

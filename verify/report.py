@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -124,8 +125,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str |
         numeric = bool(rows) and all(isinstance(r[i], (int, float, np.number)) and
                                      not isinstance(r[i], bool) for r in rows)
         t.add_column(h, justify="right" if numeric else "left")
-    for r in rows:
-        t.add_row(*(fmt(v, digits) for v in r))
+    for r in rows:  # cells are data, not markup: "[x]" in a name must stay visible
+        t.add_row(*(escape(fmt(v, digits)) for v in r))
     return t
 
 

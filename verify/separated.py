@@ -14,7 +14,7 @@ The guess ``orthogonal, scale 3`` reproduces Table 7's small-sigma SNR (0.54 =
 ``d / (delta^2 d + ||mu||^2)`` with the complement denominator); it is shown beside the
 printed row.
 
-Claims (``--z`` errors; shapes as in ``molrg.probes.curve_shape``), for ``--denominator``
+Claims (``--z`` errors; shapes as in ``molrg.curve_shape``), for ``--denominator``
 (default complement, arXiv Definition 1):
 
 1. ``snr-monotone`` (each placement and scale > 0): the SNR curve is decreasing.
@@ -34,8 +34,6 @@ import numpy as np
 
 import molrg
 from molrg import ParameterError
-from molrg.mixtures import MEAN_PLACEMENTS
-from molrg.probes import curve_shape, peak_sigma, probe_accuracy
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
@@ -61,7 +59,7 @@ class SeparatedOptions:
     n: int = 50
     delta: float = 0.2
     scales: tuple[float, ...] = (0.0, 1.0, 3.0, 10.0)
-    placements: tuple[str, ...] = MEAN_PLACEMENTS
+    placements: tuple[str, ...] = molrg.MEAN_PLACEMENTS
     input: str = "noisy"
     denominator: str = "complement"
     samples: int = 40_000
@@ -89,9 +87,9 @@ class SeparatedOptions:
         object.__setattr__(self, "scales", tuple(sorted(set(scales))))
         placements = tuple(self.placements)
         if not placements:
-            raise ParameterError(f"placements is empty; valid: {MEAN_PLACEMENTS}")
+            raise ParameterError(f"placements is empty; valid: {molrg.MEAN_PLACEMENTS}")
         for p in placements:
-            check_choice("placement", p, MEAN_PLACEMENTS)
+            check_choice("placement", p, molrg.MEAN_PLACEMENTS)
         object.__setattr__(self, "placements", tuple(dict.fromkeys(placements)))
         check_choice("input", self.input, molrg.INPUTS)
         check_choice("denominator", self.denominator, molrg.DENOMINATORS)
@@ -138,7 +136,7 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                       method=molrg.MonteCarlo(simulator="ambient", samples=p["samples"],
                                               seed=task.seed))
         out["snr"][den] = {"estimate": r.estimate.tolist(), "stderr": r.stderr.tolist()}
-    acc = probe_accuracy(mix, sigma, probe="bayes", input=p["input"], samples=p["probe_samples"],
+    acc = molrg.probe_accuracy(mix, sigma, probe="bayes", input=p["input"], samples=p["probe_samples"],
                          seed=task.seed)
     out["accuracy"] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
                        "classifier": acc.classifier}
@@ -202,11 +200,11 @@ def analyse(options: SeparatedOptions, runs: dict[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {"snr": {}}
         for den, c in r["snr"].items():
             y, e = np.asarray(c["estimate"])[idx], np.asarray(c["stderr"])[idx]
-            entry["snr"][den] = {"shape": curve_shape(y, e, options.z).to_json(),
-                                 "peak_sigma": peak_sigma(dense, y), "peak_snr": float(y.max()),
+            entry["snr"][den] = {"shape": molrg.curve_shape(y, e, options.z).to_json(),
+                                 "peak_sigma": molrg.grid_peak(dense, y), "peak_snr": float(y.max()),
                                  "snr_at_sigma_min": float(y[0])}
         a, ae = np.asarray(r["accuracy"]["estimate"])[idx], np.asarray(r["accuracy"]["stderr"])[idx]
-        entry["accuracy"] = {"shape": curve_shape(a, ae, options.z).to_json(),
+        entry["accuracy"] = {"shape": molrg.curve_shape(a, ae, options.z).to_json(),
                              "at_sigma_min": float(a[0]), "at_sigma_max": float(a[-1])}
         t7 = np.array([int(np.argmin(np.abs(np.log(sigma / s)))) for s in TABLE7_SIGMA])
         entry["table7_grid"] = {
@@ -263,7 +261,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
     m.add_argument("--scales", default="0,1,3,10",
                    help="mean norms, comma-separated (0 = zero-mean control; default: 0,1,3,10)")
-    m.add_argument("--placement", choices=(*MEAN_PLACEMENTS, "both"), default="both",
+    m.add_argument("--placement", choices=(*molrg.MEAN_PLACEMENTS, "both"), default="both",
                    help="means orthogonal to every subspace, inside the own subspace, or both")
     c = parser.add_argument_group("SNR, accuracy and claims")
     c.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
@@ -281,7 +279,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> SeparatedResult:
-    placements = MEAN_PLACEMENTS if args.placement == "both" else (args.placement,)
+    placements = molrg.MEAN_PLACEMENTS if args.placement == "both" else (args.placement,)
     options = SeparatedOptions(
         K=args.K, d=args.d, n=args.n, delta=args.delta, scales=_floats(args.scales, "scales"),
         placements=placements, input=args.input, denominator=args.denominator,
