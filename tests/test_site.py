@@ -167,10 +167,14 @@ def test_built_api_reference_has_every_public_name_with_its_docstring(site: Path
         assert len(words) >= 3, f"molrg.{name} is rendered without a docstring"
 
 
-def test_built_site_has_no_unexpanded_markers_and_all_images(site: Path) -> None:
+def test_built_site_has_no_leftover_markup_and_all_images(site: Path) -> None:
     for page in site.rglob("*.html"):
         text = page.read_text()
         assert "<!-- molrg:" not in text and "--8<--" not in text, page
+        # docstring roles became links or code (docs/hooks/griffe_molrg.py), none leaked
+        assert not re.search(r"(?:<|&lt;)/?autoref\b", text), page
+        if page.parent.name.startswith("api"):
+            assert not re.search(r":(?:func|class|meth|mod|attr|data|exc):`", text), page
         for src in re.findall(r"<img [^>]*src=\"([^\"]+)\"", text):
             if not src.startswith(("http://", "https://", "data:")):
                 assert (page.parent / src).resolve().is_file(), f"{page}: missing image {src}"
