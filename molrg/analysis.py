@@ -43,7 +43,7 @@ class Unimodality:
 
 
 def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
-           nonnegative: bool = False) -> np.ndarray:
+           nonnegative: bool = False, like: str = "") -> np.ndarray:
     """``value`` as a finite float64 1-D NumPy array (of ``size`` entries, at least ``low``)."""
     from ._backend import to_numpy
 
@@ -58,7 +58,8 @@ def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
     arr = arr.astype(np.float64)
     if arr.ndim != 1 or arr.size < low or (size is not None and arr.size != size):
         want = f"{size}" if size is not None else f">= {low}"
-        raise ParameterError(f"{name} has shape {arr.shape}; valid: 1-D with {want} entries")
+        of = f" (the length of {like})" if like else ""
+        raise ParameterError(f"{name} has shape {arr.shape}; valid: 1-D with {want} entries{of}")
     if not np.all(np.isfinite(arr)) or (nonnegative and np.any(arr < 0)):
         raise ParameterError(f"{name} has non-finite{' or negative' if nonnegative else ''} "
                              f"entries; valid: finite{', >= 0' if nonnegative else ''}")
@@ -68,7 +69,7 @@ def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
 def unimodality(y: Any, se: Any) -> Unimodality:
     """Unimodality statistic of a curve ``y`` with standard errors ``se`` (1-D, same length)."""
     y = _curve("y", y)
-    se = _curve("se", se, size=y.size, nonnegative=True)
+    se = _curve("se", se, size=y.size, nonnegative=True, like="y")
     peak = int(np.argmax(y))
     best, where = -math.inf, (peak, peak)
     scale = np.sqrt(se[:, None] ** 2 + se[None, :] ** 2)
@@ -248,7 +249,7 @@ def _z(diff: float, scale: float) -> float:
 def curve_shape(y: Any, se: Any, z: float) -> CurveShape:
     """Classify a curve as unimodal / decreasing / increasing / flat / irregular at ``z`` errors."""
     y = _curve("y", y)
-    se = _curve("se", se, size=y.size, nonnegative=True)
+    se = _curve("se", se, size=y.size, nonnegative=True, like="y")
     z = check_real("z", z, low=0.0, open_low=False)
     uni = unimodality(y, se)
     i = uni.argmax
@@ -272,8 +273,8 @@ def curve_shape(y: Any, se: Any, z: float) -> CurveShape:
 def grid_peak(sigma: Any, y: Any) -> float:
     """Argmax of ``y`` on a log grid, refined by a parabola through the argmax and its
     neighbours in ``log sigma`` (the grid point itself at either end)."""
-    sigma = check_sigma(sigma)
-    y = _curve("y", y, size=sigma.size, low=1)
+    sigma = np.atleast_1d(check_sigma(sigma))
+    y = _curve("y", y, size=sigma.size, low=1, like="sigma")
     i = int(np.argmax(y))
     if i == 0 or i == y.size - 1:
         return float(sigma[i])
@@ -312,9 +313,9 @@ def concordance(x: Any, sx: Any, y: Any, sy: Any, z: float) -> Concordance:
     from scipy.stats import kendalltau
 
     x = _curve("x", x, low=1)
-    sx = _curve("sx", sx, size=x.size, low=1, nonnegative=True)
-    y = _curve("y", y, size=x.size, low=1)
-    sy = _curve("sy", sy, size=x.size, low=1, nonnegative=True)
+    sx = _curve("sx", sx, size=x.size, low=1, nonnegative=True, like="x")
+    y = _curve("y", y, size=x.size, low=1, like="x")
+    sy = _curve("sy", sy, size=x.size, low=1, nonnegative=True, like="x")
     z = check_real("z", z, low=0.0, open_low=False)
     n = x.size
     tau = float(kendalltau(x, y).statistic) if n > 1 else math.nan

@@ -225,7 +225,15 @@ class EmpiricalDenoiser:
 
 def _span_basis(basis: Any, points: np.ndarray, n: int) -> np.ndarray:
     """``basis`` as host float64 orthonormal ``(n, r)`` columns spanning every point."""
-    q = np.asarray(to_numpy(basis), dtype=np.float64)
+    from .validation import ParameterTypeError
+
+    try:
+        raw = np.asarray(to_numpy(basis) if hasattr(basis, "__array_namespace__") else basis)
+    except (TypeError, ValueError):
+        raise ParameterTypeError("basis must be an (n, r) array of real numbers") from None
+    if raw.dtype.kind not in "iuf":
+        raise ParameterTypeError(f"basis has dtype {raw.dtype}; valid: real numbers")
+    q = raw.astype(np.float64)
     if q.ndim != 2 or q.shape[0] != n or not 1 <= q.shape[1] <= n:
         raise ParameterError(f"basis has shape {q.shape}; valid: (n, r) with n={n}, 1 <= r <= n")
     if not np.all(np.isfinite(q)):

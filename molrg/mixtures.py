@@ -53,11 +53,15 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 
 def _as_host(name: str, value: Any) -> np.ndarray:
+    from .validation import ParameterTypeError
+
     try:
-        arr = np.array(to_numpy(value), dtype=np.float64)
+        raw = np.asarray(to_numpy(value))
     except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{name} must be a real array ({exc})") from None
-    return arr
+        raise ParameterTypeError(f"{name} must be a real array ({exc})") from None
+    if raw.dtype.kind not in "iuf":
+        raise ParameterTypeError(f"{name} must be a real array (dtype {raw.dtype})")
+    return np.array(raw, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
