@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-import molrg
-
 ROOT = Path(__file__).parents[1]
 
 
