@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=6e8,
                         help="chi-square draws per setting (samples = min(1e7, budget / K))")
     parser.add_argument("--out", default="benchmarks/results/quadrature_vs_montecarlo.json")
+    parser.add_argument("--quiet", action="store_true", help="(accepted; the output is a log)")
     args = parser.parse_args(argv)
     rows = []
     start = time.perf_counter()

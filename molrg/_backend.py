@@ -93,16 +93,18 @@ def namespace(backend: str | ModuleType, name: str = "backend") -> ModuleType:
 def memory_budget(xp: ModuleType, requested: int) -> int:
     """Working-memory budget of one batch in bytes.
 
-    On the host: ``requested``.  On a GPU, when ``requested`` is the default, a quarter of
-    the device's free memory (at least the default): batches are sized to fill the device.
+    On the host: ``requested``.  On a GPU, when ``requested`` is the default, a sixteenth of
+    the device's *total* memory (at least the default; ~8.7 GB on an H200): batches are
+    sized to fill the device, and the batch size -- hence the random stream -- does not
+    change from call to call with the memory pool's state (it would with free memory).
     """
     from .options import DEFAULT_MEMORY_BYTES
 
     if is_cupy_namespace(xp) and requested == DEFAULT_MEMORY_BYTES:  # pragma: no cover - GPU
         import cupy
 
-        free, _total = cupy.cuda.Device().mem_info
-        return max(requested, free // 4)
+        _free, total = cupy.cuda.Device().mem_info
+        return max(requested, total // 16)
     return requested
 
 
@@ -202,8 +204,9 @@ class Random:
     def chisquare(self, df: float, shape: tuple[int, ...], dtype: Any) -> Any:
         """Chi-square draws with ``df`` degrees of freedom, as ``2 * Gamma(df / 2)``.
 
-        ``standard_gamma(..., dtype=)`` keeps float32 native on both NumPy and CuPy
-        (their ``chisquare`` returns float64 only).
+        ``standard_gamma(..., dtype=)`` returns float32 when asked, on NumPy (drawn natively)
+        and on CuPy (whose kernel may compute in float64 and cast); ``chisquare`` would
+        return float64 only.
         """
         g = self._gen.standard_gamma(df / 2.0, size=shape, dtype=_dtype_name(dtype))
         return self._wrap(2.0 * g)

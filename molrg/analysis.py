@@ -110,6 +110,9 @@ class SNRPeak:
     interior : whether the maximum is attained at an interior noise level.
     method : ``"quadrature"``, ``"reduced"`` or ``"ambient"``.
     replicates : Monte Carlo replicate argmaxes (empty for quadrature).
+    scan_sigma, scan_snr : quadrature: the log-spaced scan of the whole curve that bracketed
+        the peak (relative error ~1e-9; a deterministic picture of the curve's shape);
+        Monte Carlo: the coarse grid curve.
     """
 
     sigma: float
@@ -119,6 +122,8 @@ class SNRPeak:
     interior: bool
     method: str
     replicates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    scan_sigma: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    scan_snr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"sigma": self.sigma, "stderr": self.stderr, "snr": self.snr,
@@ -161,10 +166,11 @@ def snr_peak(
         from . import quadrature
 
         st = model.setting
-        sigma, value, err, interior = quadrature.exact_peak(st.K, st.d, st.delta, input)
-        value_err = float(snr(model, sigma, input=input).stderr) if interior else 0.0
-        return SNRPeak(float(sigma), float(err), float(value), value_err, bool(interior),
-                       "quadrature")
+        details = quadrature.exact_peak_details(st.K, st.d, st.delta, input, rule=resolved.rule)
+        sigma, value, err, interior = details.peak
+        return SNRPeak(float(sigma), float(err), float(value), details.snr_error,
+                       bool(interior), "quadrature", np.empty(0), details.scan_sigma,
+                       details.scan_snr)
     if grid is None:
         raise ParameterError("grid is required for a Monte Carlo peak; valid: a 1-D "
                              "increasing array of noise levels")
@@ -181,7 +187,8 @@ def snr_peak(
     i = int(np.argmax(coarse.estimate))
     if i in (0, grid.size - 1):
         return SNRPeak(float(grid[i]), math.nan, float(coarse.estimate[i]),
-                       float(coarse.stderr[i]), False, mc.simulator)
+                       float(coarse.stderr[i]), False, mc.simulator, np.empty(0), grid,
+                       coarse.estimate)
     from scipy.interpolate import CubicSpline
     from scipy.optimize import minimize_scalar
 
@@ -210,7 +217,7 @@ def snr_peak(
     p, h = np.array(peaks), np.array(heights)
     return SNRPeak(float(p.mean()), float(p.std(ddof=1) / math.sqrt(replicates)),
                    float(h.mean()), float(h.std(ddof=1) / math.sqrt(replicates)), True,
-                   mc.simulator, p)
+                   mc.simulator, p, grid, coarse.estimate)
 
 
 # ---------------------------------------------------------------------------------------

@@ -99,6 +99,7 @@ class EmpiricalDenoiser:
         floor = nb if chunk_points != DEFAULT_CHUNK_POINTS else min(nb, MIN_CHUNK_POINTS)
         self.chunk_points = max(1, floor, min(nb, fit))
         self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._basis_cache: dict[tuple[str, str], Any] = {}
         self._inner: EmpiricalDenoiser | None = None
         self._basis: np.ndarray | None = None
         if basis is not None:
@@ -145,6 +146,14 @@ class EmpiricalDenoiser:
             self._cache[key] = (pts, half)
         return self._cache[key]
 
+    def _basis_in(self, xp: ModuleType, dtype_name: str) -> Any:
+        """The ``(n, r)`` basis in ``(xp, dtype)``, converted once (on a GPU: uploaded once,
+        not at every call)."""
+        key = (xp.__name__, dtype_name)
+        if key not in self._basis_cache:
+            self._basis_cache[key] = xp.asarray(self._basis, dtype=getattr(xp, dtype_name))
+        return self._basis_cache[key]
+
     def sample_chunk(self, dtype_name: str) -> int:
         """Samples per chunk ``mb`` for the memory budget (see the class docstring)."""
         itemsize = 4 if dtype_name == "float32" else 8
@@ -168,7 +177,7 @@ class EmpiricalDenoiser:
         if x.ndim < 1 or x.shape[-1] != self.n:
             raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={self.n}")
         if self._inner is not None and self._basis is not None:
-            q = xp.asarray(self._basis, dtype=x.dtype)
+            q = self._basis_in(xp, dtype_name)
             return self._inner(x @ q, sigma) @ xp.matrix_transpose(q)
         s = check_sigma_scalar(sigma)
         inv_s2 = 1.0 / (s * s)

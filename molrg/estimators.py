@@ -265,7 +265,9 @@ def _quadrature(plan: _Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from . import quadrature
 
     st = plan.model.setting
-    value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta, plan.input)
+    assert isinstance(plan.method, Quadrature)
+    value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta, plan.input,
+                                                 rule=plan.method.rule)
     return value[:, None], error[:, None]
 
 

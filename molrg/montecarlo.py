@@ -50,6 +50,11 @@ __all__ = ["MIN_ROWS", "Moments", "simulate_ambient_molrg", "simulate_reduced"]
 
 MIN_ROWS = 512
 """Fewest rows of an ambient noise block (keeps the ``n x K d`` GEMM efficient)."""
+MAX_DRAW = 2**30
+"""Most random numbers drawn by one generator call.  Only a GPU-sized budget (a sixteenth
+of the device memory, :func:`molrg._backend.memory_budget`) reaches it; it keeps
+every draw well inside 32-bit element indexing (CuPy's distribution kernels index their
+output with a 32-bit ``int`` in the sources we read) and each draw a few GiB at most."""
 
 Progress = Callable[[int, int], None] | None
 
@@ -183,7 +188,7 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
     xp = gen_.xp
     dt = getattr(xp, dtype)
     item = _itemsize(dtype)
-    draw = batch or max(1, memory // (item * 8 * K))
+    draw = batch or max(1, min(memory // (item * 8 * K), MAX_DRAW // K))
     per_pair = K * item * 6 + 48  # working bytes per (sigma, sample) pair
     _check_float32_range(sigma, dtype)
     coef = _beta_coefficients(xp, sigma, delta, dt)
@@ -198,7 +203,9 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
     xi, zmx, kap = (xp.reshape(c, col) for c in (coef.xi, coef.zeta_minus_xi, coef.kappa))
 
     S = sigma.size
-    sub = min(draw, max(1, (memory // 2) // per_pair))
+    # sized by the samples actually drawn (not the budget's batch), so that a GPU-sized
+    # budget evaluates many sigma values per kernel instead of looping over them
+    sub = min(draw, samples, max(1, (memory // 2) // per_pair))
     s_chunk = max(1, min(S, (memory // 2) // (per_pair * sub)))
     chunks = _chunks(S, s_chunk)
     moments = [Moments(xp, ratios) for _ in chunks]
@@ -270,7 +277,8 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
 
     S = sigma.size
     per_pair = item * (4 * r + 8 * K) + 64
-    s_chunk = max(1, min(S, (memory // 2) // (per_pair * rows)))
+    live = K * min(m_batch, per_class)  # rows of a batch actually drawn
+    s_chunk = max(1, min(S, (memory // 2) // (per_pair * live)))
     chunks = _chunks(S, s_chunk)
     moments = [Moments(xp, ratios) for _ in chunks]
     done = 0
@@ -280,7 +288,7 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
         z = latent(xp, gen_, onehot, d, delta, dt)  # U^T x0, (K m, K d)
         y0 = z if cross is None else z @ cross  # V^T x0
         # the noise in column blocks only when a full row block exceeds the budget
-        cols = max(1, memory // (K * m * item))
+        cols = max(1, min(memory // (K * m * item), MAX_DRAW // (K * m)))
         eps_v = _projected_noise(gen_, K * m, n, V, dt, cols) if noisy else None
         for acc, sl in zip(moments, chunks, strict=True):
             y = y0[None, ...] if eps_v is None else \
@@ -386,9 +394,9 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
         A = mixture.basis_in(xp, dtype)
     offsets = np.cumsum([0, *mixture.ranks])
     per_row = item * (3 * n + 8 * width + 4 * mixture.total_rank) + 64
-    rows = batch or max(64, min(memory // per_row, 1 << 16))
+    rows = batch or max(64, min(memory // per_row, 1 << 16, MAX_DRAW // n))
     m_batch = max(1, min(rows, per_class))
-    noise_cols = max(1, memory // (m_batch * item))
+    noise_cols = max(1, min(memory // (m_batch * item), MAX_DRAW // m_batch))
     S = sigma.size
     noisy = input == "noisy"
     # clean input in float32: xhat ~ x0 / sigma^2, whose squared norms underflow for
@@ -414,7 +422,9 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
                 s = float(sigma[i])
                 x = y0 + s * eps if eps is not None else y0
                 if coordinates:
-                    out = mixture_posterior_mean(space, x, s)
+                    # the simulation's budget (a GPU-sized one on CuPy), not the
+                    # posterior's 64 MiB default: fewer, larger kernels per batch
+                    out = mixture_posterior_mean(space, x, s, memory_budget=memory)
                 else:
                     out = denoiser(x, s)
                     if getattr(out, "shape", None) != x.shape:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .validation import check_choice, check_int, check_real
+from .validation import check_choice, check_int
 
 __all__ = [
     "BACKENDS",
@@ -26,6 +26,7 @@ __all__ = [
     "MEAN_PLACEMENTS",
     "METHODS",
     "PROBES",
+    "QUADRATURE_RULES",
     "SIMULATORS",
     "MonteCarlo",
     "Quadrature",
@@ -43,6 +44,8 @@ SIMULATORS = ("ambient", "reduced")
 """Monte Carlo simulators: the full simulation in ``R^n``, or ``K`` chi-square energies."""
 METHODS = ("auto", "quadrature", *SIMULATORS)
 """Words accepted by ``molrg.snr(method=...)``."""
+QUADRATURE_RULES = ("accurate", "fast")
+"""Rules of the exact evaluator (:class:`Quadrature`)."""
 BACKENDS = ("numpy", "cupy", "array_api_strict")
 """Array backends (``array_api_strict`` is for testing the array-API code path)."""
 DTYPES = ("float64", "float32")
@@ -72,22 +75,23 @@ class Quadrature:
 
     Attributes
     ----------
-    rtol : relative accuracy the evaluator aims for; the result's ``stderr`` is its
-        bound on the numerical error actually achieved.
+    rule : ``"accurate"`` (default; measured relative error ~1e-15, worst 2e-13, error bounds
+        <= 7e-12 over 320 random settings against an independent reference) or ``"fast"``
+        (error <= 7e-12, bounds <= 3e-9; about 1.5x cheaper).  The result's ``stderr`` is
+        the rule's bound on the numerical error actually achieved (:mod:`molrg.quadrature`).
     """
 
-    rtol: float = 1e-10
+    rule: Literal["accurate", "fast"] = "accurate"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rtol", check_real("rtol", self.rtol, low=0.0, high=1e-2,
-                                                    open_high=False))
+        check_choice("rule", self.rule, QUADRATURE_RULES)
 
     @property
     def name(self) -> str:
         return "quadrature"
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": "quadrature", "rtol": self.rtol}
+        return {"method": "quadrature", "rule": self.rule}
 
 
 @dataclass(frozen=True)

@@ -154,12 +154,20 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+COMPACT_JSON_BYTES = 1 << 20
+"""JSON larger than this (compact) is written without indentation (a map is ~10 MB)."""
+
+
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as indented JSON (NaN/inf become null), atomically."""
+    """Write ``payload`` as JSON (NaN/inf become null), atomically; indented unless large."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = jsonable(payload)
+    text = json.dumps(data, separators=(",", ":"))
+    if len(text) <= COMPACT_JSON_BYTES:
+        text = json.dumps(data, indent=2)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(jsonable(payload), indent=2) + "\n")
+    tmp.write_text(text + "\n")
     os.replace(tmp, path)
 
 
