@@ -32,8 +32,8 @@ def settings(count: int, seed: int) -> list[dict[str, object]]:
     out = []
     for _ in range(count):
         out.append({
-            "K": int(round(math.exp(rng.uniform(math.log(2), math.log(1e4))))),
-            "d": int(round(math.exp(rng.uniform(0, math.log(512))))),
+            "K": round(math.exp(rng.uniform(math.log(2), math.log(1e4)))),
+            "d": round(math.exp(rng.uniform(0, math.log(512)))),
             "delta": float(rng.uniform(0.02, 0.95)),
             "sigma": float(math.exp(rng.uniform(math.log(1e-2), math.log(1e1)))),
             "input": str(rng.choice(molrg.INPUTS)),
