@@ -51,6 +51,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
+from .claims import ClaimsResult, parse_floats, validate_grid
 from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "mixtures"
@@ -149,16 +150,7 @@ class MixturesOptions:
         object.__setattr__(self, "samples", check_int("samples", self.samples, low=100,
                                                       high=10**9))
         object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
-                                                        high=10_000))
-        lo = check_real("sigma_min", self.sigma_min, low=1e-4, high=1e3, open_low=False)
-        hi = check_real("sigma_max", self.sigma_max, low=1e-4, high=1e3, open_high=False)
-        if hi <= lo:
-            raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
-        object.__setattr__(self, "sigma_min", lo)
-        object.__setattr__(self, "sigma_max", hi)
-        object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
-        object.__setattr__(self, "peak_tol", check_real("peak_tol", self.peak_tol, low=1.0))
+        validate_grid(self)
 
     def dense(self) -> np.ndarray:
         return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
@@ -214,29 +206,13 @@ def _task(task: parallel.Task) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class MixturesResult:
-    options: MixturesOptions
-    settings: list[dict[str, Any]]
-    runs: dict[str, dict[str, Any]]
-    failures: dict[str, dict[str, Any]]
-    analysis: dict[str, Any]
-    claims: list[Claim]
-    elapsed_s: float = field(default=0.0)
+class MixturesResult(ClaimsResult):
+    """:class:`~verify.claims.ClaimsResult` plus the list of settings run."""
 
-    @property
-    def verdict(self) -> str:
-        return "holds" if all(c.holds for c in self.claims) and not self.failures else "deviates"
+    settings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"params": self.options.to_json(), "settings": self.settings,
-                "runs": self.runs, "failures": self.failures, "analysis": self.analysis,
-                "claims": [asdict(c) for c in self.claims], "elapsed_s": self.elapsed_s}
-
-    def render(self, *, table: bool = True) -> list[Any]:
-        return render(self, table=table)
-
-    def plot(self, path: str) -> None:
-        plot(self, path)
+        return {**super().to_json(), "settings": self.settings}
 
 
 def run(options: MixturesOptions | None = None, *, scheduler: str = "serial",
@@ -256,8 +232,8 @@ def run(options: MixturesOptions | None = None, *, scheduler: str = "serial",
                                 on_result=on_result)
     analysis = analyse(options, settings, result.results)
     claims = evaluate_claims(options, analysis, result.results)
-    return MixturesResult(options, settings, result.results, result.failures, analysis, claims,
-                          time.perf_counter() - start)
+    return MixturesResult(options, result.results, result.failures, analysis, claims,
+                          time.perf_counter() - start, settings=settings)
 
 
 # ---------------------------------------------------------------------------------------
@@ -461,16 +437,6 @@ def comparative_claims(options: MixturesOptions, analysis: dict[str, Any],
 # ---------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------
-def _floats(text: str, name: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ParameterError(f"{name}={text!r} must be comma-separated numbers") from None
-    if not values:
-        raise ParameterError(f"{name}={text!r} is empty")
-    return values
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = MixturesOptions()
     m = parser.add_argument_group("model (defaults: the paper's appendix base case)")
@@ -504,13 +470,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> MixturesResult:
     modes = ("all", "one") if args.angle_mode == "both" else (args.angle_mode,)
-    ranks = _floats(args.ranks, "ranks")
+    ranks = parse_floats(args.ranks, "ranks")
     if any(not r.is_integer() for r in ranks):
         raise ParameterError(f"ranks={args.ranks!r}: ranks are integers")
     options = MixturesOptions(
-        n=args.n, d=args.d, delta=args.delta, angles=_floats(args.angles, "angles"),
+        n=args.n, d=args.d, delta=args.delta, angles=parse_floats(args.angles, "angles"),
         angle_modes=modes, ranks=tuple(int(r) for r in ranks),  # type: ignore[arg-type]
-        weights=_floats(args.weights, "weights"), input=args.input,  # type: ignore[arg-type]
+        weights=parse_floats(args.weights, "weights"), input=args.input,  # type: ignore[arg-type]
         denominator=args.denominator, samples=args.samples, seed=args.seed,
         num_sigma=args.num_sigma, sigma_min=args.sigma_min, sigma_max=args.sigma_max,
         z=args.z, peak_tol=args.peak_tol)

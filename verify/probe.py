@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
+from .claims import ClaimsResult, validate_grid
 from .memorization import empirical_denoiser
 from .theorem1 import UNIMODAL_Z, Claim
 
@@ -110,16 +111,7 @@ class ProbeOptions:
             object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * self.K,
                                                      high=10**9))
         object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
-                                                        high=10_000))
-        lo = check_real("sigma_min", self.sigma_min, low=1e-4, high=1e3, open_low=False)
-        hi = check_real("sigma_max", self.sigma_max, low=1e-4, high=1e3, open_high=False)
-        if hi <= lo:
-            raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
-        object.__setattr__(self, "sigma_min", lo)
-        object.__setattr__(self, "sigma_max", hi)
-        object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
-        object.__setattr__(self, "peak_tol", check_real("peak_tol", self.peak_tol, low=1.0))
+        validate_grid(self)
 
     def model(self) -> molrg.MoLRG:
         return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
@@ -179,28 +171,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ProbeCommandResult:
-    options: ProbeOptions
-    runs: dict[str, dict[str, Any]]
-    failures: dict[str, dict[str, Any]]
-    analysis: dict[str, Any]
-    claims: list[Claim]
-    elapsed_s: float = field(default=0.0)
-
-    @property
-    def verdict(self) -> str:
-        return "holds" if all(c.holds for c in self.claims) and not self.failures else "deviates"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"params": self.options.to_json(), "runs": self.runs, "failures": self.failures,
-                "analysis": self.analysis, "claims": [asdict(c) for c in self.claims],
-                "elapsed_s": self.elapsed_s}
-
-    def render(self, *, table: bool = True) -> list[Any]:
-        return render(self, table=table)
-
-    def plot(self, path: str) -> None:
-        plot(self, path)
+class ProbeCommandResult(ClaimsResult):
+    """:class:`~verify.claims.ClaimsResult` of ``probe``."""
 
 
 def run(options: ProbeOptions | None = None, *, scheduler: str = "serial",

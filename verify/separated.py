@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
+from .claims import ClaimsResult, parse_floats, validate_grid
 from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "separated"
@@ -97,15 +98,7 @@ class SeparatedOptions:
             object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * K,
                                                      high=10**9))
         object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
-                                                        high=10_000))
-        lo = check_real("sigma_min", self.sigma_min, low=1e-4, high=1e3, open_low=False)
-        hi = check_real("sigma_max", self.sigma_max, low=1e-4, high=1e3, open_high=False)
-        if hi <= lo:
-            raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
-        object.__setattr__(self, "sigma_min", lo)
-        object.__setattr__(self, "sigma_max", hi)
-        object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
+        validate_grid(self, peak_tol=False)
 
     def sigma(self) -> np.ndarray:
         return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
@@ -144,28 +137,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class SeparatedResult:
-    options: SeparatedOptions
-    runs: dict[str, dict[str, Any]]
-    failures: dict[str, dict[str, Any]]
-    analysis: dict[str, Any]
-    claims: list[Claim]
-    elapsed_s: float = field(default=0.0)
-
-    @property
-    def verdict(self) -> str:
-        return "holds" if all(c.holds for c in self.claims) and not self.failures else "deviates"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"params": self.options.to_json(), "runs": self.runs, "failures": self.failures,
-                "analysis": self.analysis, "claims": [asdict(c) for c in self.claims],
-                "elapsed_s": self.elapsed_s}
-
-    def render(self, *, table: bool = True) -> list[Any]:
-        return render(self, table=table)
-
-    def plot(self, path: str) -> None:
-        plot(self, path)
+class SeparatedResult(ClaimsResult):
+    """:class:`~verify.claims.ClaimsResult` of ``separated``."""
 
 
 def run(options: SeparatedOptions | None = None, *, scheduler: str = "serial",
@@ -242,16 +215,6 @@ def evaluate_claims(options: SeparatedOptions, analysis: dict[str, Any]) -> list
     return claims
 
 
-def _floats(text: str, name: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ParameterError(f"{name}={text!r} must be comma-separated numbers") from None
-    if not values:
-        raise ParameterError(f"{name}={text!r} is empty")
-    return values
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = SeparatedOptions()
     m = parser.add_argument_group("model (our choices; the paper does not define Table 7's)")
@@ -281,7 +244,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> SeparatedResult:
     placements = molrg.MEAN_PLACEMENTS if args.placement == "both" else (args.placement,)
     options = SeparatedOptions(
-        K=args.K, d=args.d, n=args.n, delta=args.delta, scales=_floats(args.scales, "scales"),
+        K=args.K, d=args.d, n=args.n, delta=args.delta, scales=parse_floats(args.scales, "scales"),
         placements=placements, input=args.input, denominator=args.denominator,
         samples=args.samples, probe_samples=args.probe_samples, seed=args.seed,
         num_sigma=args.num_sigma, sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z)
