@@ -46,7 +46,7 @@ def check_seed(seed: Any, name: str = "seed") -> None:
 CUPY_INSTALL_HINT = (
     "CuPy is not installed. Install the wheel matching your CUDA toolkit, e.g. "
     "`pip install 'molrg[gpu]'` (CUDA 12.x: cupy-cuda12x) or "
-    "`pip install cupy-cuda11x` for CUDA 11.x; see docs/index.md#gpu."
+    "`pip install cupy-cuda11x` for CUDA 11.x; see docs/gpu.md."
 )
 
 

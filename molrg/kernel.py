@@ -104,11 +104,16 @@ def block_betas(r: Any, xi: Any, zeta_minus_xi: Any, kappa: Any, axis: int = -1)
 
 
 def scale_blocks(y: Any, beta: Any, K: int) -> Any:
-    """``D y``: block ``l`` of ``y`` (``(..., K d)``) times ``beta_l`` (``(..., K)``)."""
+    """``D y``: block ``l`` of ``y`` (``(..., K d)``) times ``beta_l`` (``(..., K)``).
+
+    The leading axes of ``y`` and ``beta`` broadcast (a clean input shares one ``y`` across
+    a chunk of noise levels); the result has the broadcast leading shape.
+    """
     xp = array_namespace(y)
-    shape = y.shape
-    blocks = xp.reshape(y, (*shape[:-1], K, shape[-1] // K))
-    return xp.reshape(blocks * beta[..., None], shape)
+    width = y.shape[-1]
+    blocks = xp.reshape(y, (*y.shape[:-1], K, width // K))
+    scaled = blocks * beta[..., None]
+    return xp.reshape(scaled, (*scaled.shape[:-2], width))
 
 
 def features_from_coordinates(y: Any, sigma: Any, K: int, delta: float) -> Any:

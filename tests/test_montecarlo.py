@@ -166,6 +166,22 @@ def test_denominators_coincide_for_the_optimal_denoiser_and_differ_for_a_perturb
     assert np.all(d.estimate < c.estimate)  # the complement also counts the leak off span(U)
 
 
+@pytest.mark.parametrize("input", ["noisy", "clean"])
+def test_a_perturbed_dae_at_several_noise_levels_equals_one_level_at_a_time(input: str) -> None:
+    """Regression (CI, K=2, d=1): a clean input shares one ``y`` across the noise levels of a
+    chunk; scaling its blocks by per-level weights must broadcast, not reshape to ``y``."""
+    m = molrg.MoLRG(2, 1, 2, 0.37)
+    dae = _perturbed(m)
+    sigma = [0.05, 0.3, 1.0, 4.0]
+    mc = monte_carlo("ambient", samples=400, seed=3)
+    together = molrg.snr(m, sigma, input=input, denoiser=dae, method=mc)
+    for i, s in enumerate(sigma):
+        alone = molrg.snr(m, [s], input=input, denoiser=dae, method=mc)
+        assert np.isfinite(alone.estimate[0])
+        if input == "clean":  # the same draws whatever the grid
+            np.testing.assert_allclose(together.estimate[i], alone.estimate[0], rtol=1e-12)
+
+
 def test_explicit_true_basis_equals_the_optimal_denoiser() -> None:
     m = molrg.MoLRG(3, 3, 30, 0.3)
     mc = monte_carlo("ambient", samples=900, seed=5)
