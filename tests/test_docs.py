@@ -12,7 +12,7 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
     lines = (ROOT / "README.md").read_text().splitlines()
     assert lines[0] == "```bash"
     assert "pip install ." in lines[1] and lines[1].endswith("python -m verify theorem1")
-    assert 'pip install ".[test]"' in lines[2] and lines[2].endswith("python -m pytest")
+    assert 'pip install ".[test]"' in lines[2] and lines[2].endswith("python -m pytest -n auto")
     assert lines[3] == "```"
 
 

@@ -22,7 +22,10 @@ def test_small_map_is_identical_serially_and_on_a_two_process_local_cluster(
     gives exactly the same JSON results (every task's work depends on its setting only)."""
     pytest.importorskip("distributed")
     serial, local = tmp_path / "serial.json", tmp_path / "local.json"
-    assert cli.main([*SMALL_MAP, "--scheduler", "serial", "--json", str(serial)]) in (0, 1)
+    plot = tmp_path / "map.png"
+    assert cli.main([*SMALL_MAP, "--scheduler", "serial", "--json", str(serial),
+                     "--plot", str(plot)]) in (0, 1)
+    assert {p.name for p in tmp_path.glob("map_*.png")} == {"map_noisy.png", "map_clean.png"}
     assert cli.main([*SMALL_MAP, "--scheduler", "local", "--workers", "2",
                      "--json", str(local)]) in (0, 1)
     assert _results(serial) == _results(local)

@@ -178,15 +178,19 @@ def execute(args: argparse.Namespace) -> SweepResult:
 
 
 def render(result: SweepResult) -> list[Any]:
-    rows = [(r[result.vary], r["input"], r["peak_sigma_simulated"],
-             r["peak_sigma_simulated_stderr"],
-             *(r["forms"][f]["peak_sigma"] for f in molrg.FORMS), r["peak_snr_simulated"],
-             r["peak_snr_theory"], r["verdict"]) for r in result.rows()]
+    def where(sigma: float | None) -> Any:  # 0 in the JSON: the curve peaks as sigma -> 0
+        return sigma if sigma else "none"
+
+    rows = [(r[result.vary], r["input"], where(r["peak_sigma_simulated"]),
+             r["peak_sigma_simulated_stderr"] if r["peak_sigma_simulated"] else "",
+             *(where(r["forms"][f]["peak_sigma"]) for f in molrg.FORMS),
+             r["peak_snr_simulated"], r["peak_snr_theory"], r["verdict"])
+            for r in result.rows()]
     out: list[Any] = [report.table(
         [result.vary, "input", "SNR peak", "+-", *(f"{f} peak" for f in molrg.FORMS),
          "peak SNR", f"{result.form} peak SNR", "verdict"], rows,
         title=f"Sweep over {result.vary} ({result.elapsed_s:.1f} s); verdicts about the "
-        f"{result.form} form")]
+        f"{result.form} form; 'none': no interior peak (largest as sigma -> 0)")]
     for key, failure in result.failures.items():
         out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
     return out
