@@ -110,9 +110,12 @@ class SNRPeak:
     interior : whether the maximum is attained at an interior noise level.
     method : ``"quadrature"``, ``"reduced"`` or ``"ambient"``.
     replicates : Monte Carlo replicate argmaxes (empty for quadrature).
-    scan_sigma, scan_snr : quadrature: the log-spaced scan of the whole curve that bracketed
-        the peak (relative error ~1e-9; a deterministic picture of the curve's shape);
-        Monte Carlo: the coarse grid curve.
+    scan_sigma, scan_snr, scan_stderr : quadrature: the scan of the whole curve that
+        bracketed the peak -- ``grid`` when given (extended while the maximum is at an end),
+        evaluated by the method's rule (relative error ~1e-11), else 11 log-spaced points
+        in ``[1e-3, 1e2]`` (relative error ~1e-9); ``scan_stderr`` is empty (error bounds
+        of any point: :func:`molrg.snr`).  Monte Carlo: the coarse grid curve and its
+        standard errors.
     """
 
     sigma: float
@@ -124,6 +127,7 @@ class SNRPeak:
     replicates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     scan_sigma: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     scan_snr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    scan_stderr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"sigma": self.sigma, "stderr": self.stderr, "snr": self.snr,
@@ -151,7 +155,10 @@ def snr_peak(
     """The peak of the SNR curve of :func:`molrg.snr` (same arguments).
 
     Quadrature (the default where it applies): a bracketed maximiser on the deterministic
-    curve; ``stderr`` is the numerical uncertainty of the argmax.  ``grid`` is not needed.
+    curve; ``stderr`` is the numerical uncertainty of the argmax.  ``grid`` is optional:
+    when given, the curve is first evaluated on it (``scan_*``), which brackets the peak
+    and doubles as an accurate picture of the curve's shape (the validity map's
+    unimodality check).
 
     Monte Carlo: the SNR on ``grid`` (required, 1-D increasing) locates the argmax ``i``;
     ``replicates`` independent seeds (spawned from the method's seed) each evaluate the
@@ -162,11 +169,16 @@ def snr_peak(
     """
     replicates = check_int("replicates", replicates, low=2, high=10_000)
     resolved = _iv(model, 1.0, input, estimand, denominator, denoiser, method, progress).method
+    if grid is not None:
+        grid = check_sigma(grid, "grid")
+        if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
+            raise ParameterError("grid must be 1-D, increasing, with at least 3 points")
     if isinstance(resolved, Quadrature):
         from . import quadrature
 
         st = model.setting
-        details = quadrature.exact_peak_details(st.K, st.d, st.delta, input, rule=resolved.rule)
+        details = quadrature.exact_peak_details(st.K, st.d, st.delta, input, rule=resolved.rule,
+                                                scan=grid)
         sigma, value, err, interior = details.peak
         return SNRPeak(float(sigma), float(err), float(value), details.snr_error,
                        bool(interior), "quadrature", np.empty(0), details.scan_sigma,
@@ -174,9 +186,6 @@ def snr_peak(
     if grid is None:
         raise ParameterError("grid is required for a Monte Carlo peak; valid: a 1-D "
                              "increasing array of noise levels")
-    grid = check_sigma(grid, "grid")
-    if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
-        raise ParameterError("grid must be 1-D, increasing, with at least 3 points")
     assert isinstance(resolved, MonteCarlo)
     mc = resolved.replace(batch=method.batch if isinstance(method, MonteCarlo) else None)
     kwargs = {"input": input, "estimand": estimand, "denominator": denominator,
@@ -188,7 +197,7 @@ def snr_peak(
     if i in (0, grid.size - 1):
         return SNRPeak(float(grid[i]), math.nan, float(coarse.estimate[i]),
                        float(coarse.stderr[i]), False, mc.simulator, np.empty(0), grid,
-                       coarse.estimate)
+                       coarse.estimate, coarse.stderr)
     from scipy.interpolate import CubicSpline
     from scipy.optimize import minimize_scalar
 
@@ -217,7 +226,7 @@ def snr_peak(
     p, h = np.array(peaks), np.array(heights)
     return SNRPeak(float(p.mean()), float(p.std(ddof=1) / math.sqrt(replicates)),
                    float(h.mean()), float(h.std(ddof=1) / math.sqrt(replicates)), True,
-                   mc.simulator, p, grid, coarse.estimate)
+                   mc.simulator, p, grid, coarse.estimate, coarse.stderr)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1028,7 +1028,8 @@ class PeakDetails:
     status : ``"interior"``, ``"left-limit"`` or ``"rising-right"``.
     evaluations : number of single-sigma evaluations used.
     scan_sigma, scan_snr : the log-spaced scan that bracketed the peak (``"scan"`` rule,
-        relative error ~1e-9): a coarse picture of the whole curve.
+        relative error ~1e-9; or the caller's ``scan`` grid, evaluated by ``rule`` without
+        bounds): a coarse picture of the whole curve.
     """
 
     peak: Peak
@@ -1047,15 +1048,17 @@ SCAN_MIN, SCAN_MAX = 1e-8, 1e4
 
 
 def exact_peak_details(K: int, d: int, delta: float, input: Input = "noisy",
-                       rule: str | Rule = "accurate", scan_rule: str | Rule = "scan"
-                       ) -> PeakDetails:
+                       rule: str | Rule = "accurate", scan_rule: str | Rule = "scan",
+                       scan: FloatArray | None = None) -> PeakDetails:
     """Argmax of the exact ratio-of-means SNR over ``sigma > 0`` with diagnostics.
 
     Algorithm (``x = log sigma``, ``f = log SNR``):
 
-    1. scan (``SCAN``, rule ``scan_rule``, one vectorised call), extended by decades while
-       the maximum is at an end; the largest sample brackets the maximiser between its
-       neighbours (the curve is unimodal).  A maximum at the left end not above the
+    1. scan (``SCAN``, rule ``scan_rule``, one vectorised call; or the caller's increasing
+       ``scan`` grid, evaluated by ``rule``, so that the scan is also an accurate picture of
+       the curve), extended by three grid steps while the maximum is
+       at an end; the largest sample brackets the maximiser between its neighbours (the
+       curve is unimodal).  A maximum at the left end not above the
        ``sigma -> 0`` limit means the curve decreases from the left (``"left-limit"``);
        one at ``SCAN_MAX`` means it still rises (``"rising-right"``).
     2. safeguarded Newton iteration from the vertex of the parabola through the three
@@ -1081,17 +1084,21 @@ def exact_peak_details(K: int, d: int, delta: float, input: Input = "noisy",
 
     def f_scan(s: FloatArray) -> FloatArray:
         count[0] += s.size
-        return moments(s, K, d, delta, input, r_scan, error=False).snr
+        return moments(s, K, d, delta, input, r_scan if scan is None else r_fine,
+                       error=False).snr
 
     def f_fine(x: FloatArray) -> FloatArray:
         count[0] += x.size
         return moments(np.exp(x), K, d, delta, input, r_fine, error=False).snr
 
     low, high = snr_limits(K, d, delta, input)
-    lo, hi, n = SCAN
-    sig = np.geomspace(lo, hi, n)
+    if scan is None:
+        lo, hi, n = SCAN
+        sig = np.geomspace(lo, hi, n)
+    else:
+        sig = np.asarray(scan, dtype=float)
     vals = f_scan(sig)
-    step = math.log(sig[1] / sig[0])
+    step = float(np.max(np.diff(np.log(sig))))
     while True:
         i = int(np.argmax(vals))
         if i == 0 and sig[0] > SCAN_MIN * 1.0001:
@@ -1115,10 +1122,12 @@ def exact_peak_details(K: int, d: int, delta: float, input: Input = "noisy",
     b = math.log(sig[i + 1])
     x = math.log(sig[i])
     if i > 0:  # vertex of the parabola through the bracketing scan points
+        x0, x2 = a, b
         y0, y1, y2 = np.log(vals[i - 1:i + 2])
-        den = y0 - 2.0 * y1 + y2
-        if den < 0:
-            x = min(max(x + 0.5 * step * (y0 - y2) / den, a), b)
+        num = (x - x0) ** 2 * (y1 - y2) - (x - x2) ** 2 * (y1 - y0)
+        den = (x - x0) * (y1 - y2) - (x - x2) * (y1 - y0)
+        if den != 0:
+            x = min(max(x - 0.5 * num / den, a), b)
     w, last, curv, ok = min(0.25 * step, 0.1), math.inf, math.nan, False
     for _ in range(NEWTON_MAX):
         fm, f0, fp = f_fine(x + np.array([-w, 0.0, w]))

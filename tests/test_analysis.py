@@ -162,3 +162,23 @@ def test_snr_peak_validates_its_grid_and_replicates() -> None:
         molrg.snr_peak(m, method=mc, grid=[0.1, 0.2, 0.3], replicates=1)
     with pytest.raises(molrg.ParameterError, match="input='dirty'"):
         molrg.snr_peak(m, method=mc, grid=[0.1, 0.2, 0.3], input="dirty")
+
+
+@pytest.mark.parametrize(("setting", "input"), [((3, 5, 0.2), "noisy"), ((10, 5, 0.3), "clean"),
+                                                ((2, 1, 0.9), "noisy"), ((30, 512, 0.02), "clean")])
+def test_exact_peak_from_a_grid_equals_the_default_and_its_scan_is_the_exact_curve(
+        setting: tuple, input: str) -> None:
+    """A quadrature ``grid`` only changes where the bracketing starts: same peak within the
+    two numerical uncertainties; the scan covers the grid, is increasing, and its values
+    are the exact SNR within the rigorous bounds of :func:`molrg.snr`."""
+    st = molrg.Setting(*setting)
+    grid = np.geomspace(1e-2, 10.0, 13)  # narrow on purpose: extended when needed
+    a = molrg.snr_peak(st, input=input, method="quadrature")
+    b = molrg.snr_peak(st, input=input, method="quadrature", grid=grid)
+    assert a.interior == b.interior
+    if a.interior:
+        assert abs(a.sigma - b.sigma) <= a.stderr + b.stderr + 1e-12 * a.sigma
+    assert b.scan_sigma.size == b.scan_snr.size >= grid.size and b.scan_stderr.size == 0
+    assert np.all(np.diff(b.scan_sigma) > 0) and np.isin(grid, b.scan_sigma).all()
+    exact = molrg.snr(st, b.scan_sigma, input=input, method="quadrature")
+    assert np.all(np.abs(b.scan_snr - exact.estimate) <= exact.stderr + 1e-13 * exact.estimate)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import molrg
 from verify import cli, parallel
 
 SMALL_MAP = ["map", "--K", "2,5", "--d", "1,8", "--delta", "0.2,0.6", "--quiet"]
@@ -84,3 +86,37 @@ def test_resume_skips_the_finished_tasks_of_a_partial_json(tmp_path: Path,
     assert cli.main([*SMALL_MAP, "--scheduler", "serial", "--json", str(path),
                      "--resume"]) in (0, 1)
     assert _results(path) == full
+
+
+def test_map_cell_rejudges_a_candidate_violation_with_rigorous_bounds(monkeypatch) -> None:
+    """A dip planted in the peak's scan (a fall of 1e-6 relative, 100x SCAN_TOL, before the
+    maximum) makes a candidate
+    violation; the re-judgement evaluates the exact SNR at the same points with molrg.snr's
+    error bounds and dismisses it.  Without the planted dip no re-judgement is needed: the
+    exact curves are numerically strictly unimodal even with no tolerance at all."""
+    import dataclasses
+
+    from verify import mapping
+
+    st = molrg.Setting(3, 5, 0.2)
+    calls = []
+    real_snr, real_peak = molrg.snr, molrg.snr_peak
+
+    def spy_snr(*args, **kwargs):
+        calls.append(args)
+        return real_snr(*args, **kwargs)
+
+    def dipped_peak(*args, **kwargs):
+        p = real_peak(*args, **kwargs)
+        i = int(np.argmax(p.scan_snr)) - 3  # on the rising side
+        dip = p.scan_snr.copy()
+        dip[i] = dip[i + 1] * (1 + 1e-6)
+        return dataclasses.replace(p, scan_snr=dip)
+
+    monkeypatch.setattr(mapping.molrg, "snr", spy_snr)
+    monkeypatch.setattr(mapping, "SCAN_TOL", 0.0)
+    assert mapping.cell(st, "noisy")["exact"]["unimodal"] and not calls
+    monkeypatch.setattr(mapping, "SCAN_TOL", 1e-8)
+    monkeypatch.setattr(mapping.molrg, "snr_peak", dipped_peak)
+    row = mapping.cell(st, "noisy")
+    assert len(calls) == 1 and row["exact"]["unimodal"], row["exact"]

@@ -19,6 +19,7 @@ resumed run skip settings already finished (``--resume``).
 from __future__ import annotations
 
 import argparse
+import logging
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -156,8 +157,10 @@ def _map_dask(fn: Callable[[Task], Any], todo: Iterable[Task], scheduler: str, w
         # Single-threaded BLAS (one worker per core) is kept.
         environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
         with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            # silence_logs: a worker that heartbeats while the cluster shuts down logs a
+            # CommClosedError traceback at ERROR level; the results are already in
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster)
     else:
         client = Client(scheduler)
@@ -187,7 +190,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, resume: bool = True,
                        "interrupted or failed run")
 
 
-PARTIAL_EVERY = 10.0
+PARTIAL_EVERY = 30.0
 """Seconds between two partial JSON writes of a running multi-setting command."""
 
 RUN_INDEPENDENT = ("json", "plot", "quiet", "exit_zero", "resume", "scheduler", "workers",
