@@ -281,14 +281,10 @@ def execute(args: argparse.Namespace) -> MapResult:
     options = MapOptions(K=_values(args.K, "K", int), d=_values(args.d, "d", int),
                          delta=_values(args.delta, "delta", float), form=args.form,
                          peak_tol=args.peak_tol)
-    done, on_result = parallel.resume_state(args)
-    with report.Progress(enabled=not args.quiet) as progress:
-        return run(options, scheduler=args.scheduler, workers=args.workers,
-                   progress=progress, done=done,
-                   on_result=on_result(lambda r: {"command": NAME, "partial": True,
-                                                  "options": options.to_json(),
-                                                  "results": r.results,
-                                                  "failures": r.failures}))
+    with parallel.session(args, parallel.partial_runs(NAME, "results",
+                                                      options=options.to_json())) as s:
+        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
+                   done=s.done, on_result=s.on_result)
 
 
 def plot(result: MapResult, path: str) -> None:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import argparse
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +173,43 @@ def _map_dask(fn: Callable[[Task], Any], todo: Iterable[Task], scheduler: str, w
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a multi-setting command's ``run`` takes from its command line: the scheduler,
+    the progress display, the finished results of a resumed run and the partial-JSON
+    callback (see :func:`session`)."""
+
+    scheduler: str
+    workers: int | None
+    progress: Any
+    done: dict[str, Any] | None
+    on_result: Callable[[Any], None] | None
+
+
+def partial_runs(name: str, key: str = "runs",
+                 **extra: Any) -> Callable[[Any], dict[str, Any]]:
+    """The partial-JSON payload of command ``name``: its finished ``results`` under ``key``
+    (``runs`` or ``results``, as in the final JSON), the failures and ``extra`` fields."""
+    return lambda r: {"command": name, "partial": True, **extra, key: r.results,
+                      "failures": r.failures}
+
+
+@contextmanager
+def session(args: argparse.Namespace,
+            payload: Callable[[Any], dict[str, Any]]) -> Iterator[Session]:
+    """``with session(args, partial_runs(NAME)) as s: return run(..., **s-fields)``.
+
+    Validates ``--scheduler``/``--workers``, reads a ``--resume`` file, and opens the
+    progress display (off with ``--quiet``) for the duration of the run.
+    """
+    from .report import Progress
+
+    check_scheduler(args.scheduler, args.workers)
+    done, on_result = resume_state(args)
+    with Progress(enabled=not args.quiet) as progress:
+        yield Session(args.scheduler, args.workers, progress, done, on_result(payload))
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, resume: bool = True,

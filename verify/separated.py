@@ -248,13 +248,9 @@ def execute(args: argparse.Namespace) -> SeparatedResult:
         placements=placements, input=args.input, denominator=args.denominator,
         samples=args.samples, probe_samples=args.probe_samples, seed=args.seed,
         num_sigma=args.num_sigma, sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z)
-    parallel.check_scheduler(args.scheduler, args.workers)
-    done, on_result = parallel.resume_state(args)
-    with report.Progress(enabled=not args.quiet) as progress:
-        return run(options, scheduler=args.scheduler, workers=args.workers, progress=progress,
-                   done=done, on_result=on_result(lambda r: {"command": NAME, "partial": True,
-                                                             "runs": r.results,
-                                                             "failures": r.failures}))
+    with parallel.session(args, parallel.partial_runs(NAME)) as s:
+        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
+                   done=s.done, on_result=s.on_result)
 
 
 def render(result: SeparatedResult, *, table: bool = True) -> list[Any]:

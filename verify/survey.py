@@ -196,12 +196,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> SurveyResult:
-    done, on_result = parallel.resume_state(args)
-    with report.Progress(enabled=not args.quiet) as progress:
+    with parallel.session(args, parallel.partial_runs(NAME, "results")) as s:
         return run(cases=args.cases, seed=args.seed, samples=args.samples,
                    num_sigma=args.num_sigma, replicates=args.replicates,
-                   with_corners=args.corners, scheduler=args.scheduler, workers=args.workers,
-                   progress=progress, done=done,
-                   on_result=on_result(lambda r: {"command": NAME, "partial": True,
-                                                  "results": r.results,
-                                                  "failures": r.failures}))
+                   with_corners=args.corners, scheduler=s.scheduler, workers=s.workers,
+                   progress=s.progress, done=s.done, on_result=s.on_result)

@@ -169,12 +169,9 @@ def execute(args: argparse.Namespace) -> SweepResult:
         K=args.K, d=args.d, n=args.n, delta=args.delta, inputs=inputs, form=args.form,
         estimand=args.estimand, method=args.method, samples=args.samples, seed=args.seed,
         num_sigma=args.num_sigma, backend=args.backend, peak_tol=args.peak_tol)
-    done, on_result = parallel.resume_state(args)
-    with report.Progress(enabled=not args.quiet) as progress:
-        return run(vary=args.vary, values=values, base=base, scheduler=args.scheduler,
-                   workers=args.workers, progress=progress, done=done,
-                   on_result=on_result(lambda r: {"command": NAME, "partial": True,
-                                                  "runs": r.results, "failures": r.failures}))
+    with parallel.session(args, parallel.partial_runs(NAME)) as s:
+        return run(vary=args.vary, values=values, base=base, scheduler=s.scheduler,
+                   workers=s.workers, progress=s.progress, done=s.done, on_result=s.on_result)
 
 
 def render(result: SweepResult) -> list[Any]:
