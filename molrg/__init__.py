@@ -9,50 +9,52 @@ The curated public API.  Layers (each uses only those below it)::
 
 :mod:`molrg.symbolic` (SymPy derivations and the code generator),
 :mod:`molrg.reference` (independent dense references) and :mod:`molrg.validation` (the
-checks every public function uses, for extensions) are public submodules, imported on
-first use: ``import molrg`` imports neither SymPy nor SciPy.
+checks every public function uses, for extensions) are public submodules.  Every name is
+imported on first use (SPEC 1 lazy loading): ``import molrg`` itself loads nothing, the
+first ``molrg.snr`` loads the numerical core (NumPy, not SciPy or SymPy).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .analysis import (
-    Concordance,
-    CurveShape,
-    SNRPeak,
-    Unimodality,
-    concordance,
-    count_local_maxima,
-    curve_shape,
-    grid_peak,
-    snr_peak,
-    unimodality,
-)
-from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
-from .empirical import EmpiricalDenoiser
-from .estimators import SNRResult, snr
-from .kernel import softmax_weights
-from .mixtures import LowRankMixture
-from .models import MoLRG, Setting
-from .options import (
-    BACKENDS,
-    DENOMINATORS,
-    DTYPES,
-    ESTIMANDS,
-    FORMS,
-    INPUTS,
-    MEAN_PLACEMENTS,
-    METHODS,
-    PROBES,
-    SIMULATORS,
-    MonteCarlo,
-    Quadrature,
-)
-from .probes import ProbeResult, probe_accuracy
-from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
-from .validation import ParameterError, ParameterTypeError
+if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy loading)
+    from .analysis import (
+        Concordance,
+        CurveShape,
+        SNRPeak,
+        Unimodality,
+        concordance,
+        count_local_maxima,
+        curve_shape,
+        grid_peak,
+        snr_peak,
+        unimodality,
+    )
+    from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
+    from .empirical import EmpiricalDenoiser
+    from .estimators import SNRResult, snr
+    from .kernel import softmax_weights
+    from .mixtures import LowRankMixture
+    from .models import MoLRG, Setting
+    from .options import (
+        BACKENDS,
+        DENOMINATORS,
+        DTYPES,
+        ESTIMANDS,
+        FORMS,
+        INPUTS,
+        MEAN_PLACEMENTS,
+        METHODS,
+        PROBES,
+        SIMULATORS,
+        MonteCarlo,
+        Quadrature,
+    )
+    from .probes import ProbeResult, probe_accuracy
+    from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
+    from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
 """The package version (defined here only: ``pyproject.toml`` and the docs read it)."""
@@ -108,11 +110,73 @@ __all__ = [
     "unimodality",
 ]
 
+_LAZY: dict[str, str] = {
+    "Concordance": "analysis",
+    "CurveShape": "analysis",
+    "SNRPeak": "analysis",
+    "Unimodality": "analysis",
+    "concordance": "analysis",
+    "count_local_maxima": "analysis",
+    "curve_shape": "analysis",
+    "grid_peak": "analysis",
+    "snr_peak": "analysis",
+    "unimodality": "analysis",
+    "DAE": "denoisers",
+    "Denoiser": "denoisers",
+    "OptimalDenoiser": "denoisers",
+    "dae": "denoisers",
+    "features": "denoisers",
+    "posterior_mean": "denoisers",
+    "EmpiricalDenoiser": "empirical",
+    "SNRResult": "estimators",
+    "snr": "estimators",
+    "softmax_weights": "kernel",
+    "LowRankMixture": "mixtures",
+    "MoLRG": "models",
+    "Setting": "models",
+    "BACKENDS": "options",
+    "DENOMINATORS": "options",
+    "DTYPES": "options",
+    "ESTIMANDS": "options",
+    "FORMS": "options",
+    "INPUTS": "options",
+    "MEAN_PLACEMENTS": "options",
+    "METHODS": "options",
+    "PROBES": "options",
+    "SIMULATORS": "options",
+    "MonteCarlo": "options",
+    "Quadrature": "options",
+    "ProbeResult": "probes",
+    "probe_accuracy": "probes",
+    "Peak": "theory",
+    "approx_snr": "theory",
+    "dlogsnr_dlogsigma": "theory",
+    "exact_limits": "theory",
+    "limits": "theory",
+    "margin": "theory",
+    "peak": "theory",
+    "peak_law": "theory",
+    "ParameterError": "validation",
+    "ParameterTypeError": "validation",
+}
+"""Where each public name lives: imported from there on first access (``molrg.snr``,
+``from molrg import snr``), then cached in this module."""
+
 _SUBMODULES = ("symbolic", "reference", "validation")
 
 
 def __getattr__(name: str) -> Any:
-    """Import the public submodules :mod:`molrg.symbolic` and :mod:`molrg.reference` lazily."""
+    """Import a public name, or the public submodules :mod:`molrg.symbolic`,
+    :mod:`molrg.reference` and :mod:`molrg.validation`, on first use."""
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'molrg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})
