@@ -113,9 +113,9 @@ class SNRPeak:
     scan_sigma, scan_snr, scan_stderr : quadrature: the scan of the whole curve that
         bracketed the peak -- ``grid`` when given (extended while the maximum is at an end),
         evaluated by the method's rule (relative error ~1e-11), else 11 log-spaced points
-        in ``[1e-3, 1e2]`` (relative error ~1e-9); ``scan_stderr`` is empty (error bounds
-        of any point: :func:`molrg.snr`).  Monte Carlo: the coarse grid curve and its
-        standard errors.
+        in ``[1e-3, 1e2]`` (``"scan"`` rule, relative error up to ~3e-8); ``scan_stderr``
+        is empty (error bounds of any point: :func:`molrg.snr`).  Monte Carlo: the coarse
+        grid curve and its standard errors.
     """
 
     sigma: float
