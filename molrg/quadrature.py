@@ -1057,11 +1057,12 @@ def exact_peak_details(K: int, d: int, delta: float, input: Input = "noisy",
     Algorithm (``x = log sigma``, ``f = log SNR``):
 
     1. scan (``SCAN``, rule ``scan_rule``, one vectorised call; or the caller's increasing
-       ``scan`` grid, evaluated by ``rule``, so that the scan is also an accurate picture of
-       the curve), extended by three grid steps while the maximum is
-       at an end; the largest sample brackets the maximiser between its neighbours (the
-       curve is unimodal).  A maximum at the left end not above the
-       ``sigma -> 0`` limit means the curve decreases from the left (``"left-limit"``);
+       ``scan`` grid plus the ``SCAN`` points outside its range, evaluated by ``rule``, so
+       that the scan is also an accurate picture of the curve), extended by three ``SCAN``
+       steps while the maximum is at an end; the largest sample brackets the maximiser
+       between its neighbours (the curve is unimodal).  A largest sample not above the
+       ``sigma -> 0`` limit (up to rounding) means the curve decreases from the left
+       (``"left-limit"``);
        one at ``SCAN_MAX`` means it still rises (``"rising-right"``).
     2. safeguarded Newton iteration from the vertex of the parabola through the three
        bracketing scan points: each step evaluates the stencil ``x, x +- w`` (one
@@ -1094,13 +1095,13 @@ def exact_peak_details(K: int, d: int, delta: float, input: Input = "noisy",
         return moments(np.exp(x), K, d, delta, input, r_fine, error=False).snr
 
     low, high = snr_limits(K, d, delta, input)
-    if scan is None:
-        lo, hi, n = SCAN
-        sig = np.geomspace(lo, hi, n)
-    else:
-        sig = np.asarray(scan, dtype=float)
+    lo, hi, n = SCAN
+    sig = np.geomspace(lo, hi, n)
+    step = math.log(sig[1] / sig[0])  # extension step: the default scan's
+    if scan is not None:  # the caller's grid, plus the default points outside its range
+        grid = np.asarray(scan, dtype=float)
+        sig = np.concatenate([sig[sig < grid[0]], grid, sig[sig > grid[-1]]])
     vals = f_scan(sig)
-    step = float(np.max(np.diff(np.log(sig))))
     while True:
         i = int(np.argmax(vals))
         if i == 0 and sig[0] > SCAN_MIN * 1.0001:
@@ -1114,7 +1115,7 @@ def exact_peak_details(K: int, d: int, delta: float, input: Input = "noisy",
         else:
             break
     i = int(np.argmax(vals))
-    if i == 0 and vals[0] <= low * (1.0 + 1e-8):
+    if vals[i] <= low * (1.0 + 1e-8):  # never above the sigma -> 0 limit (up to rounding)
         return PeakDetails(Peak(0.0, low, 0.0, False), 0.0, math.nan, "left-limit", count[0],
                            sig, vals)
     if i == sig.size - 1:

@@ -182,3 +182,31 @@ def test_exact_peak_from_a_grid_equals_the_default_and_its_scan_is_the_exact_cur
     assert np.all(np.diff(b.scan_sigma) > 0) and np.isin(grid, b.scan_sigma).all()
     exact = molrg.snr(st, b.scan_sigma, input=input, method="quadrature")
     assert np.all(np.abs(b.scan_snr - exact.estimate) <= exact.stderr + 1e-13 * exact.estimate)
+
+
+@pytest.mark.parametrize(("setting", "grid"), [
+    ((3, 5, 0.2), [50.0, 60.0, 70.0]),  # entirely right of the peak
+    ((73, 35, 0.754), [0.1, 0.5, 2.0]),  # peak at 0.021, left of the grid
+    ((3, 5, 0.2), [1e20, 1e25, 1e30]),  # on the flat right tail
+    ((3, 5, 0.2), [1e-3, 1.0001e-3, 1.0002e-3]),  # tiny steps (was minutes of extension)
+])
+def test_exact_peak_is_found_whatever_the_grid_covers(setting: tuple, grid: list) -> None:
+    """Regressions found by review: a quadrature grid that misses the peak still gives the
+    exact peak (the default scan points outside the grid are added), in bounded time."""
+    st = molrg.Setting(*setting)
+    a = molrg.snr_peak(st, method="quadrature")
+    b = molrg.snr_peak(st, method="quadrature", grid=grid)
+    assert a.interior and b.interior
+    assert abs(a.sigma - b.sigma) <= a.stderr + b.stderr + 1e-12 * a.sigma
+    assert b.scan_sigma.size < 100
+
+
+@pytest.mark.parametrize("setting", [(10, 1, 0.5), (2, 1, 0.95), (1000, 64, 0.8)])
+def test_a_grid_down_to_1e_minus_8_finds_no_false_peak_on_a_decreasing_curve(
+        setting: tuple) -> None:
+    """Near sigma -> 0 the values differ from the limit in the last digit only; a sample
+    not above the limit up to rounding is the limit, not an interior peak (review)."""
+    st = molrg.Setting(*setting)
+    assert not molrg.snr_peak(st, method="quadrature").interior
+    grid = np.geomspace(1e-8, 1e4, 61)
+    assert not molrg.snr_peak(st, method="quadrature", grid=grid).interior
