@@ -94,7 +94,7 @@ def _random_box(count: int, seed: int) -> list[tuple[int, int, float]]:
 CORRECTED_COVERAGE = {"noisy": 0.95, "clean": 0.95}
 """Asserted share of settings with an interior exact peak where the corrected form's peak is
 within 5% and its peak SNR within 10%.  Measured on the default validity map (16 000
-curves, docs/results.md): 99.09% (noisy) and 99.95% (clean); on this test's 40 random
+curves, docs/results.md): 99.15% (noisy) and 99.95% (clean); on this test's 40 random
 settings: 100% and 100%.  The misses are flat noisy peaks (prominence below ~1%) and
 ``d = 1`` with ``delta = 0.02`` (peak SNR off by ~10%)."""
 
