@@ -7,12 +7,14 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import molrg
 from molrg import ParameterError
-from molrg.validation import check_int, check_real
+from molrg.validation import check_choice, check_int, check_real
 
+from . import report
 from .theorem1 import Claim
 
-__all__ = ["ClaimsResult", "parse_floats", "validate_grid"]
+__all__ = ["ClaimsResult", "parse_floats", "validate_grid", "validate_run"]
 
 
 def validate_grid(options: Any, *, peak_tol: bool = True) -> None:
@@ -30,6 +32,19 @@ def validate_grid(options: Any, *, peak_tol: bool = True) -> None:
     if peak_tol:
         object.__setattr__(options, "peak_tol", check_real("peak_tol", options.peak_tol,
                                                            low=1.0))
+
+
+def validate_run(options: Any, samples: dict[str, int], *, peak_tol: bool = True) -> None:
+    """The checks every claim command's options share: ``input`` and ``denominator`` from
+    their vocabularies, each sample-count field of ``samples`` (name -> smallest valid
+    value) up to 1e9, ``seed >= 0``, then :func:`validate_grid`."""
+    check_choice("input", options.input, molrg.INPUTS)
+    check_choice("denominator", options.denominator, molrg.DENOMINATORS)
+    for name, low in samples.items():
+        object.__setattr__(options, name, check_int(name, getattr(options, name), low=low,
+                                                    high=10**9))
+    object.__setattr__(options, "seed", check_int("seed", options.seed, low=0))
+    validate_grid(options, peak_tol=peak_tol)
 
 
 def parse_floats(text: str, name: str) -> tuple[float, ...]:
@@ -70,3 +85,15 @@ class ClaimsResult:
 
     def plot(self, path: str) -> None:
         sys.modules[type(self).__module__].plot(self, path)
+
+    def render_claims(self) -> list[Any]:
+        """The tail every claim command prints: the claims table, failed tasks, verdict."""
+        out: list[Any] = [report.table(
+            ["claim", "holds", "measured", "tolerance", "detail"],
+            [(c.name, c.holds, c.measured, c.tolerance, c.detail) for c in self.claims],
+            title="claims")]
+        out += [f"[red]FAILED[/red] {key}: {f['error']}" for key, f in self.failures.items()]
+        held = sum(c.holds for c in self.claims)
+        out.append(f"verdict [bold]{self.verdict.upper()}[/bold] ({held} of "
+                   f"{len(self.claims)} claims hold)")
+        return out

@@ -44,10 +44,10 @@ import numpy as np
 
 import molrg
 from molrg import ParameterError
-from molrg.validation import check_choice, check_int
+from molrg.validation import check_int
 
 from . import parallel, report
-from .claims import ClaimsResult, validate_grid
+from .claims import ClaimsResult, validate_run
 from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "memorization"
@@ -93,13 +93,7 @@ class MemorizationOptions:
         if len(set(Ns)) != len(Ns):
             raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
         object.__setattr__(self, "N", tuple(sorted(Ns)))
-        check_choice("input", self.input, molrg.INPUTS)
-        check_choice("denominator", self.denominator, molrg.DENOMINATORS)
-        for name in ("samples", "optimal_samples"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * self.K,
-                                                     high=10**9))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        validate_grid(self)
+        validate_run(self, {"samples": 2 * self.K, "optimal_samples": 2 * self.K})
 
     def model(self) -> molrg.MoLRG:
         return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
@@ -320,13 +314,7 @@ def render(result: MemorizationResult, *, table: bool = True) -> list[Any]:
     t = result.analysis["transition"]
     out.append(f"transition: largest decreasing N = {t['largest_monotone_N']}, smallest unimodal "
                f"N = {t['smallest_unimodal_N']} (K d = {o.K * o.d}; n = {o.n} does not enter)")
-    out.append(report.table(["claim", "holds", "measured", "tolerance", "detail"],
-                            [(c.name, c.holds, c.measured, c.tolerance, c.detail)
-                             for c in result.claims], title="claims"))
-    for key, failure in result.failures.items():
-        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
-    out.append(f"verdict [bold]{result.verdict.upper()}[/bold]")
-    return out
+    return out + result.render_claims()
 
 
 def plot(result: MemorizationResult, path: str) -> None:

@@ -51,7 +51,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats, validate_grid
+from .claims import ClaimsResult, parse_floats, validate_run
 from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "mixtures"
@@ -145,12 +145,7 @@ class MixturesOptions:
         if abs(sum(w) - 1.0) > 1e-9:
             raise ParameterError(f"weights={self.weights!r} sums to {sum(w)!r}; valid: 1")
         object.__setattr__(self, "weights", w)
-        check_choice("input", self.input, molrg.INPUTS)
-        check_choice("denominator", self.denominator, molrg.DENOMINATORS)
-        object.__setattr__(self, "samples", check_int("samples", self.samples, low=100,
-                                                      high=10**9))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        validate_grid(self)
+        validate_run(self, {"samples": 100})
 
     def dense(self) -> np.ndarray:
         return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
@@ -528,13 +523,7 @@ def render(result: MixturesResult, *, table: bool = True) -> list[Any]:
                 out.append(report.table(
                     ["sigma", "printed", f"ours {combo}", "ratio", f"ours {r['best']}"], trs,
                     title=f"{key} vs {paper['table']}, {row}"))
-    out.append(report.table(["claim", "holds", "measured", "tolerance", "detail"],
-                            [(c.name, c.holds, c.measured, c.tolerance, c.detail)
-                             for c in result.claims], title="claims"))
-    for key, failure in result.failures.items():
-        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
-    out.append(f"verdict [bold]{result.verdict.upper()}[/bold]")
-    return out
+    return out + result.render_claims()
 
 
 def plot(result: MixturesResult, path: str) -> None:

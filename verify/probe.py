@@ -42,7 +42,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, validate_grid
+from .claims import ClaimsResult, validate_run
 from .memorization import empirical_denoiser
 from .theorem1 import UNIMODAL_Z, Claim
 
@@ -105,13 +105,7 @@ class ProbeOptions:
         for p in probes:
             check_choice("probe", p, molrg.PROBES)
         object.__setattr__(self, "probes", tuple(dict.fromkeys(probes)))
-        check_choice("input", self.input, molrg.INPUTS)
-        check_choice("denominator", self.denominator, molrg.DENOMINATORS)
-        for name in ("samples", "snr_samples"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * self.K,
-                                                     high=10**9))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        validate_grid(self)
+        validate_run(self, {"samples": 2 * self.K, "snr_samples": 2 * self.K})
 
     def model(self) -> molrg.MoLRG:
         return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
@@ -341,14 +335,7 @@ def render(result: ProbeCommandResult, *, table: bool = True) -> list[Any]:
     out.append(report.table(
         ["denoiser", "probe", "SNR shape", "SNR peak", "accuracy shape", "acc. peak",
          "max acc.", "Kendall tau", "discordant"], rows, title="summary"))
-    out.append(report.table(["claim", "holds", "measured", "tolerance", "detail"],
-                            [(c.name, c.holds, c.measured, c.tolerance, c.detail)
-                             for c in result.claims], title="claims"))
-    for key, failure in result.failures.items():
-        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
-    held = sum(c.holds for c in result.claims)
-    out.append(f"verdict [bold]{result.verdict.upper()}[/bold] ({held} of {len(result.claims)} "
-               "claims hold)")
+    out += result.render_claims()
     return out
 
 

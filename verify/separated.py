@@ -37,7 +37,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats, validate_grid
+from .claims import ClaimsResult, parse_floats, validate_run
 from .theorem1 import UNIMODAL_Z, Claim
 
 NAME = "separated"
@@ -92,13 +92,7 @@ class SeparatedOptions:
         for p in placements:
             check_choice("placement", p, molrg.MEAN_PLACEMENTS)
         object.__setattr__(self, "placements", tuple(dict.fromkeys(placements)))
-        check_choice("input", self.input, molrg.INPUTS)
-        check_choice("denominator", self.denominator, molrg.DENOMINATORS)
-        for name in ("samples", "probe_samples"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name), low=2 * K,
-                                                     high=10**9))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        validate_grid(self, peak_tol=False)
+        validate_run(self, {"samples": 2 * K, "probe_samples": 2 * K}, peak_tol=False)
 
     def sigma(self) -> np.ndarray:
         return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
@@ -278,13 +272,7 @@ def render(result: SeparatedResult, *, table: bool = True) -> list[Any]:
             [(s, TABLE7["snr"][i], g["snr"]["complement"][i], g["snr"]["others"][i],
               TABLE7["accuracy"][i], g["accuracy"][i]) for i, s in enumerate(TABLE7_SIGMA)],
             title=f"Table 7 (setting not stated) beside our guess '{guess}' ({o.input} input)"))
-    out.append(report.table(["claim", "holds", "measured", "tolerance", "detail"],
-                            [(c.name, c.holds, c.measured, c.tolerance, c.detail)
-                             for c in result.claims], title="claims"))
-    for key, failure in result.failures.items():
-        out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
-    out.append(f"verdict [bold]{result.verdict.upper()}[/bold]")
-    return out
+    return out + result.render_claims()
 
 
 def plot(result: SeparatedResult, path: str) -> None:
