@@ -35,7 +35,7 @@ COMMANDS: dict[str, list[str]] = {
         ["-c", "import numpy, scipy.integrate, matplotlib.pyplot"],
     "import molrg": ["-c", "import molrg"],
     "import numpy, scipy": ["-c", "import numpy, scipy"],
-    "import molrg + every public name": ["-c", "import molrg; [getattr(molrg, n) for n in molrg.__all__]"],
+    "import molrg + every public name": ["-c", "from molrg import *"],
 }
 """Name -> interpreter arguments."""
 
