@@ -20,6 +20,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
@@ -27,7 +28,7 @@ from scipy.stats import norm
 import molrg
 
 
-def settings(count: int, seed: int) -> list[dict[str, object]]:
+def settings(count: int, seed: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):

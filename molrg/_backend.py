@@ -100,12 +100,19 @@ def memory_budget(xp: ModuleType, requested: int) -> int:
     """
     from .options import DEFAULT_MEMORY_BYTES
 
-    if is_cupy_namespace(xp) and requested == DEFAULT_MEMORY_BYTES:  # pragma: no cover - GPU
+    return device_budget(xp, requested) if requested == DEFAULT_MEMORY_BYTES else requested
+
+
+def device_budget(xp: ModuleType, default: int) -> int:
+    """A default working-memory budget scaled to the device: ``default`` on the host,
+    ``max(default, total / 16)`` on a CuPy device (its *total* memory, so that the chunking
+    -- and with it any random stream -- does not depend on the memory pool's state)."""
+    if is_cupy_namespace(xp):  # pragma: no cover - GPU
         import cupy
 
         _free, total = cupy.cuda.Device().mem_info
-        return max(requested, total // 16)
-    return requested
+        return max(default, int(total) // 16)
+    return default
 
 
 MiB = 1 << 20

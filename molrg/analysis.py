@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -177,7 +177,8 @@ def snr_peak(
         from . import quadrature
 
         st = model.setting
-        details = quadrature.exact_peak_details(st.K, st.d, st.delta, input, rule=resolved.rule,
+        details = quadrature.exact_peak_details(st.K, st.d, st.delta,
+                                                cast("quadrature.Input", input), rule=resolved.rule,
                                                 scan=grid)
         sigma, value, err, interior = details.peak
         return SNRPeak(float(sigma), float(err), float(value), details.snr_error,

@@ -228,8 +228,10 @@ def weight_moments(sigma: np.ndarray, setting: Setting, input: str
         tuple(p[i] for p in parts) for i in range(len(jobs)))
     phi_p = (K - 1) * lfb
     phi_q = lfo + (K - 2) * lfb
-    return (_stieltjes(y, *race_p1, phi_p), _stieltjes(y, *race_p2, phi_p),
-            _stieltjes(y, *race_q1, phi_q), _stieltjes(y, *race_q2, phi_q))
+    return (_stieltjes(y, race_p1[0], race_p1[1], race_p1[2], phi_p),
+            _stieltjes(y, race_p2[0], race_p2[1], race_p2[2], phi_p),
+            _stieltjes(y, race_q1[0], race_q1[1], race_q1[2], phi_q),
+            _stieltjes(y, race_q2[0], race_q2[1], race_q2[2], phi_q))
 
 
 def snr(sigma: np.ndarray, setting: Setting, input: str) -> np.ndarray:

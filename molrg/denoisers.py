@@ -126,7 +126,7 @@ class DAE:
 
     def __post_init__(self) -> None:
         K = check_int("K", self.K, low=2)
-        shape = getattr(self.basis, "shape", ())
+        shape: tuple[int, ...] = tuple(getattr(self.basis, "shape", ()))
         if len(shape) != 2 or shape[1] % K:
             raise ParameterError(f"basis has shape {tuple(shape)}; valid: (n, K*d) with K={K}")
         basis = _check_basis(self.basis, shape[0], shape[1])

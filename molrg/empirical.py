@@ -27,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import MiB, array_namespace, float_dtype_of, to_numpy
+from ._backend import MiB, array_namespace, device_budget, float_dtype_of, to_numpy
 from .validation import ParameterError, check_int, check_sigma_scalar
 
 __all__ = ["DEFAULT_CHUNK_POINTS", "DEFAULT_MEMORY_BUDGET", "EmpiricalDenoiser"]
 
 DEFAULT_MEMORY_BUDGET = 128 * MiB
-"""Default bound (bytes) on the working set of one call, input, output and points excluded."""
+"""Default bound (bytes) on the working set of one call on the host, input, output and
+points excluded; on a GPU the default is a sixteenth of the device memory (at least this)."""
 DEFAULT_CHUNK_POINTS = 4096
 """Default number of points per chunk (capped so that the budget holds at least 16 samples)."""
 MIN_SAMPLE_CHUNK = 16
@@ -51,7 +52,9 @@ class EmpiricalDenoiser:
     points : ``(N, n)`` float32/float64 array of any array-API namespace, ``N >= 1``.  Not
         copied when a call uses its own namespace and dtype (do not mutate it afterwards);
         a call in another namespace or dtype makes one converted copy, cached.
-    memory_budget : bytes for the working set of one call (default 128 MiB).  The
+    memory_budget : bytes for the working set of one call.  Default (``None``): 128 MiB on
+        the host, a sixteenth of the device's total memory on a CuPy device (at least
+        128 MiB; ~8.7 GB on an H200), so that GPU calls run in few, large chunks.  The
         intermediates of one (sample chunk ``mb``, point chunk ``nb``) step are two
         ``(mb, nb)`` logit/exponential blocks and four ``(mb, n)`` blocks (scaled input,
         running sum, chunk product, rescaled sum), so ``mb`` is chosen as
@@ -78,7 +81,7 @@ class EmpiricalDenoiser:
     which matters in float32 only.
     """
 
-    def __init__(self, points: Any, *, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    def __init__(self, points: Any, *, memory_budget: int | None = None,
                  chunk_points: int | None = None, basis: Any = None) -> None:
         try:
             xp = array_namespace(points)
@@ -90,12 +93,14 @@ class EmpiricalDenoiser:
         self._xp = xp
         self._points = points
         self.N, self.n = int(points.shape[0]), int(points.shape[1])
-        self.memory_budget = check_int("memory_budget", memory_budget, low=MIN_MEMORY_BUDGET)
+        self.memory_budget = (None if memory_budget is None else
+                              check_int("memory_budget", memory_budget, low=MIN_MEMORY_BUDGET))
+        host_budget = DEFAULT_MEMORY_BUDGET if self.memory_budget is None else self.memory_budget
         if chunk_points is None:
             chunk_points = DEFAULT_CHUNK_POINTS
         nb = min(check_int("chunk_points", chunk_points, low=1), self.N)
         # keep at least MIN_SAMPLE_CHUNK samples per chunk inside the budget (float64 sizing)
-        fit = (self.memory_budget // (8 * MIN_SAMPLE_CHUNK) - 4 * self.n - 8) // 2
+        fit = (host_budget // (8 * MIN_SAMPLE_CHUNK) - 4 * self.n - 8) // 2
         floor = nb if chunk_points != DEFAULT_CHUNK_POINTS else min(nb, MIN_CHUNK_POINTS)
         self.chunk_points = max(1, floor, min(nb, fit))
         self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -154,11 +159,19 @@ class EmpiricalDenoiser:
             self._basis_cache[key] = xp.asarray(self._basis, dtype=getattr(xp, dtype_name))
         return self._basis_cache[key]
 
-    def sample_chunk(self, dtype_name: str) -> int:
-        """Samples per chunk ``mb`` for the memory budget (see the class docstring)."""
+    def budget(self, xp: ModuleType | None = None) -> int:
+        """The working-set budget in bytes for calls in namespace ``xp`` (default: the
+        points' namespace): ``memory_budget`` if given, else the host or device default."""
+        if self.memory_budget is not None:
+            return self.memory_budget
+        return device_budget(self._xp if xp is None else xp, DEFAULT_MEMORY_BUDGET)
+
+    def sample_chunk(self, dtype_name: str, xp: ModuleType | None = None) -> int:
+        """Samples per chunk ``mb`` for the memory budget in namespace ``xp`` (default: the
+        points' namespace; see the class docstring)."""
         itemsize = 4 if dtype_name == "float32" else 8
         per_row = itemsize * (2 * self.chunk_points + 4 * self.n + 8)
-        return max(1, self.memory_budget // per_row)
+        return max(1, self.budget(xp) // per_row)
 
     def __call__(self, x: Any, sigma: float) -> Any:
         """``xhat = sum_i softmax_i(-||x - p_i||^2 / (2 sigma^2)) p_i``.
@@ -191,7 +204,7 @@ class EmpiricalDenoiser:
             return xp.zeros((*lead, self.n), dtype=x.dtype)
         x2 = xp.reshape(x, (m, self.n))
         half_s = half * inv_s2  # (N,)
-        mb = self.sample_chunk(dtype_name)
+        mb = self.sample_chunk(dtype_name, xp)
         if mb >= m:
             xhat = self._block(x2, pts, half_s, inv_s2, xp)
         else:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -164,6 +164,7 @@ def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, den
         if resolved.backend == "cupy":
             _backend.namespace("cupy")  # raises ValueError with the install hint
     if estimand == "mean-of-ratios" and idealised and optimal:
+        assert isinstance(model, (Setting, MoLRG))  # idealised
         setting = model.setting
         if not mean_of_ratios_finite(setting, 1):
             raise ParameterError(
@@ -266,7 +267,8 @@ def _quadrature(plan: _Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     st = plan.model.setting
     assert isinstance(plan.method, Quadrature)
-    value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta, plan.input,
+    value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta,
+                                                 cast("quadrature.Input", plan.input),
                                                  rule=plan.method.rule)
     return value[:, None], error[:, None]
 

@@ -640,7 +640,8 @@ def _table_lattice(kind: str, m: int, nu: float, a: FloatArray, j_lo: int, n_u: 
                 n_nav = j_lo + n_u - j_nav
                 corr = _navot(base, m, nu, ab, j_nav, n_nav, rule, h) if n_nav > 0 else None
                 n_lay = min(j_nav, j_lo + n_u) - j_lay
-                layer = (_layer(base, m, nu, ab, (j_lay + np.arange(n_lay)) * h, rule)
+                u_lay: FloatArray = (j_lay + np.arange(n_lay, dtype=np.float64)) * h
+                layer = (_layer(base, m, nu, ab, u_lay, rule)
                          if n_lay > 0 else None)
                 memo[key] = (corr, layer)
             Tb = T if rows.all() else T[rows]
@@ -676,7 +677,7 @@ def _table(kind: str, m: int, nu: float, a: FloatArray, j_lo: int, n_u: int, rul
         if key[0] == "x":  # group x-rule rows by node count (the rule is chosen per group)
             key = ("x", _x_rule_size(nu, float(ar), rule))
         groups.setdefault(key, []).append(r)
-    u = (j_lo + np.arange(n_u)) * h
+    u: FloatArray = (j_lo + np.arange(n_u, dtype=np.float64)) * h
     for (regime, q), idx in groups.items():
         rows = np.array(idx)
         ag = a[rows]

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from molrg._backend import namespace
-from molrg.empirical import EmpiricalDenoiser
+from molrg.empirical import DEFAULT_MEMORY_BUDGET, EmpiricalDenoiser
+from molrg.validation import ParameterError
 from tests import reference_mixture as dense_bayes
 from tests.conftest import examples as _examples
 from tests.conftest import to_numpy
@@ -155,3 +156,17 @@ def test_working_set_stays_inside_the_budget() -> None:
 def test_validation(make, match: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_default_budget_is_the_host_default_and_an_explicit_budget_wins() -> None:
+    points = np.random.default_rng(5).standard_normal((100, 8))
+    den = EmpiricalDenoiser(points)
+    assert den.memory_budget is None and den.budget() == DEFAULT_MEMORY_BUDGET
+    per_row = 8 * (2 * den.chunk_points + 4 * 8 + 8)
+    assert den.sample_chunk("float64") == DEFAULT_MEMORY_BUDGET // per_row
+    assert den.budget(namespace("array_api_strict")) == DEFAULT_MEMORY_BUDGET
+    small = EmpiricalDenoiser(points, memory_budget=4096)
+    small_row = 8 * (2 * small.chunk_points + 4 * 8 + 8)  # the small budget also caps nb
+    assert small.budget() == 4096 and small.sample_chunk("float64") == max(1, 4096 // small_row)
+    with pytest.raises(ParameterError, match="memory_budget"):
+        EmpiricalDenoiser(points, memory_budget=10)

@@ -230,6 +230,14 @@ def test_empirical_denoiser_on_cupy_matches_numpy(cp, dtype: str) -> None:
     np.testing.assert_allclose(host(den_b(cp.asarray(x), 0.8)), den_b(x, 0.8), rtol=0, atol=tol)
 
 
+def test_empirical_denoiser_default_budget_scales_with_the_device(cp) -> None:
+    points = cp.asarray(np.random.default_rng(6).standard_normal((64, 8)))
+    den = molrg.EmpiricalDenoiser(points)
+    total = cp.cuda.Device().mem_info[1]
+    assert den.budget() == max(128 << 20, total // 16)
+    assert den.budget(np) == 128 << 20  # a host call keeps the host default
+
+
 def test_softmax_on_cupy_matches_numpy(cp) -> None:
     logits = np.array([[1e300, 1e300, 0.0], [800.0, 799.0, -800.0], [0.1, 0.2, 0.3]])
     got = molrg.softmax_weights(cp.asarray(logits))

@@ -13,7 +13,7 @@ import argparse
 import math
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -96,12 +96,12 @@ def run(*, vary: str, values: list[float], base: theorem1.Theorem1Options | None
         raise ParameterError(f"vary={vary!r} is not valid; valid: {', '.join(FIG14)}")
     if not values:
         raise ParameterError("values is empty; give at least one value")
-    base = base or theorem1.Theorem1Options(**FIG14)
+    base = base or theorem1.Theorem1Options(**cast("dict[str, Any]", FIG14))
     tasks = []
     for value in values:
         v = int(value) if vary in INTEGER else float(value)
         try:  # validates this value now, before any work
-            options = replace(base, **{vary: v})
+            options = replace(base, **cast("dict[str, Any]", {vary: v}))
         except ParameterError as exc:
             raise ParameterError(f"values={value:g} is not valid for {vary}: {exc}") from None
         params = options.to_json()
