@@ -11,6 +11,10 @@ full 1e7 and ``K = 10^4`` gets 6e4).  Reported per setting: both values, the Mon
 standard error, ``z = (MC - quadrature) / SE`` and the quadrature's error bound; overall:
 the largest ``|z|`` and how many exceed 4 (and the family-wise threshold for 1% over all
 settings).  Uses the public API only; writes JSON (``--out``).
+
+Issue 9 asks for 1e7 samples at every setting: ``--budget 1e11 --backend cupy`` (1.07e12
+chi-square draws over the 50 default settings; 9-16 hours on 2 CPU cores, a GPU job).
+``--dtype float32`` halves the simulator's memory traffic (statistics stay float64).
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=float, default=6e8,
                         help="chi-square draws per setting (samples = min(1e7, budget / K))")
+    parser.add_argument("--backend", default="numpy", choices=list(molrg.BACKENDS),
+                        help="array backend of the Monte Carlo (cupy: on the GPU)")
+    parser.add_argument("--dtype", default="float64", choices=list(molrg.DTYPES),
+                        help="simulation dtype of the Monte Carlo")
     parser.add_argument("--out", default="benchmarks/results/quadrature_vs_montecarlo.json")
     parser.add_argument("--quiet", action="store_true", help="(accepted; the output is a log)")
     args = parser.parse_args(argv)
@@ -60,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         exact = molrg.snr(setting, s["sigma"], input=s["input"], method="quadrature")
         t1 = time.perf_counter()
         mc = molrg.snr(setting, s["sigma"], input=s["input"],
-                       method=molrg.MonteCarlo(simulator="reduced", samples=samples, seed=i))
+                       method=molrg.MonteCarlo(simulator="reduced", samples=samples, seed=i,
+                                               backend=args.backend, dtype=args.dtype))
         t2 = time.perf_counter()
         z = float((mc.estimate - exact.estimate) / mc.stderr)
         rows.append({**s, "samples": samples, "quadrature": float(exact.estimate),
