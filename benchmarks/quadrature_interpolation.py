@@ -1,6 +1,6 @@
 """Can a 200-point exact SNR curve be had from fewer quadrature evaluations by interpolation?
 
-``python benchmarks/quadrature_interpolation.py [--out PATH]`` (about 1 minute on 2 cores)
+``python benchmarks/quadrature_interpolation.py [--out PATH]`` (15-30 s on 2 cores)
 
 Issue 9 asks for a 200-point sigma curve at least 10x cheaper than the reduced Monte Carlo at
 1e5 samples per sigma.  The quadrature costs about the same per sigma value whatever the
