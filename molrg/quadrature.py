@@ -640,9 +640,10 @@ def _table_lattice(kind: str, m: int, nu: float, a: FloatArray, j_lo: int, n_u: 
                 n_nav = j_lo + n_u - j_nav
                 corr = _navot(base, m, nu, ab, j_nav, n_nav, rule, h) if n_nav > 0 else None
                 n_lay = min(j_nav, j_lo + n_u) - j_lay
-                u_lay: FloatArray = (j_lay + np.arange(n_lay, dtype=np.float64)) * h
-                layer = (_layer(base, m, nu, ab, u_lay, rule)
-                         if n_lay > 0 else None)
+                layer = None
+                if n_lay > 0:
+                    u_lay: FloatArray = (j_lay + np.arange(n_lay, dtype=np.float64)) * h
+                    layer = _layer(base, m, nu, ab, u_lay, rule)
                 memo[key] = (corr, layer)
             Tb = T if rows.all() else T[rows]
             if corr is not None:
