@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from . import _generated as gen
-from ._backend import to_numpy
+from .arrays import to_numpy
 from .models import Setting
+from .validation import ParameterError
 
 __all__ = ["evaluate", "limits", "peak", "snr", "weight_moments"]
 
@@ -244,8 +245,6 @@ def snr(sigma: np.ndarray, setting: Setting, input: str) -> np.ndarray:
 
 def evaluate(quantity: str, xp: Any, sigma: Any, setting: Setting, input: str) -> Any:
     """``quantity`` (``"snr"``) of the corrected form, in ``sigma``'s namespace and shape."""
-    from .validation import ParameterError
-
     if quantity != "snr":
         raise ParameterError(f"form='corrected' has no closed-form {quantity}; valid forms: "
                              "'printed', 'derived'")
@@ -263,13 +262,16 @@ def limits(setting: Setting, input: str) -> tuple[float, float]:
             float(gen.call(f"{input}_exact_ratio_of_means_inf", np, **values)))
 
 
-def peak(setting: Setting, input: str) -> Any:
+PeakNumbers = tuple[float, float, bool, int, tuple[float, float]]
+"""``(sigma, snr, interior, n_local_max, bracket)``: the fields of :class:`molrg.Peak`
+(which :func:`molrg.peak` builds from them)."""
+
+
+def peak(setting: Setting, input: str) -> PeakNumbers:
     """The corrected curve's maximum: a log scan of ``[min(1e-3, delta/20), 1e2]`` with
     spacing ``log(1e5)/11`` (12 points for ``delta >= 0.02``), three zoom rounds of 4 points
     (spacing / 3 each), then a parabola through the best point and its neighbours in
-    ``(log sigma, log SNR)``; about 15 ms."""
-    from .theory import Peak
-
+    ``(log sigma, log SNR)``; about 15 ms.  Returns numbers (``PeakNumbers``)."""
     lo = math.log(min(1e-3, setting.delta / 20))
     step = math.log(1e5) / 11
     u = np.linspace(lo, math.log(1e2), math.ceil((math.log(1e2) - lo) / step) + 1)
@@ -278,8 +280,8 @@ def peak(setting: Setting, input: str) -> Any:
     i = int(np.argmax(f))
     if i in (0, u.size - 1):
         value = limits(setting, input)[0] if i == 0 else math.exp(f[i])
-        return Peak(0.0 if i == 0 else math.exp(u[i]), value, False, interior_max,
-                    (math.nan, math.nan), "corrected")
+        return (0.0 if i == 0 else math.exp(u[i]), value, False, interior_max,
+                (math.nan, math.nan))
     h = u[1] - u[0]
     bracket = (math.exp(u[i - 1]), math.exp(u[i + 1]))
     for _ in range(3):
@@ -299,6 +301,6 @@ def peak(setting: Setting, input: str) -> Any:
     C = y1 - A * x1**2 - B * x1
     if A < 0 and x0 <= -B / (2 * A) <= x2:
         xs = -B / (2 * A)
-        return Peak(math.exp(xs), math.exp(C - B * B / (4 * A)), True, max(interior_max, 1),
-                    bracket, "corrected")
-    return Peak(math.exp(x1), math.exp(y1), True, max(interior_max, 1), bracket, "corrected")
+        return (math.exp(xs), math.exp(C - B * B / (4 * A)), True, max(interior_max, 1),
+                bracket)
+    return (math.exp(x1), math.exp(y1), True, max(interior_max, 1), bracket)

@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Random, namespace, resolve_dtype, to_numpy
-from .models import haar_basis
+from ._backend import Random, namespace, resolve_dtype
+from .arrays import to_numpy
+from .bases import ORTHONORMAL_TOL, check_orthonormal, haar_basis, ideal_parameters
 from .options import MEAN_PLACEMENTS
-from .validation import ParameterError, check_int, check_real
+from .validation import ParameterError, ParameterTypeError, check_int, check_real
 
 __all__ = [
     "MEAN_PLACEMENTS",
@@ -41,8 +42,6 @@ __all__ = [
     "unequal_ranks",
 ]
 
-ORTHONORMAL_TOL = 1e-8
-"""Largest ``max|U_k^T U_k - I|`` accepted for a class basis."""
 WEIGHTS_TOL = 1e-12
 """``|sum(weights) - 1|`` must not exceed ``WEIGHTS_TOL * K``."""
 
@@ -52,9 +51,16 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _as_host(name: str, value: Any) -> np.ndarray:
-    from .validation import ParameterTypeError
+def cached_in(model: Any, key: tuple[Any, ...], make: Any) -> Any:
+    """``make()`` cached on ``model`` under ``key``: the one namespace/dtype cache of the
+    models (bases, means, scales converted to a backend once, not at every call)."""
+    cache = model.__dict__.setdefault("_ns_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
 
+
+def _as_host(name: str, value: Any) -> np.ndarray:
     try:
         raw = np.asarray(to_numpy(value))
     except (TypeError, ValueError) as exc:
@@ -140,10 +146,7 @@ class LowRankMixture:
                 raise ParameterError(f"{name} has n={arr.shape[0]} rows; valid: n={n} (as bases[0])")
             if not np.all(np.isfinite(arr)):
                 raise ParameterError(f"{name} has non-finite entries; valid: finite orthonormal columns")
-            err = float(np.max(np.abs(arr.T @ arr - np.eye(arr.shape[1]))))
-            if err > ORTHONORMAL_TOL:
-                raise ParameterError(f"{name} is not orthonormal: max|U^T U - I| = {err:.3g}; "
-                                 f"valid: <= {ORTHONORMAL_TOL:g}")
+            check_orthonormal(name, arr)
             out.append(_readonly(arr))
         return out
 
@@ -234,10 +237,7 @@ class LowRankMixture:
         return f @ f.T
 
     def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
-        cache = self.__dict__.setdefault("_ns_cache", {})
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
+        return cached_in(self, key, make)
 
     def basis_in(self, xp: str | ModuleType, dtype: Any = "float64") -> Any:
         """``B`` as an array of namespace ``xp`` and ``dtype`` (cached per model)."""
@@ -439,9 +439,8 @@ def from_molrg(
     so ``from_molrg(K, d, n, delta, seed=s)`` and ``MoLRG(K, d, n, delta, seed=s)`` share the
     basis.  For a model object ``m``: ``from_molrg(m.K, m.d, m.n, m.delta, m.basis)``.
     """
-    from .models import MoLRG
-
-    return MoLRG(K, d, n, delta, basis=basis, kind=kind, seed=seed).to_mixture()
+    K, d, _, delta, _, _, full = ideal_parameters(K, d, n, delta, basis, kind, seed)
+    return LowRankMixture(tuple(full[:, k * d:(k + 1) * d] for k in range(K)), delta=delta)
 
 
 def separated(

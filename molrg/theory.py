@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from . import _generated as gen
-from ._backend import array_namespace, to_numpy
+from . import corrected
+from .arrays import array_namespace, to_numpy
 from .models import Setting, as_setting
 from .options import ESTIMANDS, FORMS, INPUTS
 from .validation import ParameterError, check_choice, check_sigma
@@ -80,8 +81,6 @@ def _form_call(quantity: str, sigma: Any, setting: Any, input: str, form: str) -
     st, input, form = _iv(setting, input, form)
     xp, s = _sigma_array(sigma)
     if form == "corrected":
-        from . import corrected
-
         return corrected.evaluate(quantity, xp, s, st, input)
     return _call(f"{input}_{form}_{quantity}", xp, s, st)
 
@@ -128,8 +127,6 @@ def limits(setting: Any, /, *, input: str = "noisy",
     """Limits of the approximate SNR as sigma -> 0 and sigma -> infinity (derived)."""
     st, input, form = _iv(setting, input, form)
     if form == "corrected":
-        from . import corrected
-
         return corrected.limits(st, input)
     xnp = np
     one = xnp.ones(1)
@@ -214,9 +211,7 @@ def peak(setting: Any, /, *, input: str = "noisy", form: str = DEFAULT_FORM) -> 
     """
     st, input, form = _iv(setting, input, form)
     if form == "corrected":
-        from . import corrected
-
-        return corrected.peak(st, input)
+        return Peak(*corrected.peak(st, input), form="corrected")
     xnp = np
     from scipy.optimize import brentq
 
