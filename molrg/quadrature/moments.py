@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special as sc
 
-from .. import _generated as gen
+from .._generated import FORMULAS, kappa, xi, zeta_minus_xi
 from ..options import Input
 from .rules import (
     RULES,
@@ -55,9 +55,10 @@ class _Coef:
 
 def _coef(s: float, delta: float, input: str) -> _Coef:
     """Proposition 1's coefficients and the input variances, from the generated code."""
-    values = {"sigma": s, "delta": delta}
-    return _Coef(*(float(gen.call(name, np, **values)) for name in (
-        "xi", "zeta_minus_xi", "kappa", f"{input}_variance_own", f"{input}_variance_other")))
+    f = FORMULAS[input]
+    return _Coef(float(xi(np, s, delta)), float(zeta_minus_xi(np, s, delta)),
+                 float(kappa(np, s, delta)), float(f.variance_own(np, sigma=s, delta=delta)),
+                 float(f.variance_other(np, sigma=s, delta=delta)))
 
 
 # ---------------------------------------------------------------------------------------

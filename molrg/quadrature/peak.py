@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .. import _generated as gen
+from ..asymptotes import exact_snr_limits
 from ..options import Input
 from .moments import moments
 from .rules import RULES, FloatArray, Rule
@@ -33,11 +33,10 @@ def snr_limits(K: int, d: int, delta: float, input: Input = "noisy") -> tuple[fl
 
     ``c -> 0`` at both ends, so ``SNR -> v0 / ((K-1) v1)``: ``1/((K-1) delta^2)`` at 0 for
     both inputs; at infinity ``1/(K-1)`` (noisy, ``v0/v1 -> 1``) or ``1/((K-1) delta^2)``
-    (clean).  Derived (:mod:`molrg.symbolic.derive`, ``ExactLimits``).
+    (clean).  Derived (:mod:`molrg.symbolic.derive`, ``ExactLimits``); the numbers of
+    :func:`molrg.asymptotes.exact_snr_limits`.
     """
-    values = {"K": float(K), "d": float(d), "delta": delta, "sigma": 1.0}
-    return (float(gen.call(f"{input}_exact_ratio_of_means_zero", np, **values)),
-            float(gen.call(f"{input}_exact_ratio_of_means_inf", np, **values)))
+    return exact_snr_limits(K, d, delta, input)
 
 
 class ExactPeak(NamedTuple):
