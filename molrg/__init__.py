@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
         Quadrature,
     )
     from .probes import ProbeResult, probe_accuracy
+    from .results import load_results
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
     from .validation import ParameterError, ParameterTypeError
 
@@ -99,6 +100,7 @@ __all__ = [
     "features",
     "grid_peak",
     "limits",
+    "load_results",
     "margin",
     "peak",
     "peak_law",
@@ -148,6 +150,7 @@ _LAZY: dict[str, str] = {
     "Quadrature": "options",
     "ProbeResult": "probes",
     "probe_accuracy": "probes",
+    "load_results": "results",
     "Peak": "theory",
     "approx_snr": "theory",
     "dlogsnr_dlogsigma": "theory",

@@ -243,3 +243,20 @@ def test_theorem1_options_validate_on_construction() -> None:
         theorem1.Theorem1Options(method="reduced", samples=1)
     with pytest.raises(molrg.ParameterError, match="method='quadrature' needs"):
         theorem1.run(theorem1.Theorem1Options(method="quadrature", estimand="mean-of-ratios"))
+
+
+def test_refining_the_default_grid_flips_no_verdict_at_the_fig3_setting() -> None:
+    """Issue 24: a verdict that depends on the grid states it and is stable under refining
+    the default grid (40 -> 80 log points), for every form and input; a coarser grid is
+    flagged grid-limited (there the clean derived verdict flips: holds at 8 points)."""
+    runs = {n: theorem1.run(theorem1.Theorem1Options(num_sigma=n)) for n in (8, 40, 80)}
+
+    def verdicts(n: int) -> dict[tuple[str, str], str]:
+        return {(mode, form): f.verdict for mode, m in runs[n].modes.items()
+                for form, f in m.forms.items()}
+
+    assert verdicts(40) == verdicts(80)
+    grids = {n: runs[n].to_json()["grid"] for n in runs}
+    assert grids[40]["num_sigma"] == 40 and not grids[40]["grid_limited"]
+    assert not grids[80]["grid_limited"] and grids[8]["grid_limited"]
+    assert verdicts(8) != verdicts(40)  # the flip the flag warns about

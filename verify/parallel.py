@@ -164,7 +164,7 @@ def _map_dask(fn: Callable[[Task], Any], todo: Iterable[Task], scheduler: str, w
                                    dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        client = _connect(Client, scheduler)
     try:
         futures = client.map(_run_one, [fn] * len(todo), todo, pure=False)
         for future in as_completed(futures):
@@ -173,6 +173,24 @@ def _map_dask(fn: Callable[[Task], Any], todo: Iterable[Task], scheduler: str, w
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+CONNECT_TIMEOUT_S = 10.0
+"""Seconds to wait for a ``tcp://`` scheduler before giving up (exit 2, not a bug)."""
+
+
+def _connect(client_class: Any, address: str) -> Any:
+    """A Dask client of the scheduler at ``address``; an unreachable scheduler is an
+    environment failure (:class:`verify.report.OutputError`, exit 2) naming the address."""
+    from .report import OutputError
+
+    try:
+        return client_class(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise OutputError(f"--scheduler={address!r}: no Dask scheduler answered within "
+                          f"{CONNECT_TIMEOUT_S:g} s ({type(exc).__name__}: {exc}); valid: the "
+                          "address of a running scheduler (dask scheduler) or "
+                          "'local'") from None
 
 
 @dataclass(frozen=True)
@@ -196,6 +214,15 @@ def partial_runs(name: str, key: str = "runs",
                       "failures": r.failures}
 
 
+def _partial_document(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any]:
+    """A partial payload in the common envelope (verdict ``null``, ``partial: true``)."""
+    from .report import envelope
+
+    body = {k: v for k, v in payload.items() if k not in ("command", "partial")}
+    return envelope(payload.get("command", args.command), None, body,
+                    arguments=run_arguments(args), partial=True)
+
+
 @contextmanager
 def session(args: argparse.Namespace,
             payload: Callable[[Any], dict[str, Any]]) -> Iterator[Session]:
@@ -208,8 +235,14 @@ def session(args: argparse.Namespace,
 
     check_scheduler(args.scheduler, args.workers)
     done, on_result = resume_state(args)
-    with Progress(enabled=not args.quiet) as progress:
-        yield Session(args.scheduler, args.workers, progress, done, on_result(payload))
+    callback = on_result(payload)
+    try:
+        with Progress(enabled=not args.quiet) as progress:
+            yield Session(args.scheduler, args.workers, progress, done, callback)
+    except KeyboardInterrupt:  # Ctrl-C: the finished settings are kept for --resume
+        if callback is not None:
+            callback.flush()
+        raise
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, resume: bool = True,
@@ -245,6 +278,32 @@ def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return json.loads(json.dumps(out, default=str))
 
 
+def stored_results(path: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The finished task results of a stored run (its ``runs`` or ``results``), validated
+    as strictly as the arguments: each must match the command's published schema
+    (verify/schemas/), so a damaged file is refused (exit 2) instead of crashing later."""
+    from . import schema
+
+    command = data.get("command")
+    key = "results" if command in ("map", "survey") else "runs"
+    done = data.get(key, {})
+    if data.get("format", report_format()) != report_format():
+        raise ParameterError(f"--json={path!r} cannot be resumed: format "
+                             f"{data.get('format')!r} is not a molrg result")
+    problems = schema.check_task_results(command, key, done)
+    if problems:
+        raise ParameterError(f"--json={path!r} cannot be resumed: its stored results are "
+                             f"malformed ({problems[0]}); valid: the --json file of an "
+                             "interrupted run of the same command line, unmodified")
+    return done
+
+
+def report_format() -> str:
+    from .report import FORMAT
+
+    return FORMAT
+
+
 def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
     """``(done, on_result factory)`` for ``--resume`` and partial JSON writes.
 
@@ -272,7 +331,7 @@ def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
                     f"--json={args.json!r} was not written by an interrupted run of this "
                     "command with these options (its results would be reused for other "
                     "settings); valid: --resume with the --json file of the same command line")
-            done = data.get("runs") or data.get("results") or {}
+            done = stored_results(args.json, data)
 
     def factory(payload: Any) -> Any:
         if not args.json:
@@ -281,15 +340,23 @@ def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
         import time
 
         last = [0.0]
+        pending: list[MapResult] = []
 
         def write(result: MapResult) -> None:
             # at most every PARTIAL_EVERY seconds (a large map rewrites megabytes each time);
             # the command writes the final JSON itself
+            pending[:] = [result]
             now = time.monotonic()
             if now - last[0] >= PARTIAL_EVERY:
-                write_json(args.json, {**payload(result), "arguments": run_arguments(args)})
+                flush()
                 last[0] = time.monotonic()
 
+        def flush() -> None:
+            """Write the latest unwritten partial results (on Ctrl-C)."""
+            if pending and args.json != "-":
+                write_json(args.json, _partial_document(args, payload(pending.pop())))
+
+        write.flush = flush  # type: ignore[attr-defined]
         return write
 
     return done, factory

@@ -159,6 +159,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         acc = molrg.probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
                              samples=p["samples"], seed=p["seed"])
         out["probes"][probe] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
+                                "lower": np.asarray(acc.lower).tolist(),
+                                "upper": np.asarray(acc.upper).tolist(),
                                 "method": acc.method, "classifier": acc.classifier}
     out["elapsed_s"] = time.perf_counter() - start
     return out

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -157,18 +158,180 @@ def jsonable(obj: Any) -> Any:
 COMPACT_JSON_BYTES = 1 << 20
 """JSON larger than this (compact) is written without indentation (a map is ~10 MB)."""
 
+FORMAT = "molrg-result"
+"""The ``format`` key of every JSON file the commands write (see docs/json.md)."""
+FORMAT_VERSION = 1
+"""The envelope's version: bumped when a common key changes meaning or disappears."""
+ENVELOPE_KEYS = ("format", "format_version", "command", "verdict", "partial", "arguments",
+                 "provenance")
+"""The common top-level keys of every command's JSON; the command's payload keys sit next
+to them (docs/json.md, verify/schemas/)."""
 
-def write_json(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON (NaN/inf become null), atomically; indented unless large."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+class OutputError(Exception):
+    """The environment refused an output or a resource (full disk, read-only folder,
+    unreachable scheduler, missing optional package): the CLI exits 2 with this message,
+    never 3 (not a bug in molrg)."""
+
+
+def envelope(command: str, verdict: str | None, payload: dict[str, Any], *,
+             arguments: dict[str, Any], partial: bool = False,
+             argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The JSON document of a run: the common keys (:data:`ENVELOPE_KEYS`) then ``payload``.
+
+    ``verdict`` is ``None`` in a partial file (a run still going or interrupted).
+    """
+    head = {"format": FORMAT, "format_version": FORMAT_VERSION, "command": command,
+            "verdict": verdict, "partial": partial}
+    body = {k: v for k, v in payload.items() if k not in ENVELOPE_KEYS}
+    return {**head, **body, "arguments": arguments,
+            "provenance": provenance(arguments, argv=argv)}
+
+
+KEY_LIBRARIES = ("numpy", "scipy", "sympy", "matplotlib", "rich", "scikit-learn",
+                 "array-api-compat", "dask", "distributed", "torch", "cupy-cuda12x")
+"""Libraries whose installed versions go into the provenance block (None: not installed)."""
+
+_GIT_CACHE: dict[str, Any] = {}
+
+
+def git_revision() -> dict[str, Any] | None:
+    """``{"commit", "dirty"}`` of the git checkout molrg is imported from; None when molrg
+    is not in a checkout (an installed wheel) or git is not available."""
+    if "value" in _GIT_CACHE:
+        return _GIT_CACHE["value"]
+    import subprocess
+
+    import molrg
+
+    root = Path(molrg.__file__).resolve().parent.parent
+    value = None
+    if (root / ".git").exists():
+        try:
+            commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"],
+                                    capture_output=True, text=True, timeout=5, check=True)
+            status = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                     "--untracked-files=no"],
+                                    capture_output=True, text=True, timeout=5, check=True)
+            value = {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+        except (OSError, subprocess.SubprocessError):
+            value = None
+    _GIT_CACHE["value"] = value
+    return value
+
+
+def provenance(arguments: dict[str, Any] | None = None, *,
+               argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Where a result came from: molrg version, git revision, UTC time, Python, platform,
+    key library versions, the full command line and the seeds (from ``arguments``)."""
+    import datetime
+    import platform
+    import shlex
+    from importlib import metadata
+
+    import molrg
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    argv = list(sys.argv if argv is None else argv)
+    seeds = {k: v for k, v in (arguments or {}).items() if "seed" in k}
+    return {
+        "molrg_version": molrg.__version__,
+        "git": git_revision(),
+        "timestamp_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "libraries": {name: version(name) for name in KEY_LIBRARIES},
+        "argv": argv,
+        "command_line": shlex.join(argv),
+        "seeds": seeds,
+    }
+
+
+def dumps_json(payload: dict[str, Any]) -> str:
+    """``payload`` as JSON text (NaN/inf become null); indented unless large."""
     data = jsonable(payload)
     text = json.dumps(data, separators=(",", ":"))
     if len(text) <= COMPACT_JSON_BYTES:
         text = json.dumps(data, indent=2)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n")
-    os.replace(tmp, path)
+    return text + "\n"
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as JSON (NaN/inf become null) to ``path`` (``-``: stdout) like a
+    careful Unix tool (see :func:`open_output`)."""
+    text = dumps_json(payload)
+    if str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    with open_output(path, "--json") as f:
+        f.write(text.encode())
+
+
+@contextmanager
+def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
+    """A binary file object whose contents replace ``path`` when the block ends normally.
+
+    * A regular file (or a new path): written to a unique temporary file in the same
+      folder (:func:`tempfile.mkstemp`, so concurrent runs never share a name), flushed and
+      renamed over the target; a symbolic link is followed (the link stays a link).
+    * Anything else (a device such as ``/dev/null``, a FIFO, a socket): opened and written
+      directly -- never replaced by a regular file.
+    * Any failure (full disk, read-only folder, an error in the block): the temporary file
+      is removed and the target is left as it was; an ``OSError`` becomes
+      :class:`OutputError` naming ``option`` (the CLI's exit 2).
+    """
+    import stat
+    import tempfile
+
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(f"{option}={str(path)!r} cannot be written: {exc.strerror or exc}") \
+            from None
+    if mode is not None and not stat.S_ISREG(mode):
+        try:
+            with open(target, "wb") as f:
+                yield f
+        except OSError as exc:
+            raise OutputError(f"{option}={str(path)!r} could not be written: "
+                              f"{exc.strerror or exc}") from None
+        return
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                   suffix=".tmp")
+        if mode is not None:
+            os.chmod(tmp, stat.S_IMODE(mode))
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        raise OutputError(f"{option}={str(path)!r} could not be written: "
+                          f"{exc.strerror or exc}; nothing was written") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def check_output_path(option: str, path: str | None, *,
@@ -178,7 +341,7 @@ def check_output_path(option: str, path: str | None, *,
     Checked before any work: the folder exists or can be created and is writable, the path
     is not a folder, and (for figures) its suffix is one of ``suffixes``.
     """
-    if path is None:
+    if path is None or (path == "-" and suffixes is None):
         return
     p = Path(path)
     if suffixes is not None and p.suffix.lower() not in suffixes:
@@ -186,9 +349,20 @@ def check_output_path(option: str, path: str | None, *,
                              f"ending in {', '.join(suffixes)}")
     if p.is_dir():
         raise ParameterError(f"{option}={path!r} is a folder; valid: a file path")
+    import stat
     import tempfile
 
-    parent = p.parent if str(p.parent) else Path(".")
+    real = Path(os.path.realpath(p))
+    try:
+        special = not stat.S_ISREG(os.stat(real).st_mode)
+    except OSError:
+        special = False
+    if special:  # a device or FIFO: written in place, so only the node must be writable
+        if not os.access(real, os.W_OK):
+            raise ParameterError(f"{option}={path!r} is not writable; valid: a writable "
+                                 "file, device or pipe")
+        return
+    parent = real.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".molrg-write-check-"):
@@ -226,13 +400,31 @@ def plain_log_ticks(axis: Any) -> None:
 
 
 def save_figure(fig: Any, path: str | Path) -> None:
-    """Save and close a figure (format by extension), creating the folder."""
+    """Save and close a figure (format by extension) like :func:`write_json`: a unique
+    temporary file renamed over ``path`` (no 0-byte or half-written figure on failure),
+    devices and pipes written in place; molrg's version goes into the file's metadata."""
     import matplotlib.pyplot as plt
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    import molrg
+
+    fmt_ = Path(path).suffix.lower().lstrip(".") or "png"
+    creator = f"molrg {molrg.__version__} (matplotlib)"
+    metadata = {"png": {"Software": creator, "Source": "molrg " + molrg.__version__},
+                "svg": {"Creator": creator},
+                "pdf": {"Creator": creator, "Producer": creator}}.get(fmt_)
+    try:
+        if not fig.get_layout_engine():
+            fig.tight_layout()
+        with open_output(path, "--plot") as f:
+            fig.savefig(f, format=fmt_, dpi=120, metadata=metadata)
+        FIGURES_WRITTEN.append(str(path))
+    finally:
+        plt.close(fig)
+
+
+FIGURES_WRITTEN: list[str] = []
+"""Paths written by :func:`save_figure` (the CLI prints them: ``map --plot x.png`` writes
+``x_noisy.png`` and ``x_clean.png``)."""
 
 
 @contextmanager

@@ -126,7 +126,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     acc = molrg.probe_accuracy(mix, sigma, probe="bayes", input=p["input"], samples=p["probe_samples"],
                          seed=task.seed)
     out["accuracy"] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
-                       "classifier": acc.classifier}
+                       "lower": np.asarray(acc.lower).tolist(),
+                       "upper": np.asarray(acc.upper).tolist(), "classifier": acc.classifier}
     return out
 
 

@@ -242,7 +242,7 @@ class Theorem1Result:
                       sigma_max=float(first.sigma[-1]))
         return {"params": params, "form": self.options.form,
                 "modes": {k: m.to_json() for k, m in self.modes.items()},
-                "elapsed_s": self.elapsed_s}
+                "grid": grid_facts(first.sigma), "elapsed_s": self.elapsed_s}
 
     def render(self, *, table: bool = True) -> list[Any]:
         return render(self, table=table)
@@ -342,6 +342,36 @@ def grid(options: Theorem1Options) -> np.ndarray:
     if hi <= lo:
         raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
     return np.exp(np.linspace(math.log(lo), math.log(hi), options.num_sigma))
+
+
+DEFAULT_LOG_STEP = math.log(GRID_HALF_WIDTH**2) / (40 - 1)
+"""Log spacing of the default grid (40 points over a factor 900): refining it to 80 or 160
+points flips no verdict at the paper's Fig. 3 and Fig. 14 settings (measured for every
+form and input; tests/test_verify.py checks 40 -> 80).  Coarser grids can flip the
+approx-near-peak claim (Fig. 3, clean input, derived form: holds at 8 points, deviates at
+20-160), so a coarser grid marks the verdicts grid-limited."""
+
+
+def grid_facts(sigma: Any) -> dict[str, Any]:
+    """The grid a verdict was computed on, and whether it is coarser than the default
+    (``grid_limited``: the verdict may change on a finer grid)."""
+    sigma = np.asarray(sigma, dtype=float)
+    step = float(np.max(np.diff(np.log(sigma)))) if sigma.size > 1 else math.inf
+    return {"sigma_min": float(sigma[0]), "sigma_max": float(sigma[-1]),
+            "num_sigma": int(sigma.size), "spacing": "log", "log_step": step,
+            "grid_limited": bool(step > DEFAULT_LOG_STEP * (1 + 1e-9))}
+
+
+def grid_line(sigma: Any) -> str:
+    """``grid: 40 log-spaced sigma in [0.01, 9.8]`` (+ a warning when grid-limited)."""
+    g = grid_facts(sigma)
+    text = (f"grid: {g['num_sigma']} log-spaced sigma in [{g['sigma_min']:.4g}, "
+            f"{g['sigma_max']:.4g}] (step x{math.exp(g['log_step']):.3g})")
+    if g["grid_limited"]:
+        text += (f"; [yellow]grid-limited[/yellow]: coarser than the default (step "
+                 f"x{math.exp(DEFAULT_LOG_STEP):.3g}); a finer grid (--num-sigma) may change "
+                 "the verdict")
+    return text
 
 
 def run(options: Theorem1Options | None = None, *,
@@ -479,7 +509,8 @@ def render(result: Theorem1Result, *, table: bool = True) -> list[Any]:
         f"[bold]Theorem 1 check[/bold]: K={o.K} d={o.d} n={o.n} delta={o.delta:g}  "
         f"form={o.form} estimand={o.estimand} "
         f"method={next(iter(result.modes.values())).exact.method.name} "
-        f"({result.elapsed_s:.2f} s)"]
+        f"({result.elapsed_s:.2f} s)",
+        grid_line(next(iter(result.modes.values())).sigma)]
     for mode, r in result.modes.items():
         if table:
             rows = [(s, y, e, *(r.forms[f].snr[i] for f in molrg.FORMS))
