@@ -23,8 +23,8 @@ every cell where both peaks are interior.
 ``--cache DIR`` keeps the exact part of every cell (the exact peak and the unimodality
 verdict, which are most of the cost) in ``DIR``, keyed by ``(K, d, delta, input)`` and a
 fingerprint of the exact evaluator (its rule, the scan grid, the scan tolerance, the molrg
-version): a rerun with another ``--form`` or ``--peak-tol``, or a grid that shares cells,
-recomputes only the forms' peaks.  The cache is read and written by the main process only
+version and source code): a rerun with another ``--form`` or ``--peak-tol``, or a grid
+that shares cells, recomputes only the forms' peaks.  The cache is read and written by the main process only
 (workers, remote ones included, need no shared file system).
 """
 
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -170,8 +171,9 @@ class ExactCache:
 
     ``DIR/<fingerprint>/K<K>_d<d>.json`` maps ``"<repr(delta)>|<input>"`` to a cell's
     ``"exact"`` entry.  The fingerprint hashes what that entry depends on besides the cell:
-    the exact evaluator, :data:`UNIMODALITY_GRID`, :data:`SCAN_TOL` and the molrg version,
-    so a change to any of them starts a fresh cache instead of reusing stale numbers.
+    the exact evaluator, :data:`UNIMODALITY_GRID`, :data:`SCAN_TOL`, the molrg version and
+    source code and :func:`exact_cell`'s code, so a change to any of them starts a fresh
+    cache instead of reusing stale numbers.
     Files are replaced atomically; an unreadable file counts as empty.
     """
 
@@ -182,9 +184,15 @@ class ExactCache:
 
     @staticmethod
     def fingerprint() -> str:
+        """Hash of the evaluator, grid, tolerance, molrg's version and source code (a fix
+        that does not bump the version still invalidates) and :func:`exact_cell`'s code."""
         h = hashlib.sha256(repr((ExactCache.FORMAT, molrg.__version__, repr(EXACT),
                                  SCAN_TOL)).encode())
         h.update(np.ascontiguousarray(UNIMODALITY_GRID, dtype=np.float64).tobytes())
+        package = Path(molrg.__file__).parent
+        for source in sorted(package.rglob("*.py")):
+            h.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
+        h.update(inspect.getsource(exact_cell).encode())
         return h.hexdigest()[:16]
 
     @staticmethod
