@@ -24,8 +24,8 @@ every cell where both peaks are interior.
 verdict, which are most of the cost) in ``DIR``, keyed by ``(K, d, delta, input)`` and a
 fingerprint of the exact evaluator (its rule, the scan grid, the scan tolerance, the molrg
 version and source code): a rerun with another ``--form`` or ``--peak-tol``, or a grid
-that shares cells, recomputes only the forms' peaks.  The cache is read and written by the main process only
-(workers, remote ones included, need no shared file system).
+that shares cells, recomputes only the forms' peaks.  The cache is read and written by the
+main process only (workers, remote ones included, need no shared file system).
 """
 
 from __future__ import annotations
@@ -178,6 +178,7 @@ class ExactCache:
     """
 
     FORMAT = 1
+    CODE = inspect.getsource(exact_cell)  # at import: the code that fills the cache
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.dir = Path(root) / self.fingerprint()
@@ -192,7 +193,7 @@ class ExactCache:
         package = Path(molrg.__file__).parent
         for source in sorted(package.rglob("*.py")):
             h.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
-        h.update(inspect.getsource(exact_cell).encode())
+        h.update(ExactCache.CODE.encode())
         return h.hexdigest()[:16]
 
     @staticmethod
