@@ -67,7 +67,18 @@ def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
 
 
 def unimodality(y: Any, se: Any) -> Unimodality:
-    """Unimodality statistic of a curve ``y`` with standard errors ``se`` (1-D, same length)."""
+    """Unimodality statistic of a curve ``y`` with standard errors ``se`` (1-D, same length).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> u = molrg.unimodality(np.array([1.0, 3.0, 2.0, 1.0]), np.full(4, 0.1))
+    >>> bool(u.z <= 1.0), u.argmax
+    (True, 1)
+    >>> bool(molrg.unimodality(np.array([3.0, 1.0, 3.0]), np.full(3, 0.1)).z > 1.0)  # a dip
+    True
+    """
     y = _curve("y", y)
     se = _curve("se", se, size=y.size, nonnegative=True, like="y")
     peak = int(np.argmax(y))
@@ -92,7 +103,15 @@ def unimodality(y: Any, se: Any) -> Unimodality:
 
 
 def count_local_maxima(y: Any) -> int:
-    """Number of strict interior local maxima of a (noise-free) curve."""
+    """Number of strict interior local maxima of a (noise-free) curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> molrg.count_local_maxima(np.array([0.0, 2.0, 1.0, 3.0, 0.0]))
+    2
+    """
     y = _curve("y", y, low=1)
     return int(np.sum((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])))
 
@@ -166,6 +185,13 @@ def snr_peak(
     random numbers, so the curve is smooth), a cubic spline in ``log sigma`` is maximised,
     and the replicate argmaxes give the mean and its standard error.  If the coarse
     argmax is on the edge of the grid, ``interior`` is False and no refinement is done.
+
+    Examples
+    --------
+    >>> import molrg
+    >>> p = molrg.snr_peak(molrg.MoLRG(K=3, d=5, n=50, delta=0.2))
+    >>> round(p.sigma, 4), round(p.snr, 3), p.interior
+    (0.3257, 30.766, True)
     """
     replicates = check_int("replicates", replicates, low=2, high=10_000)
     resolved = _iv(model, 1.0, input, estimand, denominator, denoiser, method, progress).method
@@ -264,7 +290,17 @@ def _z(diff: float, scale: float) -> float:
 
 
 def curve_shape(y: Any, se: Any, z: float) -> CurveShape:
-    """Classify a curve as unimodal / decreasing / increasing / flat / irregular at ``z`` errors."""
+    """Classify a curve as unimodal / decreasing / increasing / flat / irregular at ``z`` errors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> molrg.curve_shape(np.array([1.0, 3.0, 2.0, 1.0]), np.full(4, 0.1), 3.0).shape
+    'unimodal'
+    >>> molrg.curve_shape(np.array([3.0, 2.0, 1.0]), np.full(3, 0.1), 3.0).shape
+    'decreasing'
+    """
     y = _curve("y", y)
     se = _curve("se", se, size=y.size, nonnegative=True, like="y")
     z = check_real("z", z, low=0.0, open_low=False)
@@ -289,7 +325,18 @@ def curve_shape(y: Any, se: Any, z: float) -> CurveShape:
 
 def grid_peak(sigma: Any, y: Any) -> float:
     """Argmax of ``y`` on a log grid, refined by a parabola through the argmax and its
-    neighbours in ``log sigma`` (the grid point itself at either end)."""
+    neighbours in ``log sigma`` (the grid point itself at either end).
+
+    Examples
+    --------
+    A parabola in ``log sigma`` peaking at ``sigma = 1`` is found exactly:
+
+    >>> import numpy as np
+    >>> import molrg
+    >>> sigma = np.geomspace(0.1, 10, 5)
+    >>> float(molrg.grid_peak(sigma, -np.log(sigma) ** 2))
+    1.0
+    """
     sigma = np.atleast_1d(check_sigma(sigma))
     y = _curve("y", y, size=sigma.size, low=1, like="sigma")
     i = int(np.argmax(y))
@@ -326,7 +373,17 @@ class Concordance:
 
 
 def concordance(x: Any, sx: Any, y: Any, sy: Any, z: float) -> Concordance:
-    """Error-aware test that ``y`` increases with ``x`` (see :class:`Concordance`)."""
+    """Error-aware test that ``y`` increases with ``x`` (see :class:`Concordance`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> c = molrg.concordance(x, np.full(4, 0.1), 2 * x, np.full(4, 0.1), 3.0)
+    >>> c.tau, c.pairs, c.discordant
+    (1.0, 6, 0)
+    """
     from scipy.stats import kendalltau
 
     x = _curve("x", x, low=1)

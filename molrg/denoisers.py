@@ -94,13 +94,37 @@ def features(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> An
     Returns
     -------
     ``(..., K d)`` features ``beta_l y_l`` with ``y = U^T x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> model = molrg.MoLRG(K=2, d=1, n=3, delta=0.5, kind="canonical")
+    >>> h = molrg.features(np.array([4.0, 0.0, 0.5]), 0.1, basis=model.basis, K=2, delta=0.5)
+    >>> h.shape, np.round(h, 4)
+    ((2,), array([3.9604, 0.    ]))
     """
     basis, K, s, delta = _dae_iv(x, sigma, basis, K, delta)
     return _dae_features(x, basis, K, s, delta)
 
 
 def dae(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> Any:
-    """Parameterised DAE ``xhat = U D U^T x`` (``(..., n) -> (..., n)``); see :func:`features`."""
+    """Parameterised DAE ``xhat = U D U^T x`` (``(..., n) -> (..., n)``); see :func:`features`.
+
+    Examples
+    --------
+    The DAE with the model's basis is the posterior mean (:func:`posterior_mean`):
+
+    >>> import numpy as np
+    >>> import molrg
+    >>> model = molrg.MoLRG(K=2, d=1, n=3, delta=0.5, kind="canonical")
+    >>> x = np.array([4.0, 0.0, 0.5])
+    >>> xhat = molrg.dae(x, 0.1, basis=model.basis, K=2, delta=0.5)
+    >>> np.round(xhat, 4)
+    array([3.9604, 0.    , 0.    ])
+    >>> bool(np.allclose(xhat, molrg.posterior_mean(model, x, 0.1)))
+    True
+    """
     basis, K, s, delta = _dae_iv(x, sigma, basis, K, delta)
     xp = array_namespace(x, basis)
     return _dae_features(x, basis, K, s, delta) @ xp.matrix_transpose(basis)
@@ -167,6 +191,19 @@ def posterior_mean(model: Any, x: Any, sigma: float) -> Any:
     with Woodbury on the low-rank covariance factors.  Stable for ``sigma`` in [1e-4, 1e3]
     in float32 and float64.  ``x`` is ``(..., n)`` in any namespace; the result has its
     namespace, shape and dtype.
+
+    Examples
+    --------
+    With the canonical basis, a point far out on class 0's axis is class 0's with certainty
+    and is shrunk by ``zeta = 1 / (1 + sigma^2)`` (``4 / 1.01 = 3.9604``); its part outside
+    ``span(U)`` is removed:
+
+    >>> import numpy as np
+    >>> import molrg
+    >>> model = molrg.MoLRG(K=2, d=1, n=3, delta=0.5, kind="canonical")
+    >>> xhat = molrg.posterior_mean(model, np.array([4.0, 0.0, 0.5]), 0.1)
+    >>> np.round(xhat, 4)
+    array([3.9604, 0.    , 0.    ])
     """
     from .mixtures import LowRankMixture
     from .posterior import posterior_mean as mixture_posterior_mean

@@ -219,6 +219,21 @@ def snr(
     ValueError, TypeError
         For any invalid argument or an invalid combination (naming the valid methods),
         before any work is done.
+
+    Examples
+    --------
+    The exact SNR of the optimal denoiser (quadrature; ``stderr`` is its error bound) and a
+    Monte Carlo estimate with its standard error:
+
+    >>> import numpy as np
+    >>> import molrg
+    >>> model = molrg.MoLRG(K=3, d=5, n=50, delta=0.2)
+    >>> exact = molrg.snr(model, [0.1, 0.5, 2.0])
+    >>> np.round(exact.estimate, 3), bool(exact.stderr.max() < 1e-6)
+    (array([15.425, 18.879,  0.783]), True)
+    >>> mc = molrg.snr(model, 0.5, method=molrg.MonteCarlo(samples=20_000, seed=0))
+    >>> bool(abs(mc.estimate - exact.estimate[1]) < 5 * mc.stderr)
+    True
     """
     plan = _iv(model, sigma, input, estimand, denominator, denoiser, method, progress)
     sig = np.atleast_1d(plan.sigma)

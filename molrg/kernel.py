@@ -79,6 +79,15 @@ def softmax_weights(logits: Any, axis: int = -1) -> Any:
     The public entry point of the kernel: checks in O(1) that ``logits`` is a real
     floating array with ``ndim >= 1`` and that ``axis`` is an integer naming one of its
     axes (``molrg.ParameterError`` otherwise); values are not inspected (NaN propagates).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> molrg.softmax_weights(np.zeros(4))
+    array([0.25, 0.25, 0.25, 0.25])
+    >>> molrg.softmax_weights(np.array([1000.0, 0.0]))  # no overflow
+    array([1., 0.])
     """
     check_array("logits", logits, ndim=tuple(range(1, 33)))
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \

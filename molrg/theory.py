@@ -115,6 +115,16 @@ def approx_snr(sigma: Any, setting: Any, /, *, input: str = "noisy",
     Returns
     -------
     The approximation, shaped like ``sigma``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> setting = molrg.Setting(K=3, d=5, delta=0.2)
+    >>> np.round(molrg.approx_snr([0.1, 0.5, 2.0], setting), 3)
+    array([15.47 , 72.07 ,  0.762])
+    >>> round(float(molrg.approx_snr(0.5, setting, form="derived")), 3)
+    70.902
     """
     return _form_call("snr", sigma, setting, input, form)
 
@@ -126,6 +136,18 @@ def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
     ``printed``: ``(1 - delta^2) d / (2 sigma^2 (1 + sigma^2))``; ``derived``:
     ``E g_k - E g_l = d (1 - delta^2)^2 / (2 (1 + sigma^2)(delta^2 + sigma^2))`` (the same
     for both inputs).  ``corrected`` has no single margin and raises ``ValueError``.
+
+    Examples
+    --------
+    At ``sigma = 0.5``, ``K = 3``, ``d = 5``, ``delta = 0.2`` the printed margin is
+    ``0.96 * 5 / (2 * 0.25 * 1.25) = 7.68``:
+
+    >>> import molrg
+    >>> setting = molrg.Setting(K=3, d=5, delta=0.2)
+    >>> round(float(molrg.margin(0.5, setting)), 12)
+    7.68
+    >>> round(float(molrg.margin(0.5, setting, form="derived")), 6)
+    6.355862
     """
     if isinstance(form, str) and form == "corrected":
         raise ParameterError("form='corrected' has no margin; valid: 'printed', 'derived'")
@@ -134,13 +156,36 @@ def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
 
 def dlogsnr_dlogsigma(sigma: Any, setting: Any, /, *, input: str = "noisy",
                       form: str = DEFAULT_FORM) -> Any:
-    """``d log SNR_approx / d log sigma`` (derived with ``sympy.diff``)."""
+    """``d log SNR_approx / d log sigma`` (derived with ``sympy.diff``).
+
+    Examples
+    --------
+    The slope changes sign at the peak (:func:`peak`): positive before, negative after.
+
+    >>> import molrg
+    >>> setting = molrg.Setting(K=3, d=5, delta=0.2)
+    >>> p = molrg.peak(setting)
+    >>> [bool(molrg.dlogsnr_dlogsigma(s, setting) > 0) for s in (p.sigma / 2, 2 * p.sigma)]
+    [True, False]
+    >>> abs(float(molrg.dlogsnr_dlogsigma(p.sigma, setting))) < 1e-8
+    True
+    """
     return _form_call("dlogsnr_dlogsigma", sigma, setting, input, form)
 
 
 def limits(setting: Any, /, *, input: str = "noisy",
            form: str = DEFAULT_FORM) -> tuple[float, float]:
-    """Limits of the approximate SNR as sigma -> 0 and sigma -> infinity (derived)."""
+    """Limits of the approximate SNR as sigma -> 0 and sigma -> infinity (derived).
+
+    Examples
+    --------
+    The approximation has the exact limits (compare :func:`exact_limits`):
+
+    >>> import molrg
+    >>> low, high = molrg.limits(molrg.Setting(K=3, d=5, delta=0.2))
+    >>> round(low, 9), round(high, 9)
+    (12.5, 0.5)
+    """
     st, input, form = _iv(setting, input, form)
     if form == "corrected":
         return corrected.limits(st, input)
@@ -157,6 +202,13 @@ def exact_limits(setting: Any, /, *, input: str = "noisy",
 
     For ``estimand="mean-of-ratios"`` the limits are finite only when ``(K-1) d`` exceeds
     the derived pole of ``E[1/chi2_m]`` (2); otherwise ``inf`` is returned.
+
+    Examples
+    --------
+    >>> import molrg
+    >>> low, high = molrg.exact_limits(molrg.Setting(K=3, d=5, delta=0.2))
+    >>> round(low, 9), round(high, 9)
+    (12.5, 0.5)
     """
     st, input, _ = _iv(setting, input)
     estimand = check_choice("estimand", estimand, ESTIMANDS)
@@ -221,6 +273,13 @@ def peak(setting: Any, /, *, input: str = "noisy", form: str = DEFAULT_FORM) -> 
     already at the left end and no + to - change occurs, the maximum is the sigma -> 0
     limit.  The corrected form has no closed-form derivative: its peak is a bounded
     maximisation of the curve after the same scan (:func:`molrg.corrected.peak`).
+
+    Examples
+    --------
+    >>> import molrg
+    >>> p = molrg.peak(molrg.Setting(K=3, d=5, delta=0.2))
+    >>> round(p.sigma, 4), round(p.snr, 2), p.interior
+    (0.5901, 81.99, True)
     """
     st, input, form = _iv(setting, input, form)
     if form == "corrected":
@@ -272,6 +331,16 @@ def peak_law(setting: Any, /, *, input: str = "noisy") -> float:
     ``sigma* = sqrt(T(T(s0)))`` with the start ``s0`` and the Lambert-W map ``T`` of
     :mod:`molrg.symbolic.peak_law`.  ``nan`` where the law does not exist (a Lambert-W
     argument below ``-1/e``).  Measured error over the box: ``docs/peak_law.md``.
+
+    Examples
+    --------
+    Close to the derived form's peak at large ``d``:
+
+    >>> import molrg
+    >>> setting = molrg.Setting(K=3, d=50, delta=0.2)
+    >>> law = molrg.peak_law(setting)
+    >>> round(law, 4), round(law / molrg.peak(setting, form="derived").sigma, 3)
+    (1.181, 1.003)
     """
     st, input, _ = _iv(setting, input)
     xnp = np

@@ -178,3 +178,66 @@ def test_built_site_has_no_leftover_markup_and_all_images(site: Path) -> None:
         for src in re.findall(r"<img [^>]*src=\"([^\"]+)\"", text):
             if not src.startswith(("http://", "https://", "data:")):
                 assert (page.parent / src).resolve().is_file(), f"{page}: missing image {src}"
+
+
+# ---------------------------------------------------------------------------------------
+# Offline: the built site loads nothing from another host (issue 24)
+# ---------------------------------------------------------------------------------------
+# what a browser fetches by itself: <script src>, <link href> (stylesheets, icons,
+# preloads), <img src>, <iframe src>, <source src>, CSS url(...) and @import
+RESOURCE = re.compile(
+    r"<(?:script|img|iframe|source|embed|audio|video)\b[^>]*?\ssrc=[\"']([^\"']+)[\"']"
+    r"|<link\b[^>]*?\shref=[\"']([^\"']+)[\"'][^>]*>"
+    r"|url\(\s*[\"']?([^\"')]+)[\"']?\s*\)"
+    r"|@import\s+[\"']([^\"']+)[\"']", re.IGNORECASE)
+LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+NOT_FETCHED = ("canonical", "alternate", "author", "license", "edit")  # <link rel=...> only
+
+
+def outside_references(text: str) -> list[str]:
+    """URLs of scripts, styles, fonts, images a page would load from another host."""
+    found = []
+    for tag in LINK_TAG.findall(text):
+        rel = re.search(r"\srel=[\"']([^\"']+)[\"']", tag)
+        if rel and set(rel.group(1).lower().split()) <= set(NOT_FETCHED):
+            text = text.replace(tag, "")  # a link to a page, not a resource
+    for groups in RESOURCE.findall(text):
+        url = next(g for g in groups if g)
+        if re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", url, re.IGNORECASE) and not url.startswith("data:"):
+            found.append(url)
+    return found
+
+
+def test_outside_reference_detector_finds_what_it_should() -> None:
+    page = ('<script src="https://unpkg.com/katex.min.js"></script>'
+            '<link rel="stylesheet" href="//cdn.example.org/x.css">'
+            '<style>@font-face{src:url("https://fonts.gstatic.com/a.woff2")}</style>'
+            '<link rel="canonical" href="https://molrg.github.io/molrg/">'
+            '<script src="assets/javascripts/bundle.js"></script>'
+            '<img src="data:image/png;base64,AAAA">')
+    assert outside_references(page) == ["https://unpkg.com/katex.min.js",
+                                        "//cdn.example.org/x.css",
+                                        "https://fonts.gstatic.com/a.woff2"]
+
+
+def test_built_site_loads_nothing_from_another_host(site: Path) -> None:
+    bad = {}
+    for path in [*site.rglob("*.html"), *site.rglob("*.css")]:
+        found = outside_references(path.read_text(errors="replace"))
+        if found:
+            bad[str(path.relative_to(site))] = sorted(set(found))
+    assert not bad, f"pages load resources from other hosts: {bad}"
+
+
+def test_built_site_serves_katex_itself(site: Path) -> None:
+    katex = site / "vendor" / "katex"
+    assert (katex / "katex.min.js").is_file() and (katex / "contrib" / "auto-render.min.js").is_file()
+    css = (katex / "katex.min.css").read_text()
+    fonts = set(re.findall(r"url\(([^)]+)\)", css))
+    assert len(fonts) > 40
+    missing = sorted(f for f in fonts if not (katex / f).is_file())
+    assert not missing, f"KaTeX's stylesheet names fonts the site lacks: {missing}"
+    page = (site / "math" / "index.html").read_text()
+    for asset in ("vendor/katex/katex.min.js", "vendor/katex/katex.min.css",
+                  "vendor/katex/contrib/auto-render.min.js"):
+        assert asset in page, f"the math page does not load {asset}"

@@ -19,14 +19,26 @@ Default grid: 20 values of ``K`` log-spaced in [2, 1000], 20 of ``d`` in [1, 512
 (``--scheduler auto``; ``serial`` runs in-process).  The
 verdict is about the selected ``--form``: ``holds`` only if its 15% peak claim holds in
 every cell where both peaks are interior.
+
+``--cache DIR`` keeps the exact part of every cell (the exact peak and the unimodality
+verdict, which are most of the cost) in ``DIR``, keyed by ``(K, d, delta, input)`` and a
+fingerprint of the exact evaluator (its rule, the scan grid, the scan tolerance, the molrg
+version and source code): a rerun with another ``--form`` or ``--peak-tol``, or a grid
+that shares cells, recomputes only the forms' peaks.  The cache is read and written by the
+main process only (workers, remote ones included, need no shared file system).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
+import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,8 +112,32 @@ def log_integers(lo: int, hi: int, count: int) -> tuple[int, ...]:
     return tuple(values)
 
 
-def cell(setting: molrg.Setting, mode: str, peak_tol: float = PEAK_TOL) -> dict[str, Any]:
-    """Everything the map records for one setting and input mode."""
+def cell(setting: molrg.Setting, mode: str, peak_tol: float = PEAK_TOL,
+         exact_row: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the map records for one setting and input mode (``exact_row``: the
+    ``"exact"`` entry of this cell from :class:`ExactCache`, not recomputed)."""
+    row: dict[str, Any] = {
+        "K": setting.K, "d": setting.d, "delta": setting.delta, "input": mode,
+        "exact": exact_row if exact_row is not None else exact_cell(setting, mode),
+        "forms": {},
+    }
+    ex = row["exact"]
+    for form in molrg.FORMS:
+        p = molrg.peak(setting, input=mode, form=form)
+        both = p.interior and ex["interior"]
+        ratio = ex["peak_sigma"] / p.sigma if both else math.nan
+        row["forms"][form] = {
+            "peak_sigma": p.sigma, "peak_snr": p.snr, "interior": p.interior,
+            "peak_ratio": ratio,
+            "height_ratio": ex["peak_snr"] / p.snr if p.snr > 0 else math.nan,
+            "peak_holds": bool(abs(ratio - 1) <= peak_tol) if both else
+            (not p.interior and not ex["interior"]),
+        }
+    return row
+
+
+def exact_cell(setting: molrg.Setting, mode: str) -> dict[str, Any]:
+    """The exact part of a cell: the exact peak and whether the exact curve is unimodal."""
     # the exact peak is bracketed from UNIMODALITY_GRID (extended while the maximum is at
     # an end); with the peak inserted, that scan is the picture of the whole curve on which
     # unimodality is judged.  A dip or rise beyond SCAN_TOL relative (>= 1000x the rule's
@@ -116,31 +152,75 @@ def cell(setting: molrg.Setting, mode: str, peak_tol: float = PEAK_TOL) -> dict[
     if uni.z > 1.0:
         curve = molrg.snr(setting, sig, input=mode, method=EXACT)
         uni = molrg.unimodality(curve.estimate, curve.stderr)
-    row: dict[str, Any] = {
-        "K": setting.K, "d": setting.d, "delta": setting.delta, "input": mode,
-        "exact": {"peak_sigma": exact.sigma, "peak_sigma_error": exact.stderr,
-                  "peak_snr": exact.snr, "interior": exact.interior,
-                  "unimodal": bool(uni.z <= 1.0), "unimodal_z": uni.z},
-        "forms": {},
-    }
-    for form in molrg.FORMS:
-        p = molrg.peak(setting, input=mode, form=form)
-        both = p.interior and exact.interior
-        ratio = exact.sigma / p.sigma if both else math.nan
-        row["forms"][form] = {
-            "peak_sigma": p.sigma, "peak_snr": p.snr, "interior": p.interior,
-            "peak_ratio": ratio, "height_ratio": exact.snr / p.snr if p.snr > 0 else math.nan,
-            "peak_holds": bool(abs(ratio - 1) <= peak_tol) if both else
-            (not p.interior and not exact.interior),
-        }
-    return row
+    return {"peak_sigma": exact.sigma, "peak_sigma_error": exact.stderr,
+            "peak_snr": exact.snr, "interior": exact.interior,
+            "unimodal": bool(uni.z <= 1.0), "unimodal_z": uni.z}
 
 
 def _task(task: parallel.Task) -> list[dict[str, Any]]:
     """Worker: every delta and input at one (K, d)."""
     p = task.params
-    return [cell(molrg.Setting(p["K"], p["d"], delta), mode, p["peak_tol"])
+    cached = p.get("cached", {})
+    return [cell(molrg.Setting(p["K"], p["d"], delta), mode, p["peak_tol"],
+                 cached.get(ExactCache.key(delta, mode)))
             for delta in p["delta"] for mode in molrg.INPUTS]
+
+
+class ExactCache:
+    """The exact part of every cell on disk (``--cache DIR``).
+
+    ``DIR/<fingerprint>/K<K>_d<d>.json`` maps ``"<repr(delta)>|<input>"`` to a cell's
+    ``"exact"`` entry.  The fingerprint hashes what that entry depends on besides the cell:
+    the exact evaluator, :data:`UNIMODALITY_GRID`, :data:`SCAN_TOL`, the molrg version and
+    source code and :func:`exact_cell`'s code, so a change to any of them starts a fresh
+    cache instead of reusing stale numbers.
+    Files are replaced atomically; an unreadable file counts as empty.
+    """
+
+    FORMAT = 1
+    CODE = inspect.getsource(exact_cell)  # at import: the code that fills the cache
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.dir = Path(root) / self.fingerprint()
+
+    @staticmethod
+    def fingerprint() -> str:
+        """Hash of the evaluator, grid, tolerance, molrg's version and source code (a fix
+        that does not bump the version still invalidates) and :func:`exact_cell`'s code."""
+        h = hashlib.sha256(repr((ExactCache.FORMAT, molrg.__version__, repr(EXACT),
+                                 SCAN_TOL)).encode())
+        h.update(np.ascontiguousarray(UNIMODALITY_GRID, dtype=np.float64).tobytes())
+        package = Path(molrg.__file__).parent
+        for source in sorted(package.rglob("*.py")):
+            h.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
+        h.update(ExactCache.CODE.encode())
+        return h.hexdigest()[:16]
+
+    @staticmethod
+    def key(delta: float, mode: str) -> str:
+        return f"{float(delta)!r}|{mode}"
+
+    def path(self, K: int, d: int) -> Path:
+        return self.dir / f"K{K}_d{d}.json"
+
+    def load(self, K: int, d: int) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path(K, d).read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def store(self, rows: list[dict[str, Any]]) -> None:
+        """Add the exact entries of ``rows`` (one task: one ``(K, d)``)."""
+        if not rows:
+            return
+        K, d = rows[0]["K"], rows[0]["d"]
+        entries = self.load(K, d)
+        entries.update({self.key(r["delta"], r["input"]): r["exact"] for r in rows})
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.path(K, d).with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entries))
+        os.replace(tmp, self.path(K, d))
 
 
 @dataclass(frozen=True)
@@ -152,6 +232,7 @@ class MapResult:
     scheduler: str = "serial"
     workers: int = 1
     summary: dict[str, Any] = field(default_factory=dict)
+    cached_cells: int = 0
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -183,6 +264,8 @@ class MapResult:
         for mode, per in self.summary["inputs"].items():
             out.append(f"{mode}: exact SNR non-unimodal in {per['exact_non_unimodal']} cells, "
                        f"no interior peak in {per['exact_no_interior_peak']} cells")
+        if self.cached_cells:
+            out.append(f"exact part of {self.cached_cells} cell(s) read from the --cache")
         for key, failure in self.failures.items():
             out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
         out.append(f"verdict ({self.options.form} form, 15% peak claim in every cell): "
@@ -231,20 +314,43 @@ def summarise(rows: list[dict[str, Any]], peak_tol: float) -> dict[str, Any]:
 
 def run(options: MapOptions | None = None, *, scheduler: str = "serial",
         workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> MapResult:
-    """Compute the map (see the module docstring)."""
+        done: dict[str, Any] | None = None, on_result: Any = None,
+        cache: str | os.PathLike[str] | None = None) -> MapResult:
+    """Compute the map (see the module docstring); ``cache``: the ``--cache`` directory."""
     options = options or MapOptions()
-    tasks = [parallel.Task(f"K={K},d={d}", {"K": K, "d": d, "delta": list(options.delta),
-                                             "peak_tol": options.peak_tol})
-             for K in options.K for d in options.d]
+    store = ExactCache(cache) if cache is not None else None
+    tasks, hits = [], 0
+    for K in options.K:
+        for d in options.d:
+            params: dict[str, Any] = {"K": K, "d": d, "delta": list(options.delta),
+                                      "peak_tol": options.peak_tol}
+            if store is not None:
+                known = store.load(K, d)
+                wanted = {ExactCache.key(x, m) for x in options.delta for m in molrg.INPUTS}
+                params["cached"] = {k: v for k, v in known.items() if k in wanted}
+                hits += len(params["cached"])
+            tasks.append(parallel.Task(f"K={K},d={d}", params))
+    stored: set[str] = set()
+
+    def record(partial: parallel.MapResult) -> None:
+        if store is not None:  # as each task finishes: an interrupted run keeps its cells
+            for key, rows in partial.results.items():
+                if key not in stored:
+                    store.store(rows)
+                    stored.add(key)
+        if on_result is not None:
+            on_result(partial)
+
     start = time.perf_counter()
     progress = progress or report.Progress(enabled=False)
     result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
                                 progress=progress.phase("validity map (K, d) tasks"),
-                                done=done, on_result=on_result)
+                                done=done, on_result=record)
+    record(result)
     rows = [row for rs in result.results.values() for row in rs]
     return MapResult(options, result.results, result.failures, time.perf_counter() - start,
-                     result.scheduler, result.workers, summarise(rows, options.peak_tol))
+                     result.scheduler, result.workers, summarise(rows, options.peak_tol),
+                     cached_cells=hits)
 
 
 def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
@@ -274,6 +380,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="the form the verdict is about (default: printed); all are mapped")
     c.add_argument("--peak-tol", type=float, default=PEAK_TOL,
                    help="peak claim: |sigma*_exact / sigma*_form - 1| <= this (default: 0.15)")
+    c.add_argument("--cache", default=None, metavar="DIR",
+                   help="keep the exact part of every cell in DIR and reuse it: a rerun with "
+                   "another --form or --peak-tol recomputes only the forms (default: none)")
     parallel.add_arguments(parser, default="auto")
 
 
@@ -284,7 +393,7 @@ def execute(args: argparse.Namespace) -> MapResult:
     with parallel.session(args, parallel.partial_runs(NAME, "results",
                                                       options=options.to_json())) as s:
         return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
+                   done=s.done, on_result=s.on_result, cache=args.cache)
 
 
 def plot(result: MapResult, path: str) -> None:
