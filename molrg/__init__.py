@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
         unimodality,
     )
     from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
+    from .dynamics import Sampler, backward
     from .empirical import EmpiricalDenoiser
     from .estimators import SNRResult, snr
     from .kernel import softmax_weights
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     )
     from .probes import ProbeResult, probe_accuracy
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
+    from .uturn import collapse_curve, law_check, speciation_curve
     from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
@@ -86,10 +88,13 @@ __all__ = [
     "Quadrature",
     "SNRPeak",
     "SNRResult",
+    "Sampler",
     "Setting",
     "Unimodality",
     "__version__",
     "approx_snr",
+    "backward",
+    "collapse_curve",
     "concordance",
     "count_local_maxima",
     "curve_shape",
@@ -98,6 +103,7 @@ __all__ = [
     "exact_limits",
     "features",
     "grid_peak",
+    "law_check",
     "limits",
     "margin",
     "peak",
@@ -107,6 +113,7 @@ __all__ = [
     "snr",
     "snr_peak",
     "softmax_weights",
+    "speciation_curve",
     "unimodality",
 ]
 
@@ -158,6 +165,11 @@ _LAZY: dict[str, str] = {
     "peak_law": "theory",
     "ParameterError": "validation",
     "ParameterTypeError": "validation",
+    "Sampler": "dynamics",
+    "backward": "dynamics",
+    "collapse_curve": "uturn",
+    "law_check": "uturn",
+    "speciation_curve": "uturn",
 }
 """Where each public name lives: imported from there on first access (``molrg.snr``,
 ``from molrg import snr``), then cached in this module."""

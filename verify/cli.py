@@ -30,13 +30,14 @@ from . import (
     proposition1,
     report,
     separated,
+    speciation,
     survey,
     sweep,
     theorem1,
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe)
+            mixtures, separated, probe, speciation)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
