@@ -20,6 +20,7 @@ from typing import Any
 from molrg import ParameterError
 
 from . import (
+    collapse,
     derive,
     mapping,
     memorization,
@@ -37,7 +38,7 @@ from . import (
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe, speciation)
+            mixtures, separated, probe, speciation, collapse)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
