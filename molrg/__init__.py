@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
         unimodality,
     )
     from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
+    from .dynamics import Sampler, backward
     from .empirical import EmpiricalDenoiser
     from .estimators import SNRResult, snr
     from .kernel import softmax_weights
@@ -55,6 +56,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .probes import ProbeResult, probe_accuracy
     from .results import load_results
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
+    from .uturn import collapse_curve, law_check, speciation_curve
     from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
@@ -87,10 +89,13 @@ __all__ = [
     "Quadrature",
     "SNRPeak",
     "SNRResult",
+    "Sampler",
     "Setting",
     "Unimodality",
     "__version__",
     "approx_snr",
+    "backward",
+    "collapse_curve",
     "concordance",
     "count_local_maxima",
     "curve_shape",
@@ -99,6 +104,7 @@ __all__ = [
     "exact_limits",
     "features",
     "grid_peak",
+    "law_check",
     "limits",
     "load_results",
     "margin",
@@ -109,6 +115,7 @@ __all__ = [
     "snr",
     "snr_peak",
     "softmax_weights",
+    "speciation_curve",
     "unimodality",
 ]
 
@@ -161,6 +168,11 @@ _LAZY: dict[str, str] = {
     "peak_law": "theory",
     "ParameterError": "validation",
     "ParameterTypeError": "validation",
+    "Sampler": "dynamics",
+    "backward": "dynamics",
+    "collapse_curve": "uturn",
+    "law_check": "uturn",
+    "speciation_curve": "uturn",
 }
 """Where each public name lives: imported from there on first access (``molrg.snr``,
 ``from molrg import snr``), then cached in this module."""

@@ -30,6 +30,7 @@ import molrg
 from molrg import ParameterError
 
 from . import (
+    collapse,
     derive,
     mapping,
     memorization,
@@ -40,13 +41,14 @@ from . import (
     proposition1,
     report,
     separated,
+    speciation,
     survey,
     sweep,
     theorem1,
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe)
+            mixtures, separated, probe, speciation, collapse)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
