@@ -200,12 +200,13 @@ def snr_peak(
         if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
             raise ParameterError("grid must be 1-D, increasing, with at least 3 points")
     if isinstance(resolved, Quadrature):
-        from . import quadrature
+        from . import _threads, quadrature
 
         st = model.setting
-        details = quadrature.exact_peak_details(st.K, st.d, st.delta,
-                                                cast("quadrature.Input", input), rule=resolved.rule,
-                                                scan=grid)
+        with _threads.limit_blas(1):  # tiny products: one BLAS thread (molrg/_threads.py)
+            details = quadrature.exact_peak_details(st.K, st.d, st.delta,
+                                                    cast("quadrature.Input", input),
+                                                    rule=resolved.rule, scan=grid)
         sigma, value, err, interior = details.peak
         return SNRPeak(float(sigma), float(err), float(value), details.snr_error,
                        bool(interior), "quadrature", np.empty(0), details.scan_sigma,

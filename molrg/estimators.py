@@ -35,7 +35,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import _backend, montecarlo
+from . import _backend, _threads, montecarlo
 from .denoisers import DAE, OptimalDenoiser
 from .mixtures import LowRankMixture
 from .models import MoLRG, Setting
@@ -278,13 +278,14 @@ def _finish(plan: _Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, sam
 
 
 def _quadrature(plan: _Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from . import quadrature
+    from . import _threads, quadrature
 
     st = plan.model.setting
     assert isinstance(plan.method, Quadrature)
-    value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta,
-                                                 cast("quadrature.Input", plan.input),
-                                                 rule=plan.method.rule)
+    with _threads.limit_blas(1):  # tiny products: one BLAS thread (molrg/_threads.py)
+        value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta,
+                                                     cast("quadrature.Input", plan.input),
+                                                     rule=plan.method.rule)
     return value[:, None], error[:, None]
 
 
@@ -295,6 +296,31 @@ def _simulate(plan: _Plan, sig: np.ndarray, progress: Any
     xp = _backend.namespace(mc.backend)
     gen_ = _backend.Random(mc.seed, xp)
     memory = _backend.memory_budget(xp, mc.memory)
+    with _threads.small_products(xp, _largest_product(plan, memory)):
+        return _run_simulator(plan, sig, progress, xp, gen_, memory)
+
+
+def _largest_product(plan: _Plan, memory: int) -> float:
+    """Multiply-adds of a simulator's largest matrix product per batch (for the BLAS thread
+    limit): none for the reduced simulator, ``rows x n x rank`` for the ambient ones (rows
+    as the simulators size them, at most ``memory / (8 n)``), unbounded for a denoiser of
+    the user's (its products are unknown)."""
+    mc = plan.method
+    assert isinstance(mc, MonteCarlo)
+    if mc.simulator == "reduced":
+        return 0.0
+    if plan.denoiser is not None and not isinstance(plan.denoiser, (DAE, OptimalDenoiser)):
+        return float("inf")
+    model = plan.model
+    rows = min(mc.samples, max(1, memory // (8 * model.n)))
+    rank = model.rank if isinstance(model, MoLRG) else model.total_rank
+    return float(rows) * model.n * rank
+
+
+def _run_simulator(plan: _Plan, sig: np.ndarray, progress: Any, xp: Any, gen_: Any,
+                   memory: int) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
+    mc = plan.method
+    assert isinstance(mc, MonteCarlo)
     ratios = plan.estimand == "mean-of-ratios"
     model = plan.model
     if mc.simulator == "reduced":

@@ -209,6 +209,10 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
     s_chunk = max(1, min(S, (memory // 2) // (per_pair * sub)))
     chunks = _chunks(S, s_chunk)
     moments = [Moments(xp, ratios) for _ in chunks]
+    # NumPy: one set of work buffers for every batch, part and sigma chunk (fresh
+    # temporaries of a few MB each were most of the call's time: page faults)
+    work = _ReducedBuffers(min(s_chunk, S), K, min(sub, samples), dt) if _reuses_buffers(xp) \
+        else None
     done = 0
     while done < samples:
         m = min(draw, samples - done)
@@ -216,15 +220,68 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
         for part in _chunks(m, sub):
             c = chi[None, :, part]
             for acc, sl in zip(moments, chunks, strict=True):
-                r = c * scales[sl, ...]
-                beta = kernel.block_betas(r, xi[sl, ...], zmx[sl, ...], kap[sl, ...], axis=1)
-                energy = beta * beta * r
-                num = energy[:, :1, :]
-                den = xp.sum(energy[:, 1:, :], axis=1, keepdims=True)
+                if work is not None:
+                    num, den = work.energies(c, scales[sl, ...], xi[sl, ...], zmx[sl, ...],
+                                             kap[sl, ...])
+                else:
+                    r = c * scales[sl, ...]
+                    beta = kernel.block_betas(r, xi[sl, ...], zmx[sl, ...], kap[sl, ...], axis=1)
+                    energy = beta * beta * r
+                    num = energy[:, :1, :]
+                    den = xp.sum(energy[:, 1:, :], axis=1, keepdims=True)
                 acc.add(num, den)
         done += m
         _progress(progress, done, samples)
     return Simulation(moments, samples, draw)
+
+
+def _reuses_buffers(xp: ModuleType) -> bool:
+    """Whether the simulators write into preallocated work buffers (``out=``) for ``xp``.
+
+    NumPy only: ``out=`` is not in the array-API standard (``array_api_strict`` has none),
+    and CuPy's memory pool already reuses device memory, so the generic path, which
+    allocates fresh temporaries, costs nothing there.  Both paths perform the same
+    floating-point operations in the same order: results are bit-identical
+    (tests/test_buffers.py).
+    """
+    return xp is np
+
+
+class _ReducedBuffers:
+    """Work buffers of the reduced simulator's kernel, ``(S_chunk, K, sub)`` and
+    ``(S_chunk, 1, sub)``, reused for every batch, part and sigma chunk (NumPy).
+
+    :meth:`energies` computes exactly what the generic path does -- ``r = chi scale``,
+    ``beta = xi + (zeta - xi) softmax(kappa r)`` along the class axis, ``energy =
+    beta^2 r`` -- operation for operation, in place.
+    """
+
+    def __init__(self, s_chunk: int, K: int, sub: int, dt: Any) -> None:
+        self.r = np.empty((s_chunk, K, sub), dtype=dt)
+        self.t = np.empty((s_chunk, K, sub), dtype=dt)
+        self.row = np.empty((s_chunk, 1, sub), dtype=dt)
+        self.den = np.empty((s_chunk, 1, sub), dtype=dt)
+
+    def energies(self, c: np.ndarray, scale: np.ndarray, xi: np.ndarray, zmx: np.ndarray,
+                 kap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(num, den)`` of shape ``(S_c, 1, m)``: views of the buffers, valid until the
+        next call."""
+        s, m = scale.shape[0], c.shape[-1]
+        r, t = self.r[:s, :, :m], self.t[:s, :, :m]
+        row, den = self.row[:s, :, :m], self.den[:s, :, :m]
+        np.multiply(c, scale, out=r)  # r = chi * scale
+        np.multiply(kap, r, out=t)  # logits kappa r
+        np.max(t, axis=1, keepdims=True, out=row)  # softmax, max-shifted (kernel.py)
+        np.subtract(t, row, out=t)
+        np.exp(t, out=t)
+        np.sum(t, axis=1, keepdims=True, out=row)
+        np.divide(t, row, out=t)  # w
+        np.multiply(zmx, t, out=t)
+        np.add(xi, t, out=t)  # beta = xi + (zeta - xi) w
+        np.multiply(t, t, out=t)
+        np.multiply(t, r, out=t)  # energy = beta^2 r
+        np.sum(t[:, 1:, :], axis=1, keepdims=True, out=den)
+        return t[:, :1, :], den
 
 
 # ---------------------------------------------------------------------------------------
