@@ -54,6 +54,15 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     )
     from .probes import ProbeResult, probe_accuracy
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
+    from .train import (
+        DDPMSchedule,
+        SubspaceRecovery,
+        TorchDenoiser,
+        TrainedDenoiser,
+        TrainOptions,
+        subspace_recovery,
+        train_denoiser,
+    )
     from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
@@ -73,6 +82,7 @@ __all__ = [
     "SIMULATORS",
     "Concordance",
     "CurveShape",
+    "DDPMSchedule",
     "Denoiser",
     "EmpiricalDenoiser",
     "LowRankMixture",
@@ -87,6 +97,10 @@ __all__ = [
     "SNRPeak",
     "SNRResult",
     "Setting",
+    "SubspaceRecovery",
+    "TorchDenoiser",
+    "TrainOptions",
+    "TrainedDenoiser",
     "Unimodality",
     "__version__",
     "approx_snr",
@@ -107,6 +121,8 @@ __all__ = [
     "snr",
     "snr_peak",
     "softmax_weights",
+    "subspace_recovery",
+    "train_denoiser",
     "unimodality",
 ]
 
@@ -158,11 +174,18 @@ _LAZY: dict[str, str] = {
     "peak_law": "theory",
     "ParameterError": "validation",
     "ParameterTypeError": "validation",
+    "DDPMSchedule": "train",
+    "SubspaceRecovery": "train",
+    "TorchDenoiser": "train",
+    "TrainOptions": "train",
+    "TrainedDenoiser": "train",
+    "subspace_recovery": "train",
+    "train_denoiser": "train",
 }
 """Where each public name lives: imported from there on first access (``molrg.snr``,
 ``from molrg import snr``), then cached in this module."""
 
-_SUBMODULES = ("symbolic", "reference", "validation")
+_SUBMODULES = ("symbolic", "reference", "validation", "train")
 
 
 def __getattr__(name: str) -> Any:
