@@ -57,6 +57,15 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .results import load_results
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
     from .uturn import collapse_curve, law_check, speciation_curve
+    from .train import (
+        DDPMSchedule,
+        SubspaceRecovery,
+        TorchDenoiser,
+        TrainedDenoiser,
+        TrainOptions,
+        subspace_recovery,
+        train_denoiser,
+    )
     from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
@@ -76,6 +85,7 @@ __all__ = [
     "SIMULATORS",
     "Concordance",
     "CurveShape",
+    "DDPMSchedule",
     "Denoiser",
     "EmpiricalDenoiser",
     "LowRankMixture",
@@ -91,6 +101,10 @@ __all__ = [
     "SNRResult",
     "Sampler",
     "Setting",
+    "SubspaceRecovery",
+    "TorchDenoiser",
+    "TrainOptions",
+    "TrainedDenoiser",
     "Unimodality",
     "__version__",
     "approx_snr",
@@ -116,6 +130,8 @@ __all__ = [
     "snr_peak",
     "softmax_weights",
     "speciation_curve",
+    "subspace_recovery",
+    "train_denoiser",
     "unimodality",
 ]
 
@@ -173,11 +189,18 @@ _LAZY: dict[str, str] = {
     "collapse_curve": "uturn",
     "law_check": "uturn",
     "speciation_curve": "uturn",
+    "DDPMSchedule": "train",
+    "SubspaceRecovery": "train",
+    "TorchDenoiser": "train",
+    "TrainOptions": "train",
+    "TrainedDenoiser": "train",
+    "subspace_recovery": "train",
+    "train_denoiser": "train",
 }
 """Where each public name lives: imported from there on first access (``molrg.snr``,
 ``from molrg import snr``), then cached in this module."""
 
-_SUBMODULES = ("symbolic", "reference", "validation")
+_SUBMODULES = ("symbolic", "reference", "validation", "train")
 
 
 def __getattr__(name: str) -> Any:
