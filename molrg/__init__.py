@@ -56,7 +56,6 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .probes import ProbeResult, probe_accuracy
     from .results import load_results
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
-    from .uturn import collapse_curve, law_check, speciation_curve
     from .train import (
         DDPMSchedule,
         SubspaceRecovery,
@@ -66,6 +65,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
         subspace_recovery,
         train_denoiser,
     )
+    from .uturn import collapse_curve, law_check, speciation_curve
     from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
