@@ -15,6 +15,7 @@ import ast
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +85,11 @@ def _files() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
+@cache
+def _module_names(package: Path) -> frozenset[str]:
+    return frozenset(_module_name(p) for p in _files())
+
+
 def _rel(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
@@ -95,8 +101,13 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@cache
+def _parse(path: Path, text: str) -> ast.Module:
+    return ast.parse(text, filename=str(path))
+
+
 def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(), filename=str(path))
+    return _parse(path, path.read_text())
 
 
 def file_lengths() -> dict[str, int]:
@@ -124,7 +135,7 @@ def _resolve(path: Path, node: ast.ImportFrom | ast.Import) -> Iterator[str]:
     if isinstance(node, ast.Import):
         yield from (alias.name for alias in node.names)
         return
-    modules = {_module_name(p) for p in _files()}
+    modules = _module_names(PACKAGE)
     package = _module_name(path).split(".")
     if path.name != "__init__.py":
         package = package[:-1]
@@ -294,6 +305,71 @@ def test_the_checks_can_fail() -> None:
             assert [s.classes for s in dispatch_sites(pkg)] == [("MoLRG",)]
         finally:
             ROOT, PACKAGE = saved
+
+
+# --------------------------------------------------------------------------------------
+# Worked examples of docs/contributing.md: each registers a toy extension
+# --------------------------------------------------------------------------------------
+class _Shrink:
+    """``xhat = c x_t``: a toy denoiser in one new file (here: this class)."""
+
+    def __init__(self, c: float) -> None:
+        self.c = c
+
+    def __call__(self, x: object, sigma: float, /) -> object:
+        return self.c * x  # type: ignore[operator]
+
+
+def test_worked_example_a_new_denoiser_is_one_file() -> None:
+    """A new denoiser needs no edit elsewhere: ``molrg.snr`` runs it.  The SNR is a ratio,
+    so ``c x_t`` has the SNR of ``x_t`` exactly (common random numbers: same seed)."""
+    import numpy as np
+
+    import molrg
+
+    model = molrg.MoLRG(3, 4, 20, 0.3)
+    method = molrg.MonteCarlo("ambient", samples=300, seed=0)
+    sigma = [0.5, 1.0]
+    got = molrg.snr(model, sigma, denoiser=_Shrink(2.0), method=method)
+    same = molrg.snr(model, sigma, denoiser=_Shrink(1.0), method=method)
+    assert got.n_samples == 300
+    np.testing.assert_allclose(got.estimate, same.estimate, rtol=1e-12)
+    assert np.all(got.estimate > 0) and np.all(np.isfinite(got.stderr))
+
+
+def test_worked_example_a_new_verify_command_is_one_module(tmp_path: Path) -> None:
+    """A command is a module with NAME, HELP, add_arguments and execute; registering it is
+    one entry in ``verify.cli.COMMANDS`` (patched here)."""
+    import argparse
+    import json
+    import types
+
+    from verify import cli
+
+    class Answer:
+        verdict = "holds"
+
+        def to_json(self) -> dict[str, int]:
+            return {"answer": 42}
+
+        def render(self, *, table: bool = True) -> list[str]:
+            return ["the answer holds"]
+
+    toy = types.ModuleType("toy", "``python -m verify toy``: a toy command.")
+    toy.NAME, toy.HELP, toy.PLOTS = "toy", "a toy command", False  # type: ignore[attr-defined]
+    toy.add_arguments = lambda parser: parser.add_argument(  # type: ignore[attr-defined]
+        "--times", type=int, default=1)
+    toy.execute = lambda args: Answer()  # type: ignore[attr-defined]
+    saved = cli.COMMANDS
+    cli.COMMANDS = (*saved, toy)
+    try:
+        out = tmp_path / "toy.json"
+        assert cli.main(["toy", "--times", "2", "--quiet", "--json", str(out)]) == 0
+        written = json.loads(out.read_text())
+        assert written["verdict"] == "holds" and written["answer"] == 42
+        assert isinstance(cli.build_parser(), argparse.ArgumentParser)
+    finally:
+        cli.COMMANDS = saved
 
 
 # --------------------------------------------------------------------------------------
