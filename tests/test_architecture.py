@@ -219,6 +219,24 @@ def import_circles(local: bool = True) -> list[list[str]]:
     return sorted(out)
 
 
+def floors() -> dict[str, int]:
+    """Layer of each module: 0 for one importing no ``molrg`` module, else one more than
+    the highest it imports (imports inside functions included; needs no circle)."""
+    graph = import_graph(local=True)
+    level: dict[str, int] = {}
+
+    def visit(v: str, seen: frozenset[str]) -> int:
+        if v not in level:
+            if v in seen:
+                raise ValueError(f"import circle through {v}")
+            level[v] = 1 + max((visit(w, seen | {v}) for w in graph[v]), default=-1)
+        return level[v]
+
+    for v in graph:
+        visit(v, frozenset())
+    return level
+
+
 def local_imports(deferred: bool = False) -> Iterator[LocalImport]:
     """Imports inside a function body, other than of an optional heavy dependency (with
     ``deferred``: only those of :data:`DEFERRED`)."""
@@ -393,6 +411,10 @@ def report() -> str:
         what = "top-level and function-local" if local else "top-level"
         lines.append(f"import circles ({what} imports): {len(circles)}")
         lines += [f"    {' <-> '.join(c)}" for c in circles]
+    if not import_circles(local=True):
+        fl = floors()
+        lines.append(f"floors (longest import chain + 1): {max(fl.values()) + 1} for "
+                     f"{len(fl)} modules")
     li = [i for i in local_imports() if i.file not in GENERATED]
     lines.append(f"function-local imports (optional heavy deps excluded): {len(li)}")
     lines += [f"    {i.file}:{i.line} {i.module}" for i in li]
