@@ -257,6 +257,12 @@ class LowRankMixture:
         return self._cached(("scales", space.__name__, str(dt)),
                             lambda: space.asarray(self.scales(), dtype=dt))
 
+    def to_mixture(self) -> LowRankMixture:
+        """This model (as :meth:`molrg.MoLRG.to_mixture` gives the general form of the
+        idealised one): every model answers ``to_mixture()``, so callers need no
+        ``isinstance`` to get a :class:`LowRankMixture`."""
+        return self
+
     def replace(self, **changes: Any) -> LowRankMixture:
         """A new model with some of ``bases, delta, weights, means`` changed."""
         params: dict[str, Any] = {"bases": self.bases, "delta": self.delta,
