@@ -401,6 +401,28 @@ def test_every_model_with_bases_answers_to_mixture() -> None:
     assert mixture.delta == ideal.delta and mixture.ranks == (2, 2, 2)
 
 
+def test_both_models_sample_with_count_and_rng_and_the_old_keyword_is_deprecated() -> None:
+    """One sampling signature ``sample(count, rng, *, xp, dtype)``; the mixture's old
+    keyword ``seed=`` still works, with a ``DeprecationWarning``, and draws the same."""
+    import warnings
+
+    import numpy as np
+    import pytest
+
+    import molrg
+
+    for model in (molrg.MoLRG(3, 2, 8, 0.3), molrg.MoLRG(3, 2, 8, 0.3).to_mixture()):
+        x0, labels = model.sample(6, rng=5, xp="numpy", dtype="float32")
+        assert x0.shape == (6, 8) and x0.dtype == np.float32 and labels.shape == (6,)
+    mixture = molrg.MoLRG(3, 2, 8, 0.3).to_mixture()
+    with pytest.warns(DeprecationWarning, match="rng="):
+        old = mixture.sample(6, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = mixture.sample(6, rng=5)
+    np.testing.assert_array_equal(old[0], new[0])
+
+
 def test_worked_example_a_new_verify_command_is_one_module(tmp_path: Path) -> None:
     """A command is a module with NAME, HELP, add_arguments and execute; registering it is
     one entry in ``verify.cli.COMMANDS`` (patched here)."""
