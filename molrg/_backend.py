@@ -1,4 +1,5 @@
-"""Array namespaces and random-number adapters: the only backend-aware module.
+"""Array namespaces and random-number adapters; with :mod:`molrg.arrays` (``to_numpy``,
+``array_namespace``, re-exported here) the only backend-aware code.
 
 The numerical code is written once against the array-API standard; this module
 resolves a backend *name* to a namespace and gives each namespace a random generator

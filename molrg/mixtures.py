@@ -19,6 +19,7 @@ uniform weights this is the idealised MoLRG of ``science.md`` (Assumption 1);
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -42,6 +43,8 @@ __all__ = [
     "unequal_ranks",
 ]
 
+_UNSET: Any = object()
+"""Marks a deprecated keyword that was not passed."""
 WEIGHTS_TOL = 1e-12
 """``|sum(weights) - 1|`` must not exceed ``WEIGHTS_TOL * K``."""
 
@@ -236,26 +239,29 @@ class LowRankMixture:
         f = self.factor(k)
         return f @ f.T
 
-    def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
-        return cached_in(self, key, make)
-
     def basis_in(self, xp: str | ModuleType, dtype: Any = "float64") -> Any:
         """``B`` as an array of namespace ``xp`` and ``dtype`` (cached per model)."""
         space = namespace(xp, "xp")
         dt = resolve_dtype(space, dtype)
-        return self._cached(("basis", space.__name__, str(dt)),
-                            lambda: space.asarray(self.basis, dtype=dt))
+        return cached_in(self, ("basis", space.__name__, str(dt)),
+                         lambda: space.asarray(self.basis, dtype=dt))
 
     def means_in(self, xp: str | ModuleType, dtype: Any = "float64") -> Any:
         """The ``(K, n)`` means in namespace ``xp`` and ``dtype`` (cached per model)."""
         space = namespace(xp, "xp")
         dt = resolve_dtype(space, dtype)
-        return self._cached(("means", space.__name__, str(dt)),
-                            lambda: space.asarray(self.means, dtype=dt))
+        return cached_in(self, ("means", space.__name__, str(dt)),
+                         lambda: space.asarray(self.means, dtype=dt))
 
     def _scales_in(self, space: ModuleType, dt: Any) -> Any:
-        return self._cached(("scales", space.__name__, str(dt)),
-                            lambda: space.asarray(self.scales(), dtype=dt))
+        return cached_in(self, ("scales", space.__name__, str(dt)),
+                         lambda: space.asarray(self.scales(), dtype=dt))
+
+    def to_mixture(self) -> LowRankMixture:
+        """This model (as :meth:`molrg.MoLRG.to_mixture` gives the general form of the
+        idealised one): every model answers ``to_mixture()``, so callers need no
+        ``isinstance`` to get a :class:`LowRankMixture`."""
+        return self
 
     def replace(self, **changes: Any) -> LowRankMixture:
         """A new model with some of ``bases, delta, weights, means`` changed."""
@@ -271,12 +277,14 @@ class LowRankMixture:
     def sample(
         self,
         m: int,
-        seed: int | np.random.Generator | Random | None = None,
+        rng: int | np.random.Generator | Random | None = None,
         *,
         xp: str | ModuleType = "numpy",
         dtype: Any = "float64",
+        seed: Any = _UNSET,
     ) -> tuple[Any, Any]:
-        """Draw ``m`` clean samples of the mixture.
+        """Draw ``m`` clean samples of the mixture (the signature of
+        :meth:`molrg.MoLRG.sample`: count, ``rng``, keyword-only ``xp`` and ``dtype``).
 
         Labels ``c_i ~ Categorical(weights)``; then ``x0_i = mu_{c_i} + B (S_{c_i} z_i)`` with
         ``z_i ~ N(0, I_R)`` (the ``U_k a + delta sum_{l != k} U_l e_l`` of the model).
@@ -284,19 +292,25 @@ class LowRankMixture:
         Parameters
         ----------
         m : number of samples, ``>= 1``.
-        seed : int, :class:`numpy.random.Generator`, a :class:`~molrg._backend.Random` or None.
+        rng : int, :class:`numpy.random.Generator`, a :class:`~molrg._backend.Random` or None.
         xp : backend name (``"numpy"``, ``"cupy"``, ``"array_api_strict"``) or namespace.
         dtype : ``"float32"`` or ``"float64"``.
+        seed : deprecated keyword name of ``rng`` (``DeprecationWarning``).
 
         Returns
         -------
         x0 : ``(m, n)`` array of namespace ``xp`` and ``dtype``.
         labels : ``(m,)`` int64 array of classes in ``0..K-1``.
         """
+        if seed is not _UNSET:
+            warnings.warn("LowRankMixture.sample(seed=...) is deprecated: pass rng=... (the "
+                          "name MoLRG.sample and sample_class use)", DeprecationWarning,
+                          stacklevel=2)
+            rng = seed
         m = check_int("m", m, low=1)
         space = namespace(xp, "xp")
         dt = resolve_dtype(space, dtype)
-        gen = seed if isinstance(seed, Random) else Random(seed, space)
+        gen = rng if isinstance(rng, Random) else Random(rng, space)
         labels = gen.choice(self.weights, m)
         z = gen.standard_normal((m, self.total_rank), dt)
         z = z * space.take(self._scales_in(space, dt), labels, axis=0)

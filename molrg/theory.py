@@ -22,6 +22,7 @@ has its namespace, dtype and shape; Python input is evaluated on NumPy in float6
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -91,14 +92,15 @@ def _form(input: str, form: str) -> FormFormulas:
     return forms.printed if form == "printed" else forms.derived
 
 
-def _form_call(quantity: str, sigma: Any, setting: Any, input: str, form: str) -> Any:
-    """``quantity`` (``"snr"``, ``"margin"``, ``"dlogsnr_dlogsigma"``: a field of
-    :class:`~molrg._generated.FormFormulas`) in ``form``."""
+def _form_call(pick: Callable[[FormFormulas], Formula], quantity: str, sigma: Any,
+               setting: Any, input: str, form: str) -> Any:
+    """The formula ``pick`` selects (named ``quantity`` for the corrected form, which has
+    only ``"snr"``) in ``form``, validated and shaped like ``sigma``."""
     st, input, form = _iv(setting, input, form)
     xp, s = _sigma_array(sigma)
     if form == "corrected":
         return corrected.evaluate(quantity, xp, s, st, input)
-    return _call(getattr(_form(input, form), quantity), xp, s, st)
+    return _call(pick(_form(input, form)), xp, s, st)
 
 
 def approx_snr(sigma: Any, setting: Any, /, *, input: str = "noisy",
@@ -126,7 +128,7 @@ def approx_snr(sigma: Any, setting: Any, /, *, input: str = "noisy",
     >>> round(float(molrg.approx_snr(0.5, setting, form="derived")), 3)
     70.902
     """
-    return _form_call("snr", sigma, setting, input, form)
+    return _form_call(lambda f: f.snr, "snr", sigma, setting, input, form)
 
 
 def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
@@ -151,7 +153,7 @@ def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
     """
     if isinstance(form, str) and form == "corrected":
         raise ParameterError("form='corrected' has no margin; valid: 'printed', 'derived'")
-    return _form_call("margin", sigma, setting, input, form)
+    return _form_call(lambda f: f.margin, "margin", sigma, setting, input, form)
 
 
 def dlogsnr_dlogsigma(sigma: Any, setting: Any, /, *, input: str = "noisy",
@@ -170,7 +172,8 @@ def dlogsnr_dlogsigma(sigma: Any, setting: Any, /, *, input: str = "noisy",
     >>> abs(float(molrg.dlogsnr_dlogsigma(p.sigma, setting))) < 1e-8
     True
     """
-    return _form_call("dlogsnr_dlogsigma", sigma, setting, input, form)
+    return _form_call(lambda f: f.dlogsnr_dlogsigma, "dlogsnr_dlogsigma", sigma, setting, input,
+                      form)
 
 
 def limits(setting: Any, /, *, input: str = "noisy",
