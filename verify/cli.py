@@ -6,7 +6,11 @@ Exit status (every command):
 * 1 -- a claim deviates (the report and the JSON say which, by how much and where);
 * 2 -- bad input or usage: the message names the option, its value and the valid range;
   nothing is computed (options and output paths are checked before any work);
-* 3 -- internal error: a traceback and a one-line summary on stderr (a bug: please report).
+* 3 -- internal error: a traceback and a one-line summary on stderr (a bug: please report);
+* 4 -- undetermined: no claim deviates, but a verdict rests on a Monte Carlo estimate
+  flagged untrustworthy (heavy tails, too few samples: ``molrg.SNRResult.untrustworthy``)
+  or on fewer than ``molrg.MIN_VERDICT_SAMPLES`` samples; the report says which (more
+  ``--samples``, or quadrature where it applies, decide it).  ``--exit-zero`` exits 0.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ EPILOG = """examples:
   python -m verify derive --latex                  # the derived expressions
 
 exit status: 0 every claim holds, 1 a claim deviates, 2 bad input or usage,
-3 internal error (traceback printed).  --exit-zero reports deviations but exits 0.
+3 internal error (traceback printed), 4 undetermined (a verdict would rest on a Monte
+Carlo estimate flagged untrustworthy, or on too few samples).  --exit-zero reports
+deviations but exits 0.
 """
 
 
@@ -121,12 +127,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.check_output_path("--json", args.json)
         report.check_output_path("--plot", getattr(args, "plot", None),
                                  suffixes=report.FIGURE_SUFFIXES)
-        result = args.module.execute(args)
+        import warnings
+
+        from molrg.estimators import UntrustworthyWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UntrustworthyWarning)
+            result = args.module.execute(args)
+        flagged = [w for w in caught if issubclass(w.category, UntrustworthyWarning)]
+        for w in caught:
+            if not issubclass(w.category, UntrustworthyWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         out = report.console()
         for item in result.render(table=not args.quiet):
             out.print(item)
+        verdict = result.verdict
+        if flagged and verdict in ("holds", "deviates"):
+            # the safety net: every Monte Carlo estimate of this run was seen; a verdict
+            # never holds or deviates on one flagged untrustworthy
+            verdict = "undetermined"
+            out.print(f"verdict [bold]UNDETERMINED[/bold]: {len(flagged)} Monte Carlo "
+                      f"estimate(s) were flagged untrustworthy ({flagged[0].message}); the "
+                      f"'{result.verdict}' above rests on them")
         if args.json:
-            report.write_json(args.json, {"command": args.command, "verdict": result.verdict,
+            report.write_json(args.json, {"command": args.command, "verdict": verdict,
                                           **result.to_json(),
                                           "arguments": parallel.run_arguments(args)})
         if getattr(args, "plot", None):
@@ -145,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name}: internal error: {type(exc).__name__}: {exc} (a bug in molrg; "
               "please report it with the command line)", file=sys.stderr)
         return 3
-    return 0 if result.verdict != "deviates" or args.exit_zero else 1
+    if args.exit_zero:
+        return 0
+    return {"deviates": 1, "undetermined": 4}.get(verdict, 0)
 
 
 def _failed_tasks(name: str, result: Any) -> int:
@@ -175,7 +201,7 @@ def _failed_tasks(name: str, result: Any) -> int:
 class Result:
     """What every command's ``execute`` returns (documentation of the protocol)."""
 
-    verdict: str  # "holds", "deviates" or "info" (a command that checks no claim)
+    verdict: str  # "holds", "deviates", "undetermined" or "info" (checks no claim)
 
     def to_json(self) -> dict[str, Any]:  # pragma: no cover - protocol
         raise NotImplementedError
