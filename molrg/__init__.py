@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
     from .dynamics import Sampler, backward
     from .empirical import EmpiricalDenoiser
-    from .estimators import SNRResult, snr
+    from .estimators import MIN_VERDICT_SAMPLES, TAIL_SHARE_MAX, SNRResult, UntrustworthyWarning, snr
     from .kernel import softmax_weights
     from .mixtures import LowRankMixture
     from .models import MoLRG, Setting
@@ -81,8 +81,10 @@ __all__ = [
     "INPUTS",
     "MEAN_PLACEMENTS",
     "METHODS",
+    "MIN_VERDICT_SAMPLES",
     "PROBES",
     "SIMULATORS",
+    "TAIL_SHARE_MAX",
     "Concordance",
     "CurveShape",
     "DDPMSchedule",
@@ -106,6 +108,7 @@ __all__ = [
     "TrainOptions",
     "TrainedDenoiser",
     "Unimodality",
+    "UntrustworthyWarning",
     "__version__",
     "approx_snr",
     "backward",
@@ -155,6 +158,9 @@ _LAZY: dict[str, str] = {
     "EmpiricalDenoiser": "empirical",
     "SNRResult": "estimators",
     "snr": "estimators",
+    "MIN_VERDICT_SAMPLES": "estimators",
+    "TAIL_SHARE_MAX": "estimators",
+    "UntrustworthyWarning": "estimators",
     "softmax_weights": "kernel",
     "LowRankMixture": "mixtures",
     "MoLRG": "models",

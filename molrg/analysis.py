@@ -129,6 +129,10 @@ class SNRPeak:
     interior : whether the maximum is attained at an interior noise level.
     method : ``"quadrature"``, ``"reduced"`` or ``"ambient"``.
     replicates : Monte Carlo replicate argmaxes (empty for quadrature).
+    untrustworthy : Monte Carlo: a replicate's own argmax lies on the grid's edge, or an
+        estimate near a peak is flagged (:attr:`molrg.SNRResult.untrustworthy`): then
+        ``stderr`` does not cover and verdicts on the peak are "undetermined".
+    tail_share : Monte Carlo: the largest :attr:`molrg.SNRResult.tail_share` near the peaks.
     scan_sigma, scan_snr, scan_stderr : quadrature: the scan of the whole curve that
         bracketed the peak -- ``grid`` when given (extended while the maximum is at an end),
         evaluated by the method's rule (relative error ~1e-11), else 11 log-spaced points
@@ -147,11 +151,14 @@ class SNRPeak:
     scan_sigma: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     scan_snr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     scan_stderr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    untrustworthy: bool = False
+    tail_share: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {"sigma": self.sigma, "stderr": self.stderr, "snr": self.snr,
                 "snr_stderr": self.snr_stderr, "interior": self.interior,
-                "method": self.method, "replicates": self.replicates}
+                "method": self.method, "replicates": self.replicates,
+                "untrustworthy": self.untrustworthy, "tail_share": self.tail_share}
 
 
 REFINE_POINTS = 41
@@ -179,12 +186,18 @@ def snr_peak(
     and doubles as an accurate picture of the curve's shape (the validity map's
     unimodality check).
 
-    Monte Carlo: the SNR on ``grid`` (required, 1-D increasing) locates the argmax ``i``;
-    ``replicates`` independent seeds (spawned from the method's seed) each evaluate the
-    SNR on :data:`REFINE_POINTS` points of ``[grid[i-1], grid[i+1]]`` in one call (common
-    random numbers, so the curve is smooth), a cubic spline in ``log sigma`` is maximised,
-    and the replicate argmaxes give the mean and its standard error.  If the coarse
-    argmax is on the edge of the grid, ``interior`` is False and no refinement is done.
+    Monte Carlo: the SNR on ``grid`` (required, 1-D increasing) locates the argmax ``i``
+    (``scan_*``; ``interior`` is False and nothing is refined when it is on the grid's
+    edge).  ``replicates`` independent seeds (spawned from the method's seed, ``samples //
+    replicates`` samples each) each evaluate the SNR on the grid, find their *own* argmax
+    ``j`` and refine it on :data:`REFINE_POINTS` points of ``[grid[j-1], grid[j+1]]`` with
+    the same samples (common random numbers, so the curve is smooth): a cubic spline in
+    ``log sigma`` is maximised.  The mean of the replicate argmaxes is the peak; its
+    ``stderr`` is their standard deviation over ``sqrt(replicates)``, scaled by
+    ``t_{R-1}(0.97725) / 2`` so that +-2 ``stderr`` is a 95.45% Student-t interval
+    (so the argmax's step, and its uncertainty, are in the error).  A replicate whose own
+    argmax is on the grid's edge, or a flagged estimate near a peak, makes the result
+    ``untrustworthy`` (with a :class:`molrg.UntrustworthyWarning`).
 
     Examples
     --------
@@ -223,11 +236,29 @@ def snr_peak(
         coarse = snr(model, grid, method=mc, **kwargs)
     i = int(np.argmax(coarse.estimate))
     if i in (0, grid.size - 1):
+        flagged = bool(coarse.untrustworthy[i])
+        if flagged:
+            from .estimators import UntrustworthyWarning
+
+            warnings.warn("Monte Carlo SNR untrustworthy at the grid's largest value",
+                          UntrustworthyWarning, stacklevel=2)
         return SNRPeak(float(grid[i]), math.nan, float(coarse.estimate[i]),
                        float(coarse.stderr[i]), False, mc.simulator, np.empty(0), grid,
-                       coarse.estimate, coarse.stderr)
+                       coarse.estimate, coarse.stderr, untrustworthy=flagged,
+                       tail_share=float(coarse.tail_share[i]))
+    return _mc_peak(model, grid, coarse, i, mc, kwargs, replicates, progress)
+
+
+def _mc_peak(model: Any, grid: np.ndarray, coarse: Any, i: int, mc: MonteCarlo,
+             kwargs: dict[str, Any], replicates: int,
+             progress: Callable[[int, int], None] | None) -> SNRPeak:
+    """The Monte Carlo branch of :func:`snr_peak` (see there): replicates refine around
+    their own argmax."""
     from scipy.interpolate import CubicSpline
     from scipy.optimize import minimize_scalar
+    from scipy.stats import t as student_t
+
+    from .estimators import UntrustworthyWarning
 
     seed = mc.seed
     if isinstance(seed, np.random.Generator):
@@ -236,25 +267,54 @@ def snr_peak(
         seed = np.random.SeedSequence(seed)
     children = seed.spawn(replicates)
     per = max(2 * getattr(model, "K", 2), mc.samples // replicates)
-    u = np.linspace(math.log(grid[i - 1]), math.log(grid[i + 1]), REFINE_POINTS)
+    log_grid = np.log(grid)
     peaks, heights = [], []
+    flagged = bool(np.any(coarse.untrustworthy[max(i - 1, 0):i + 2]))
+    share = float(np.max(coarse.tail_share[max(i - 1, 0):i + 2]))
     for r, child in enumerate(children):
-        with warnings.catch_warnings():  # the first snr call above has warned already
+        rep = mc.replace(samples=per, seed=child)
+        with warnings.catch_warnings():  # the first snr call has warned already
             warnings.simplefilter("ignore", RuntimeWarning)
-            curve = snr(model, np.exp(u), method=mc.replace(samples=per, seed=child), **kwargs)
-        spline = CubicSpline(u, np.log(curve.estimate))
+            curve = snr(model, grid, method=rep, **kwargs)
         j = int(np.argmax(curve.estimate))
-        lo, hi = u[max(j - 1, 0)], u[min(j + 1, u.size - 1)]
-        res = minimize_scalar(lambda x, s=spline: -float(s(x)), bounds=(lo, hi),
-                              method="bounded", options={"xatol": 1e-9})
-        peaks.append(math.exp(res.x))
-        heights.append(math.exp(-res.fun))
+        share = max(share, float(np.max(curve.tail_share[max(j - 1, 0):j + 2])))
+        if j in (0, grid.size - 1) or not np.all(np.isfinite(curve.estimate)):
+            flagged = True  # this replicate's peak may lie beyond the grid
+            peaks.append(float(grid[j]))
+            heights.append(float(curve.estimate[j]))
+        else:
+            u = np.linspace(log_grid[j - 1], log_grid[j + 1], REFINE_POINTS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fine = snr(model, np.exp(u), method=rep, **kwargs)
+            k = int(np.argmax(fine.estimate))
+            flagged |= bool(np.any(fine.untrustworthy[max(k - 1, 0):k + 2]))
+            share = max(share, float(np.max(fine.tail_share[max(k - 1, 0):k + 2])))
+            if np.all(fine.estimate > 0) and np.all(np.isfinite(fine.estimate)):
+                spline = CubicSpline(u, np.log(fine.estimate))
+                lo, hi = u[max(k - 1, 0)], u[min(k + 1, u.size - 1)]
+                res = minimize_scalar(lambda x, s=spline: -float(s(x)), bounds=(lo, hi),
+                                      method="bounded", options={"xatol": 1e-9})
+                peaks.append(math.exp(res.x))
+                heights.append(math.exp(-res.fun))
+            else:
+                flagged = True
+                peaks.append(float(np.exp(u[k])))
+                heights.append(float(fine.estimate[k]))
         if progress is not None:
             progress(r + 1, replicates)
     p, h = np.array(peaks), np.array(heights)
-    return SNRPeak(float(p.mean()), float(p.std(ddof=1) / math.sqrt(replicates)),
-                   float(h.mean()), float(h.std(ddof=1) / math.sqrt(replicates)), True,
-                   mc.simulator, p, grid, coarse.estimate, coarse.stderr)
+    scale = float(student_t.ppf(0.97725, replicates - 1)) / 2.0 / math.sqrt(replicates)
+    if flagged:
+        warnings.warn(
+            "Monte Carlo SNR peak untrustworthy: a replicate's own argmax is on the grid's "
+            "edge or an estimate near a peak is flagged (heavy tails or too few samples per "
+            f"replicate: {per}); its stderr does not cover", UntrustworthyWarning,
+            stacklevel=3)
+    return SNRPeak(float(p.mean()), float(p.std(ddof=1) * scale),
+                   float(h.mean()), float(h.std(ddof=1) * scale), True,
+                   mc.simulator, p, grid, coarse.estimate, coarse.stderr,
+                   untrustworthy=flagged, tail_share=share)
 
 
 # ---------------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ class Moments:
         self.count = 0
         self.mean: list[Any] = []
         self.m2: list[Any] = []
+        self.peak: list[Any] = []  # largest term of each averaged quantity (tail diagnostic)
 
     def add(self, num: Any, den: Any) -> None:
         """Merge a batch: ``num``, ``den`` of shape ``(S, C, m)`` (any float dtype)."""
@@ -87,9 +88,11 @@ class Moments:
         centred = [a - mu[..., None] for a, mu in zip(arrays, means, strict=True)]
         pairs = ((0, 0),) if self.ratios else ((0, 0), (1, 1), (0, 1))
         m2 = [xp.sum(centred[i] * centred[j], axis=-1) for i, j in pairs]
+        peak = [xp.max(xp.abs(a), axis=-1) for a in arrays]
         if self.count == 0:
-            self.count, self.mean, self.m2 = m, means, m2
+            self.count, self.mean, self.m2, self.peak = m, means, m2, peak
             return
+        self.peak = [xp.maximum(a, b) for a, b in zip(self.peak, peak, strict=True)]
         total = self.count + m
         diff = [b - a for a, b in zip(self.mean, means, strict=True)]
         f = self.count * m / total
@@ -99,20 +102,55 @@ class Moments:
         self.count = total
 
     def per_class(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-(sigma, class) estimates and their variances, as NumPy ``(S, C)`` arrays.
+        """Per-(sigma, class) estimates and their standard errors, as NumPy ``(S, C)`` arrays.
 
-        Ratio of means: ``mean_N / mean_D`` with the delta-method variance
-        ``(c_NN - 2 R c_ND + R^2 c_DD) / (m mean_D^2)``; mean of ratios: the sample mean
-        and ``var / m``.
+        Ratio of means ``R = mean_N / mean_D``: the delta-method error
+        ``|R| sqrt((c_NN / mean_N^2 - 2 c_ND / (mean_N mean_D) + c_DD / mean_D^2) / m)``,
+        formed from relative (co)variances so that nothing overflows for any finite
+        ``R``; mean of ratios: the sample mean and ``sqrt(var / m)``.  Whether these errors
+        can be trusted is :meth:`tail_share`'s question.
         """
         m = self.count
         mean = [_backend.to_numpy(a) for a in self.mean]
         cov = [_backend.to_numpy(a) / (m - 1) for a in self.m2]
-        if self.ratios:
-            return mean[0], np.maximum(cov[0], 0.0) / m
-        ratio = mean[0] / mean[1]
-        var = (cov[0] - 2 * ratio * cov[2] + ratio**2 * cov[1]) / (m * mean[1] ** 2)
-        return ratio, np.maximum(var, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.ratios:
+                return mean[0], np.sqrt(np.maximum(cov[0], 0.0) / m)
+            mn, md = mean
+            ratio = mn / md
+            rel = (np.where(mn != 0, cov[0] / (mn * mn), 0.0)
+                   - 2 * np.where(mn != 0, cov[2] / mn, 0.0) / md + cov[1] / (md * md))
+            se = np.abs(ratio) * np.sqrt(np.maximum(rel, 0.0) / m)
+            se = np.where((mn == 0) & (md != 0), np.sqrt(np.maximum(cov[0], 0.0) / m) / md, se)
+        return ratio, se
+
+    def tail_share(self) -> np.ndarray:
+        """Largest share of a sum that one sample carries, or could carry, per (sigma,
+        class) (NumPy ``(S, C)``).
+
+        Observed: the largest term's share of the sum of ``N``, of ``D`` (ratio of means)
+        or of ``|N/D|`` (mean of ratios); at least ``1/m``.  Ratio of means also takes the
+        share of ``D``'s sum that *one unseen* sample would carry if its whole output energy
+        fell into the denominator (a misclassified sample: ``D ~ N + D``),
+        ``(mean_N + mean_D) / (m mean_D) = (1 + R) / m``.  The rare events that carry the
+        denominator's mean when the SNR ``R`` is large (small ``delta``) are often absent
+        from the sample altogether (then no observed term is large, yet the estimate is
+        many standard errors off: tests/test_coverage.py); this term flags them.  Near or
+        above 1: the standard error is not to be trusted.  0 where a sum is 0.
+        """
+        m = self.count
+        mean = [_backend.to_numpy(a) for a in self.mean]
+        shares = []
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for mu, top in zip(mean, self.peak, strict=True):
+                total = np.abs(mu) * m
+                top = _backend.to_numpy(top)
+                shares.append(np.where(total > 0, top / total, np.where(top > 0, 1.0, 0.0)))
+            if not self.ratios:
+                mn, md = mean
+                unseen = np.where(md > 0, (mn / md + 1.0) / m, np.where(mn > 0, 1.0, 0.0))
+                shares.append(unseen)
+        return np.nan_to_num(np.maximum.reduce(shares), nan=1.0, posinf=1.0)
 
 
 @dataclass(frozen=True)
@@ -124,9 +162,14 @@ class Simulation:
     batch: int
 
     def per_class(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-(sigma, class) estimates and standard errors, ``(S, C)``."""
         parts = [c.per_class() for c in self.chunks]
         return (np.concatenate([p[0] for p in parts], axis=0),
                 np.concatenate([p[1] for p in parts], axis=0))
+
+    def tail_share(self) -> np.ndarray:
+        """:meth:`Moments.tail_share` for the whole grid, ``(S, C)``."""
+        return np.concatenate([c.tail_share() for c in self.chunks], axis=0)
 
 
 def _itemsize(dtype: str) -> int:
@@ -484,12 +527,7 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
                     out = mixture_posterior_mean(space, x, s, memory_budget=memory)
                 else:
                     out = denoiser(x, s)
-                    if getattr(out, "shape", None) != x.shape:
-                        from .validation import ParameterError
-
-                        raise ParameterError(
-                            f"denoiser returned shape {getattr(out, 'shape', None)} for input "
-                            f"{tuple(x.shape)}; valid: the input's shape (m, n)")
+                    _check_output(denoiser, out, x)  # shape, real dtype, finite
                 if rescale:  # a per-sigma constant: every SNR estimand is unchanged
                     out = out * (1.0 + s * s)
                 proj = out @ A  # (m, R): U_l^T xhat
@@ -509,6 +547,12 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
     return Simulation([_ClassColumns(col) for col in columns], per_class * K, m_batch)
 
 
+def _check_output(denoiser: Any, out: Any, x: Any) -> None:
+    from .denoisers import check_output
+
+    check_output(denoiser, out, x)
+
+
 class _ClassColumns(Moments):
     """One sigma's per-class moments, presented as a ``(1, K)`` :class:`Moments`."""
 
@@ -516,5 +560,8 @@ class _ClassColumns(Moments):
         self.parts = per_class
 
     def per_class(self) -> tuple[np.ndarray, np.ndarray]:
-        est, var = zip(*(p.per_class() for p in self.parts), strict=True)
-        return np.concatenate(est, axis=1), np.concatenate(var, axis=1)
+        est, se = zip(*(p.per_class() for p in self.parts), strict=True)
+        return np.concatenate(est, axis=1), np.concatenate(se, axis=1)
+
+    def tail_share(self) -> np.ndarray:
+        return np.concatenate([p.tail_share() for p in self.parts], axis=1)

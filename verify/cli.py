@@ -10,6 +10,10 @@ Exit status (every command):
   optional package): the message names the cause, and no temporary file or empty figure
   is left behind;
 * 3 -- internal error: a traceback and a one-line summary on stderr (a bug: please report);
+* 4 -- undetermined: no claim deviates, but a verdict rests on a Monte Carlo estimate
+  flagged untrustworthy (heavy tails, too few samples: ``molrg.SNRResult.untrustworthy``)
+  or on fewer than ``molrg.MIN_VERDICT_SAMPLES`` samples; the report says which (more
+  ``--samples``, or quadrature where it applies, decide it).  ``--exit-zero`` exits 0.
 * 130 -- interrupted (Ctrl-C); a multi-setting command first writes its partial JSON.
 
 ``--json PATH`` writes one envelope for every command (docs/json.md): ``format``,
@@ -60,7 +64,9 @@ EPILOG = """examples:
   python -m verify derive --latex                  # the derived expressions
 
 exit status: 0 every claim holds, 1 a claim deviates, 2 bad input or usage,
-3 internal error (traceback printed).  --exit-zero reports deviations but exits 0.
+3 internal error (traceback printed), 4 undetermined (a verdict would rest on a Monte
+Carlo estimate flagged untrustworthy, or on too few samples).  --exit-zero reports
+deviations but exits 0.
 """
 
 
@@ -153,13 +159,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.check_output_path("--json", args.json)
         report.check_output_path("--plot", getattr(args, "plot", None),
                                  suffixes=report.FIGURE_SUFFIXES)
-        result = args.module.execute(args)
+        import warnings
+
+        from molrg.estimators import UntrustworthyWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UntrustworthyWarning)
+            result = args.module.execute(args)
+        flagged = [w for w in caught if issubclass(w.category, UntrustworthyWarning)]
+        for w in caught:
+            if not issubclass(w.category, UntrustworthyWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         out = report.console(stderr=args.json == "-")
         for item in result.render(table=not args.quiet):
             out.print(item)
+        verdict = result.verdict
+        if flagged and verdict in ("holds", "deviates"):
+            # the safety net: every Monte Carlo estimate of this run was seen; a verdict
+            # never holds or deviates on one flagged untrustworthy
+            verdict = "undetermined"
+            out.print(f"verdict [bold]UNDETERMINED[/bold]: {len(flagged)} Monte Carlo "
+                      f"estimate(s) were flagged untrustworthy ({flagged[0].message}); the "
+                      f"'{result.verdict}' above rests on them")
         if args.json:
             report.write_json(args.json, report.envelope(
-                args.command, result.verdict, result.to_json(),
+                args.command, verdict, result.to_json(),
                 arguments=parallel.run_arguments(args), argv=command_line))
         if getattr(args, "plot", None):
             result.plot(args.plot)
@@ -189,7 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:  # the CLI's last line of defence
         return _internal(name, exc)
-    return 0 if result.verdict != "deviates" or args.exit_zero else 1
+    if args.exit_zero:
+        return 0
+    return {"deviates": 1, "undetermined": 4}.get(verdict, 0)
 
 
 def _internal(name: str, exc: BaseException) -> int:
@@ -226,7 +252,7 @@ def _failed_tasks(name: str, result: Any) -> int:
 class Result:
     """What every command's ``execute`` returns (documentation of the protocol)."""
 
-    verdict: str  # "holds", "deviates" or "info" (a command that checks no claim)
+    verdict: str  # "holds", "deviates", "undetermined" or "info" (checks no claim)
 
     def to_json(self) -> dict[str, Any]:  # pragma: no cover - protocol
         raise NotImplementedError

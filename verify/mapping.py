@@ -78,9 +78,12 @@ class MapOptions:
         K = self.K or log_integers(2, 1000, 20)
         d = self.d or log_integers(1, 512, 20)
         delta = self.delta or tuple(float(x) for x in np.linspace(0.02, 0.95, 20))
-        object.__setattr__(self, "K", tuple(check_int("K", k, low=2, high=10**6) for k in K))
+        from .theorem1 import DELTA_MIN, MAX_K
+
+        object.__setattr__(self, "K", tuple(check_int("K", k, low=2, high=MAX_K) for k in K))
         object.__setattr__(self, "d", tuple(check_int("d", x, low=1, high=4096) for x in d))
-        object.__setattr__(self, "delta", tuple(check_real("delta", x, low=0.0, high=1.0)
+        object.__setattr__(self, "delta", tuple(check_real("delta", x, low=DELTA_MIN,
+                                                           high=1.0, open_low=False)
                                                 for x in delta))
         for name in ("K", "d", "delta"):
             values = getattr(self, name)
@@ -356,6 +359,9 @@ def run(options: MapOptions | None = None, *, scheduler: str = "serial",
 def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
     if text is None:
         return ()
+    if any(not v.strip() for v in text.split(",")):
+        raise ParameterError(f"{name}={text!r} has an empty element; valid: comma-separated "
+                             f"{'integers' if kind is int else 'numbers'}, e.g. 2,3,5")
     try:
         values = tuple(kind(float(v)) if kind is int and float(v).is_integer() else kind(v)
                        for v in text.split(",") if v.strip())
@@ -370,11 +376,14 @@ def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("grid (defaults: 20 x 20 x 20)")
     g.add_argument("--K", default=None,
-                   help="comma-separated K values (default: 20 log-spaced in [2, 1000])")
+                   help="comma-separated K values, each 2 to 1e5 (default: 20 log-spaced "
+                   "in [2, 1000])")
     g.add_argument("--d", default=None,
-                   help="comma-separated d values (default: 20 log-spaced in [1, 512])")
+                   help="comma-separated d values, each 1 to 4096 (default: 20 log-spaced "
+                   "in [1, 512])")
     g.add_argument("--delta", default=None,
-                   help="comma-separated delta values (default: 20 in [0.02, 0.95])")
+                   help="comma-separated delta values, each in [1e-4, 1) (default: 20 in "
+                   "[0.02, 0.95])")
     c = parser.add_argument_group("claim")
     c.add_argument("--form", choices=molrg.FORMS, default="printed",
                    help="the form the verdict is about (default: printed); all are mapped")

@@ -98,6 +98,9 @@ class MixturesOptions:
     claims; ``peak_tol``: allowed peak-location factor.
     """
 
+    VERDICT_SAMPLES = ("samples",)
+    """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
+
     n: int = 50
     d: int = 5
     delta: float = 0.2
@@ -196,7 +199,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                                                 seed=task.seed))
         out["curves"][combo_key(mode, den)] = {
             "per_class": res.per_class.T.tolist(), "per_class_stderr": res.per_class_stderr.T.tolist(),
-            "overall": res.estimate.tolist(), "overall_stderr": res.stderr.tolist()}
+            "overall": res.estimate.tolist(), "overall_stderr": res.stderr.tolist(),
+            "untrustworthy": res.untrustworthy.tolist()}
     return out
 
 

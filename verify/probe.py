@@ -71,6 +71,9 @@ def principal_angles_deg(model: molrg.MoLRG, V: np.ndarray) -> list[float]:
 class ProbeOptions:
     """Options of ``probe`` (defaults: Fig. 3's model)."""
 
+    VERDICT_SAMPLES = ("samples", "snr_samples")
+    """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
+
     K: int = 3
     d: int = 5
     n: int = 50
@@ -104,7 +107,10 @@ class ProbeOptions:
             raise ParameterError(f"probes is empty; valid: a subset of {molrg.PROBES}")
         for p in probes:
             check_choice("probe", p, molrg.PROBES)
-        object.__setattr__(self, "probes", tuple(dict.fromkeys(probes)))
+        if len(set(probes)) != len(probes):
+            raise ParameterError(f"probes={','.join(probes)!r} repeats a probe; give each once "
+                                 f"(valid: a subset of {', '.join(molrg.PROBES)})")
+        object.__setattr__(self, "probes", probes)
         validate_run(self, {"samples": 2 * self.K, "snr_samples": 2 * self.K})
 
     def model(self) -> molrg.MoLRG:
@@ -154,7 +160,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                                                                seed=p["seed"]))
     out: dict[str, Any] = {"sigma": sigma.tolist(), "facts": facts,
                            "snr": {"estimate": snr.estimate.tolist(),
-                                   "stderr": snr.stderr.tolist()}, "probes": {}}
+                                   "stderr": snr.stderr.tolist(),
+                                   "untrustworthy": snr.untrustworthy.tolist()}, "probes": {}}
     for probe in p["probes"]:
         acc = molrg.probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
                              samples=p["samples"], seed=p["seed"])
@@ -297,7 +304,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> ProbeCommandResult:
     from .memorization import parse_sizes
 
-    probes = tuple(p.strip() for p in args.probes.split(",") if p.strip())
+    if any(not p.strip() for p in args.probes.split(",")):
+        raise ParameterError(f"probes={args.probes!r} has an empty element; valid: "
+                             f"comma-separated probes from {', '.join(molrg.PROBES)}")
+    probes = tuple(p.strip() for p in args.probes.split(","))
     options = ProbeOptions(
         K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N), eta=args.eta,
         probes=probes, input=args.input, denominator=args.denominator, samples=args.samples,

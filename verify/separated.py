@@ -55,6 +55,9 @@ TABLE7_GUESS = ("orthogonal", 3.0)
 class SeparatedOptions:
     """Options of ``separated`` (model and mean placements: our choices, see the docstring)."""
 
+    VERDICT_SAMPLES = ("samples", "probe_samples")
+    """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
+
     K: int = 2
     d: int = 5
     n: int = 50
@@ -122,7 +125,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         r = molrg.snr(mix, sigma, input=p["input"], denominator=den,
                       method=molrg.MonteCarlo(simulator="ambient", samples=p["samples"],
                                               seed=task.seed))
-        out["snr"][den] = {"estimate": r.estimate.tolist(), "stderr": r.stderr.tolist()}
+        out["snr"][den] = {"estimate": r.estimate.tolist(), "stderr": r.stderr.tolist(),
+                           "untrustworthy": r.untrustworthy.tolist()}
     acc = molrg.probe_accuracy(mix, sigma, probe="bayes", input=p["input"], samples=p["probe_samples"],
                          seed=task.seed)
     out["accuracy"] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),

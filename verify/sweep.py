@@ -41,8 +41,14 @@ class SweepResult:
 
     @property
     def verdict(self) -> str:
-        ok = all(m["verdict"] == "holds" for r in self.runs.values() for m in r["modes"].values())
-        return "holds" if ok and not self.failures else "deviates"
+        """Any run deviates (or failed): ``deviates``; else any ``undetermined`` (Monte
+        Carlo estimates flagged untrustworthy): ``undetermined``; else ``holds``."""
+        from .theorem1 import combine_verdicts
+
+        if self.failures:
+            return "deviates"
+        return combine_verdicts([m["verdict"] for r in self.runs.values()
+                                 for m in r["modes"].values()])
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
