@@ -377,17 +377,71 @@ def check_output_path(option: str, path: str | None, *,
 # ---------------------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------------------
-def new_figure(ncols: int, nrows: int = 1, *, width: float = 5.5,
-               height: float = 4.2) -> tuple[Any, Any]:
-    """A headless matplotlib figure with ``nrows x ncols`` panels (a flat array of axes)."""
+SIGMA_LABEL = r"noise level $\sigma$"
+"""The x label of every curve over the noise level (mathtext)."""
+MATH_NAMES = {"sigma": r"$\sigma$", "delta": r"$\delta$", "K": "$K$", "d": "$d$", "n": "$n$",
+              "N": "$N$"}
+
+
+def math_name(name: str) -> str:
+    """A parameter's name as mathtext for axis labels: ``delta`` -> ``$\\delta$``."""
+    return MATH_NAMES.get(name, name)
+
+
+STYLES = ("default", "paper")
+"""Figure styles (``--style``): ``paper`` uses verify/paper.mplstyle (serif 8 pt text,
+300 dpi) and fits every figure to a 7-inch page width."""
+PAGE_WIDTH_IN = 7.0
+_STYLE = {"name": "default"}
+
+
+@contextmanager
+def figure_style(name: str = "default") -> Iterator[None]:
+    """Figures made inside the block use style ``name`` (:data:`STYLES`)."""
+    if name not in STYLES:
+        raise ParameterError(f"style={name!r} is not valid; valid: {', '.join(STYLES)}")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
-                             squeeze=False)
-    return fig, axes.ravel()
+    previous = _STYLE["name"]
+    _STYLE["name"] = name
+    try:
+        if name == "paper":
+            with plt.style.context(str(Path(__file__).with_name("paper.mplstyle"))):
+                yield
+        else:
+            yield
+    finally:
+        _STYLE["name"] = previous
+
+
+def new_figure(ncols: int, nrows: int = 1, *, width: float = 5.5,
+               height: float = 4.2) -> tuple[Any, Any]:
+    """A headless matplotlib figure with ``nrows x ncols`` panels (a flat array of axes).
+
+    A single row of more than 3 panels is wrapped into rows of 3 (readable at page width;
+    the axes beyond the ``ncols`` asked for are removed).  In the ``paper`` style the
+    figure is scaled to :data:`PAGE_WIDTH_IN`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wanted = ncols * nrows
+    if nrows == 1 and ncols > 3:
+        ncols, nrows = 3, -(-ncols // 3)
+    w, h = width * ncols, height * nrows
+    if _STYLE["name"] == "paper":
+        scale = PAGE_WIDTH_IN / w
+        w, h = PAGE_WIDTH_IN, h * scale
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=False)
+    flat = axes.ravel()
+    for ax in flat[wanted:]:
+        fig.delaxes(ax)
+    return fig, flat[:wanted]
 
 
 def plain_log_ticks(axis: Any) -> None:
@@ -416,7 +470,8 @@ def save_figure(fig: Any, path: str | Path) -> None:
         if not fig.get_layout_engine():
             fig.tight_layout()
         with open_output(path, "--plot") as f:
-            fig.savefig(f, format=fmt_, dpi=120, metadata=metadata)
+            dpi = 300 if _STYLE["name"] == "paper" else 120
+            fig.savefig(f, format=fmt_, dpi=dpi, metadata=metadata)
         FIGURES_WRITTEN.append(str(path))
     finally:
         plt.close(fig)

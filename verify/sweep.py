@@ -217,13 +217,13 @@ def plot(result: SweepResult, path: str) -> None:
                      color=f"C{i}", alpha=0.7, label=f"{mode}: {form}")
     ax2.set_yscale("log")
     report.plain_log_ticks(ax2.yaxis)
-    for ax, ylabel in ((ax1, "peak location sigma*"), (ax2, "peak SNR")):
-        ax.set_xlabel(result.vary)
+    for ax, ylabel in ((ax1, r"peak location $\sigma^*$"), (ax2, "peak SNR")):
+        ax.set_xlabel(report.math_name(result.vary))
         ax.set_ylabel(ylabel)
         if result.vary in ("K", "d", "n"):
             ax.set_xscale("log")
         ax.set_xticks(result.values, [f"{v:g}" for v in result.values])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.legend(fontsize=7)
-    fig.suptitle(f"sweep over {result.vary}")
+    fig.suptitle(f"sweep over {report.math_name(result.vary)}")
     report.save_figure(fig, path)

@@ -549,7 +549,7 @@ def plot(result: Theorem1Result, path: str) -> None:
         y, e = r.exact.estimate, r.exact.stderr
         if np.any(e > 1e-6 * y):
             ax.fill_between(r.sigma, y - 2 * e, y + 2 * e, color="C0", alpha=0.3,
-                            label="SNR +- 2 SE")
+                            label=r"SNR $\pm$ 2 SE")
         ax.plot(r.sigma, y, "o-", color="C0", ms=3, label=f"SNR ({r.exact.method.name})")
         ax.axvline(r.peak.sigma, color="C0", ls=":", lw=1)
         for form, fr in r.forms.items():
@@ -563,9 +563,9 @@ def plot(result: Theorem1Result, path: str) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         report.plain_log_ticks(ax.yaxis)
-        ax.set_xlabel("noise level sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
         ax.set_ylabel(f"SNR ({o.estimand})")
-        ax.set_title(f"{mode} input: K={o.K} d={o.d} delta={o.delta:g}; "
+        ax.set_title(f"{mode} input: $K$={o.K} $d$={o.d} $\\delta$={o.delta:g}; "
                      f"{o.form} -> {r.verdict}")
         ax.legend(fontsize=8)
     report.save_figure(fig, path)
