@@ -54,7 +54,9 @@ def console(*, stderr: bool = False) -> Console:
     """A rich console on stdout (results) or stderr (progress, errors); soft-wrapped, no
     colour when not a terminal, wide enough for the tables when output is redirected."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 160
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) >= 40 else (
+        None if stream.isatty() else 160)
     return Console(file=stream, soft_wrap=False, width=width, highlight=False)
 
 
@@ -62,13 +64,20 @@ def console(*, stderr: bool = False) -> Console:
 # Progress
 # ---------------------------------------------------------------------------------------
 class Progress:
-    """Rich progress bars on stderr, one task per phase; a no-op when disabled.
+    """Progress on stderr, one task per phase; a no-op when disabled (``--quiet``).
 
     ``with Progress(enabled=...) as p: cb = p.phase("noisy: exact curve"); cb(done, total)``
     -- ``cb`` has the ``progress(done, total)`` signature of :func:`molrg.snr`.
+
+    On a terminal: rich progress bars with the elapsed time and an ETA.  When stderr is
+    piped or redirected: plain lines, so a long run is never silent until its end -- once
+    the projected total passes :data:`PIPED_ESTIMATE_S`, one line with the time estimate,
+    then one every :data:`PIPED_EVERY_S` seconds and one at the end (short runs print
+    nothing).
     """
 
     def __init__(self, *, enabled: bool = True) -> None:
+        self.piped = enabled and not sys.stderr.isatty()
         self.enabled = enabled and sys.stderr.isatty()
         self._rich: RichProgress | None = None
 
@@ -89,7 +98,7 @@ class Progress:
     def phase(self, label: str, total: int | None = None) -> Callable[[int, int], None]:
         """A callback ``(done, total)`` driving a new task named ``label``."""
         if self._rich is None:
-            return _ignore
+            return _piped(label) if self.piped else _ignore
         rich = self._rich
         task = rich.add_task(label, total=total)
 
@@ -97,6 +106,57 @@ class Progress:
             rich.update(task, completed=done, total=total_)
 
         return update
+
+
+PIPED_ESTIMATE_S = 30.0
+"""A piped run whose projected total exceeds this prints its time estimate."""
+PIPED_EVERY_S = 30.0
+"""Seconds between two plain progress lines of a piped run."""
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _piped(label: str) -> Callable[[int, int], None]:
+    """Plain progress lines for a phase when stderr is not a terminal (see Progress)."""
+    import time
+
+    start = time.monotonic()
+    state = {"last": -math.inf, "started": False, "first_done": -1}
+
+    def update(done: int, total: int) -> None:
+        now = time.monotonic()
+        if state["first_done"] < 0:
+            state["first_done"] = done  # resumed work is not timed
+        fresh = done - state["first_done"]
+        elapsed = now - start
+        if fresh <= 0 or total <= 0:
+            return
+        projected = elapsed / fresh * (total - state["first_done"])
+        left = projected - elapsed
+        if not state["started"]:
+            if projected < PIPED_ESTIMATE_S or done >= total:
+                return
+            state["started"] = True
+            print(f"{label}: {done}/{total} in {_duration(elapsed)}; estimated total "
+                  f"{_duration(projected)} (about {_duration(left)} left)", file=sys.stderr,
+                  flush=True)
+            state["last"] = now
+        elif done >= total:
+            print(f"{label}: {done}/{total} done in {_duration(elapsed)}", file=sys.stderr,
+                  flush=True)
+        elif now - state["last"] >= PIPED_EVERY_S:
+            print(f"{label}: {done}/{total}, {_duration(elapsed)} elapsed, about "
+                  f"{_duration(left)} left", file=sys.stderr, flush=True)
+            state["last"] = now
+
+    return update
 
 
 def _ignore(done: int, total: int) -> None:
@@ -120,15 +180,94 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None,
           digits: int = 4) -> Table:
-    """A rich table; numbers right-aligned."""
-    t = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
-    for i, h in enumerate(headers):
-        numeric = bool(rows) and all(isinstance(r[i], (int, float, np.number)) and
-                                     not isinstance(r[i], bool) for r in rows)
-        t.add_column(h, justify="right" if numeric else "left")
-    for r in rows:  # cells are data, not markup: "[x]" in a name must stay visible
-        t.add_row(*(escape(fmt(v, digits)) for v in r))
-    return t
+    """A rich table; numbers right-aligned and never cut; text wraps.
+
+    When the table is wider than the terminal (80 columns, say) it is printed as several
+    tables, each with the leading key columns and as many of the others as fit, so no
+    cell is ever truncated to an ellipsis (:class:`FitTable`).
+    """
+    return FitTable(list(headers), [list(r) for r in rows], title=title, digits=digits)
+
+
+def _numeric(rows: Sequence[Sequence[Any]], i: int) -> bool:
+    return bool(rows) and all(isinstance(r[i], (int, float, np.number)) and
+                              not isinstance(r[i], bool) for r in rows)
+
+
+class FitTable(Table):
+    """A :class:`rich.table.Table` that never cuts a cell: when the console is too narrow
+    for every cell on one line, headers and text wrap at spaces (numbers never wrap); when
+    even that does not fit, the columns are split over several tables, each repeating the
+    leading key columns (see :func:`table`)."""
+
+    def __init__(self, headers: list[str], rows: list[list[Any]], *, title: str | None,
+                 digits: int, columns: Sequence[int] | None = None) -> None:
+        super().__init__(title=title, title_justify="left", header_style="bold",
+                         pad_edge=False)
+        self._spec = (headers, rows, digits)
+        self._keep = list(range(len(headers)) if columns is None else columns)
+        self._cells = [[fmt(r[i], digits) for i in self._keep] for r in rows]
+        self._numeric = [_numeric(rows, i) for i in self._keep]
+        for i, numeric in zip(self._keep, self._numeric, strict=True):
+            self.add_column(headers[i], justify="right" if numeric else "left",
+                            overflow="fold")
+        for cells in self._cells:  # cells are data, not markup: "[x]" must stay visible
+            self.add_row(*(escape(c) for c in cells))
+
+    def _widths(self) -> tuple[list[int], list[int]]:
+        """``(natural, least)`` content width of each column: every cell on one line, and
+        the least without cutting (numbers whole; text and headers wrapped at spaces)."""
+        headers = [self._spec[0][i] for i in self._keep]
+        natural, least = [], []
+        for j, header in enumerate(headers):
+            cells = [row[j] for row in self._cells]
+            lines = [line for c in [header, *cells] for line in c.split("\n")]
+            natural.append(max(len(x) for x in lines))
+            words = [w for x in lines for w in x.split()] or [""]
+            widest_word = max(len(w) for w in words)
+            if self._numeric[j]:
+                widest_word = max(widest_word, *(len(c) for c in cells))
+            least.append(widest_word)
+        return natural, least
+
+    def _overhead(self) -> int:
+        n = len(self._keep)
+        return 3 * n - 1  # padding between columns (2 each) and n + 1 borders
+
+    def _part(self, columns: Sequence[int], title: str | None) -> FitTable:
+        headers, rows, digits = self._spec
+        return FitTable(headers, rows, title=title, digits=digits, columns=columns)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        width = options.max_width - self._overhead()
+        natural, least = self._widths()
+        if sum(natural) <= width:
+            yield from super().__rich_console__(console, options)
+            return
+        if sum(least) <= width:  # wrap headers and text; share the spare width
+            spare = width - sum(least)
+            room = [n - m for n, m in zip(natural, least, strict=True)]
+            total = sum(room) or 1
+            extra = [spare * r // total for r in room]
+            for column, w, e in zip(self.columns, least, extra, strict=True):
+                column.width = w + e
+            yield from super().__rich_console__(console, options)
+            return
+        headers, rows, _ = self._spec
+        if len(self._keep) < len(headers):  # a part that cannot shrink: print as is
+            yield from super().__rich_console__(console, options)
+            return
+        keys = [0] + ([1] if len(headers) > 2 and not _numeric(rows, 1) else [])
+        groups: list[list[int]] = [[]]
+        for i in (i for i in range(len(headers)) if i not in keys):
+            trial = self._part(keys + groups[-1] + [i], None)
+            if groups[-1] and sum(trial._widths()[1]) > options.max_width - trial._overhead():
+                groups.append([i])
+            else:
+                groups[-1].append(i)
+        for n, group in enumerate(groups, 1):
+            title = str(self.title or "") if n == 1 else f"(continued, {n}/{len(groups)})"
+            yield self._part(keys + group, title)
 
 
 # ---------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class SweepResult:
                     "peak_sigma_theory": m["peak_sigma_theory"], "peak_ratio": m["peak_ratio"],
                     "peak_snr_simulated": m["peak_snr_simulated"],
                     "peak_snr_theory": m["peak_snr_theory"], "verdict": m["verdict"],
+                    "failed_claims": [c["name"] for c in m.get("claims", []) if not c["holds"]],
                     "forms": {f: {"peak_sigma": v["peak_sigma"], "peak_snr": v["peak_snr"],
                                   "verdict": v["verdict"]} for f, v in m["forms"].items()},
                 })
@@ -181,7 +182,8 @@ def render(result: SweepResult) -> list[Any]:
     rows = [(r[result.vary], r["input"], where(r["peak_sigma_simulated"]),
              r["peak_sigma_simulated_stderr"] if r["peak_sigma_simulated"] else "",
              *(where(r["forms"][f]["peak_sigma"]) for f in molrg.FORMS),
-             r["peak_snr_simulated"], r["peak_snr_theory"], r["verdict"])
+             r["peak_snr_simulated"], r["peak_snr_theory"],
+             r["verdict"] + "".join(f"\n{c}" for c in r["failed_claims"]))
             for r in result.rows()]
     out: list[Any] = [report.table(
         [result.vary, "input", "SNR peak", "+-", *(f"{f} peak" for f in molrg.FORMS),
@@ -190,7 +192,27 @@ def render(result: SweepResult) -> list[Any]:
         f"{result.form} form; 'none': no interior peak (largest as sigma -> 0)")]
     for key, failure in result.failures.items():
         out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+    out.append(verdict_line(result))
     return out
+
+
+def verdict_line(result: SweepResult) -> str:
+    """The overall verdict, naming the claim and every claim that failed, with counts."""
+    rows = result.rows()
+    failed: dict[str, int] = {}
+    for r in rows:
+        for name in r["failed_claims"]:
+            failed[name] = failed.get(name, 0) + 1
+    deviating = sum(r["verdict"] != "holds" for r in rows)
+    text = (f"verdict (Theorem 1, {result.form} form: unimodal SNR, one interior peak of "
+            f"the approximation, peak within the tolerance, approximation near the peak; at "
+            f"every {result.vary}): [bold]{result.verdict.upper()}[/bold]")
+    if deviating:
+        text += (f" -- {deviating} of {len(rows)} rows deviate: "
+                 + ", ".join(f"{name} in {n}" for name, n in failed.items()))
+    if result.failures:
+        text += f"; {len(result.failures)} value(s) failed to run"
+    return text
 
 
 def plot(result: SweepResult, path: str) -> None:

@@ -103,10 +103,14 @@ class Theorem1Options:
             self.monte_carlo()
         object.__setattr__(self, "replicates", check_int("replicates", self.replicates, low=2,
                                                          high=MAX_REPLICATES))
-        for name in ("sigma_min", "sigma_max"):
+        from molrg.validation import SIGMA_MAX, SIGMA_MIN
+
+        for name in ("sigma_min", "sigma_max"):  # the library's sigma range, named here
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, check_real(name, value, low=0.0))
+                object.__setattr__(self, name, check_real(name, value, low=SIGMA_MIN,
+                                                          high=SIGMA_MAX, open_low=False,
+                                                          open_high=False))
         if self.sigma_min is not None and self.sigma_max is not None \
                 and self.sigma_max <= self.sigma_min:
             raise ParameterError(f"sigma_max={self.sigma_max!r} must exceed "
