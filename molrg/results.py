@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .validation import ParameterError
+from .validation import ParameterError, ParameterTypeError
 
 __all__ = ["load_results", "read_results"]
 
@@ -35,6 +35,8 @@ def read_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     ParameterError
         When ``path`` cannot be read or is not a molrg result file.
     """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise ParameterTypeError(f"path={path!r} must be a file path (str or os.PathLike)")
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -94,7 +96,7 @@ def load_results(path: str | os.PathLike[str], *, to: str = "pandas") -> Any:
     >>> molrg.load_results(path)[["input", "sigma", "snr"]].shape  # doctest: +SKIP
     (6, 3)
     """
-    if to not in ("pandas", "xarray"):
+    if not isinstance(to, str) or to not in ("pandas", "xarray"):
         raise ParameterError(f"to={to!r} is not valid; valid: 'pandas', 'xarray'")
     import pandas as pd
 

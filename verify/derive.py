@@ -128,7 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> DeriveResult:
     if args.markdown:
         report.check_output_path("--markdown", args.markdown)
-        Path(args.markdown).write_text(markdown())
+        with report.open_output(args.markdown, "--markdown") as f:
+            f.write(markdown().encode())
         return DeriveResult({}, args.markdown)
     modes = ("noisy", "clean") if args.input == "both" else (args.input,)
     full = run(modes=modes, form=args.form, latex=args.latex)
