@@ -274,3 +274,21 @@ def _counting(fn: object, log: list) -> object:
         return fn(*args, **kwargs)  # type: ignore[operator]
 
     return wrapper
+
+
+def test_json_dev_stdout_redirected_to_a_file_keeps_the_report(tmp_path: Path) -> None:
+    """``--json /dev/stdout > out.txt``: the JSON is appended after the report on the same
+    descriptor; the file is not replaced (which would lose the report)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.txt"
+    root = Path(__file__).resolve().parent.parent
+    with out.open("w") as f:
+        code = subprocess.run([sys.executable, "-m", "verify", *T1, "--json", "/dev/stdout"],
+                              stdout=f, stderr=subprocess.PIPE, cwd=root, timeout=120).returncode
+    assert code in (0, 1)
+    text = out.read_text()
+    assert "verdict" in text.split('{\n  "format"')[0].lower()  # the report came first
+    assert '"format": "molrg-result"' in text
+    assert debris(tmp_path) == []

@@ -422,8 +422,9 @@ def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
     * A regular file (or a new path): written to a unique temporary file in the same
       folder (:func:`tempfile.mkstemp`, so concurrent runs never share a name), flushed and
       renamed over the target; a symbolic link is followed (the link stays a link).
-    * Anything else (a device such as ``/dev/null``, a FIFO, a socket): opened and written
-      directly -- never replaced by a regular file.
+    * Anything else (a device such as ``/dev/null``, a FIFO, a socket) and any existing
+      path under ``/dev/`` or ``/proc/`` (``/dev/stdout`` redirected to a file): opened and
+      written directly -- never replaced by a regular file.
     * Any failure (full disk, read-only folder, an error in the block): the temporary file
       is removed and the target is left as it was; an ``OSError`` becomes
       :class:`OutputError` naming ``option`` (the CLI's exit 2).
@@ -431,17 +432,19 @@ def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
     import stat
     import tempfile
 
-    target = Path(os.path.realpath(path))
     try:
-        mode = os.stat(target).st_mode
+        mode = os.stat(path).st_mode  # follows links: /dev/stdout -> the pipe or terminal
     except FileNotFoundError:
         mode = None
     except OSError as exc:
         raise OutputError(f"{option}={str(path)!r} cannot be written: {exc.strerror or exc}") \
             from None
-    if mode is not None and not stat.S_ISREG(mode):
-        try:
-            with open(target, "wb") as f:
+    target = Path(os.path.realpath(path))
+    if mode is not None and (not stat.S_ISREG(mode) or _stream_path(path)):
+        sys.stdout.flush()  # what was printed comes first (/dev/stdout)
+        sys.stderr.flush()
+        try:  # append: never truncate what a redirected descriptor already holds
+            with open(path, "ab") as f:
                 yield f
         except OSError as exc:
             raise OutputError(f"{option}={str(path)!r} could not be written: "
@@ -473,6 +476,14 @@ def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
                 os.unlink(tmp)
 
 
+def _stream_path(path: str | Path) -> bool:
+    """``/dev/stdout``, ``/dev/fd/3``, ``/proc/self/fd/1``: a descriptor, written in place
+    even when it is redirected to a regular file (renaming over that file would lose what
+    was already written to it)."""
+    text = os.path.abspath(path)
+    return text.startswith(("/dev/", "/proc/"))
+
+
 def check_output_path(option: str, path: str | None, *,
                       suffixes: Sequence[str] | None = None) -> None:
     """Raise :class:`molrg.ParameterError` naming ``option`` unless ``path`` can be written.
@@ -493,11 +504,11 @@ def check_output_path(option: str, path: str | None, *,
 
     real = Path(os.path.realpath(p))
     try:
-        special = not stat.S_ISREG(os.stat(real).st_mode)
+        special = not stat.S_ISREG(os.stat(p).st_mode) or _stream_path(p)
     except OSError:
         special = False
     if special:  # a device or FIFO: written in place, so only the node must be writable
-        if not os.access(real, os.W_OK):
+        if not os.access(p, os.W_OK):
             raise ParameterError(f"{option}={path!r} is not writable; valid: a writable "
                                  "file, device or pipe")
         return
