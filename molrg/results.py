@@ -102,8 +102,8 @@ def load_results(path: str | os.PathLike[str], *, to: str = "pandas") -> Any:
 
     data = read_results(path)
     command = data.get("command", "benchmark")
-    records = list(_records(command, data))
-    frame = pd.json_normalize(records, sep=".") if records else pd.DataFrame()
+    records = [_flat(r) for r in _records(command, data)]
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     frame.attrs.update({k: data.get(k) for k in ENVELOPE_KEYS})
     frame.attrs["command"] = command
     if to == "pandas":
@@ -120,6 +120,18 @@ def load_results(path: str | os.PathLike[str], *, to: str = "pandas") -> Any:
     dataset.attrs.update({k: json.dumps(v) if isinstance(v, (dict, list)) else v
                           for k, v in frame.attrs.items() if v is not None})
     return dataset
+
+
+def _flat(record: dict[str, Any], prefix: str = "",
+          out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested dicts as ``a.b`` columns (lists stay cells)."""
+    out = {} if out is None else out
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            _flat(value, f"{prefix}{key}.", out)
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _records(command: str, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
