@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .validation import ParameterError
+from .validation import ParameterError, ParameterTypeError
 
 __all__ = ["load_results", "read_results"]
 
@@ -35,6 +35,8 @@ def read_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     ParameterError
         When ``path`` cannot be read or is not a molrg result file.
     """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise ParameterTypeError(f"path={path!r} must be a file path (str or os.PathLike)")
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -94,14 +96,14 @@ def load_results(path: str | os.PathLike[str], *, to: str = "pandas") -> Any:
     >>> molrg.load_results(path)[["input", "sigma", "snr"]].shape  # doctest: +SKIP
     (6, 3)
     """
-    if to not in ("pandas", "xarray"):
+    if not isinstance(to, str) or to not in ("pandas", "xarray"):
         raise ParameterError(f"to={to!r} is not valid; valid: 'pandas', 'xarray'")
     import pandas as pd
 
     data = read_results(path)
     command = data.get("command", "benchmark")
-    records = list(_records(command, data))
-    frame = pd.json_normalize(records, sep=".") if records else pd.DataFrame()
+    records = [_flat(r) for r in _records(command, data)]
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     frame.attrs.update({k: data.get(k) for k in ENVELOPE_KEYS})
     frame.attrs["command"] = command
     if to == "pandas":
@@ -118,6 +120,18 @@ def load_results(path: str | os.PathLike[str], *, to: str = "pandas") -> Any:
     dataset.attrs.update({k: json.dumps(v) if isinstance(v, (dict, list)) else v
                           for k, v in frame.attrs.items() if v is not None})
     return dataset
+
+
+def _flat(record: dict[str, Any], prefix: str = "",
+          out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested dicts as ``a.b`` columns (lists stay cells)."""
+    out = {} if out is None else out
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            _flat(value, f"{prefix}{key}.", out)
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _records(command: str, data: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -64,6 +64,8 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "snr_peak": {"replicates": 2, "grid": np.array([0.1, 0.3, 1.0]), "method": MC},
     "MonteCarlo": {"simulator": "reduced", "samples": 32},
     "probe_accuracy": {"probe": "energy", "samples": 200},
+    "load_results": {"path": str(Path(__file__).resolve().parent.parent / "docs" / "data"
+                                 / "proposition1.json")},
 }
 """Per-callable overrides of the baseline (small and fast)."""
 

@@ -274,3 +274,36 @@ def _counting(fn: object, log: list) -> object:
         return fn(*args, **kwargs)  # type: ignore[operator]
 
     return wrapper
+
+
+def test_json_dev_stdout_redirected_to_a_file_keeps_the_report(tmp_path: Path) -> None:
+    """``--json /dev/stdout > out.txt``: the JSON is appended after the report on the same
+    descriptor; the file is not replaced (which would lose the report)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.txt"
+    root = Path(__file__).resolve().parent.parent
+    with out.open("w") as f:
+        code = subprocess.run([sys.executable, "-m", "verify", *T1, "--json", "/dev/stdout"],
+                              stdout=f, stderr=subprocess.PIPE, cwd=root, timeout=120).returncode
+    assert code in (0, 1)
+    text = out.read_text()
+    assert "verdict" in text.split('{\n  "format"')[0].lower()  # the report came first
+    assert '"format": "molrg-result"' in text
+    assert debris(tmp_path) == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["probe", "--K", "2", "--d", "2", "--n", "8", "--N", "10", "--probes", "linear,energy",
+     "--samples", "200", "--snr-samples", "200", "--num-sigma", "5", "--quiet"],
+    [*SWEEP[:-3], "clean", "--quiet", "--exit-zero"],
+], ids=["probe-other-probes", "sweep-clean-input"])
+def test_resume_accepts_results_whose_shape_depends_on_the_options(
+        argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The schemas require only a task's own keys: the modes (--input) and the probes
+    (--probes) inside it vary with the options, so an intact file of another choice than
+    the schema's examples still resumes."""
+    path = tmp_path / "run.json"
+    assert cli.main([*argv, "--json", str(path)]) in (0, 1)
+    assert cli.main([*argv, "--json", str(path), "--resume"]) in (0, 1), capsys.readouterr().err

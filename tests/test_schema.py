@@ -18,17 +18,61 @@ pd = pytest.importorskip("pandas")
 DOCS_DATA = sorted(Path(__file__).resolve().parent.parent.joinpath("docs", "data").glob("*.json"))
 
 
+REPORTS: dict[str, str] = {}
+"""What each command printed on an 80-column console (filled by the fixture)."""
+
+
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One JSON file per command, written by the CLI (the first of schema.EXAMPLES)."""
+    """One JSON file per command, written by the CLI (the first of schema.EXAMPLES), with
+    its full report (tables included) rendered at 80 columns into REPORTS."""
+    import contextlib
+    import io
+    import os
+
     folder = tmp_path_factory.mktemp("json")
     out = {}
-    for command, argvs in schema.EXAMPLES.items():
-        path = folder / f"{command}.json"
-        code = cli.main([command, *argvs[0], "--quiet", "--json", str(path)])
-        assert code in (0, 1), command
-        out[command] = path
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "80"
+    try:
+        for command, argvs in schema.EXAMPLES.items():
+            path = folder / f"{command}.json"
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text):
+                code = cli.main([command, *argvs[0], "--json", str(path)])
+            assert code in (0, 1), command
+            out[command] = path
+            REPORTS[command] = text.getvalue()
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
     return out
+
+
+@pytest.mark.parametrize("command", sorted(schema.EXAMPLES))
+def test_every_report_reads_at_80_columns(command: str, documents: dict[str, Path]) -> None:
+    """Issue 24: at 80 columns the survey, sweep and map tables cut cells to an ellipsis
+    ('noisy…', '0.34…'); now no line is wider than 80 and no cell is cut."""
+    text = REPORTS[command]
+    assert "\u2026" not in text, text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "\u2502" in text or command in ("derive", "proposition1"), "no table rendered"
+
+
+def test_wide_tables_split_rather_than_cut() -> None:
+    import io
+
+    from rich.console import Console
+
+    rows = [("noisy/ratio-of-means/printed", *(1234.5678 + i for i in range(12)))]
+    t = report.table(["case", *(f"column {i}" for i in range(12))], rows, title="wide")
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(t)
+    text = out.getvalue()
+    assert "\u2026" not in text and "continued" in text
+    assert all(f"{1234.5678 + i:.4g}" in text for i in range(12))  # every number whole
 
 
 def test_every_command_has_a_published_schema() -> None:

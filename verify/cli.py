@@ -95,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "('-': stdout; the report then goes to stderr; format: docs/json.md)")
         if getattr(module, "PLOTS", True):
             out.add_argument("--plot", metavar="PATH",
-                             help="save a figure to PATH (.png, .pdf or .svg)")
+                             help="save a figure to PATH (.png, .pdf or .svg); the files "
+                             "written are printed on stderr (map writes PATH_noisy and "
+                             "PATH_clean)")
+            out.add_argument("--style", choices=report.STYLES, default="default",
+                             help="figure style: paper = serif 8 pt, 300 dpi, 7-inch page "
+                             "width (default: default)")
         out.add_argument("--quiet", action="store_true",
                          help="no progress bars and no per-sigma tables")
         out.add_argument("--exit-zero", action="store_true",
@@ -186,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.command, verdict, result.to_json(),
                 arguments=parallel.run_arguments(args), argv=command_line))
         if getattr(args, "plot", None):
-            result.plot(args.plot)
+            with report.figure_style(args.style):
+                result.plot(args.plot)
             for path in report.FIGURES_WRITTEN:
                 print(f"{name}: wrote figure {path}", file=sys.stderr)
         failed = _failed_tasks(name, result)

@@ -405,6 +405,11 @@ def execute(args: argparse.Namespace) -> MapResult:
                    done=s.done, on_result=s.on_result, cache=args.cache)
 
 
+NO_PEAK_COLOUR = "0.6"
+"""Map cells where a peak ratio is undefined (no interior peak): grey, with a legend entry
+(white is a ratio of 1, perfect agreement)."""
+
+
 def plot(result: MapResult, path: str) -> None:
     """One figure per input: rows = forms; columns = peak ratio and height ratio on a
     (K, delta) slice at the middle d and a (d, delta) slice at the middle K; the region
@@ -412,6 +417,9 @@ def plot(result: MapResult, path: str) -> None:
     from pathlib import Path
 
     import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     o = result.options
     d_mid, k_mid = o.d[len(o.d) // 2], o.K[len(o.K) // 2]
@@ -435,8 +443,11 @@ def plot(result: MapResult, path: str) -> None:
                             z[b, a] = r["forms"][form][quantity]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     logz = np.log10(z)
-                mesh = ax.pcolormesh(np.arange(len(xs)), o.delta, logz, shading="nearest",
-                                     cmap="RdBu_r", norm=mcolors.TwoSlopeNorm(0.0, -1.0, 1.0))
+                # no interior peak (ratio undefined): its own colour, not white (= ratio 1)
+                cmap = plt.get_cmap("RdBu_r").with_extremes(bad=NO_PEAK_COLOUR)
+                mesh = ax.pcolormesh(np.arange(len(xs)), o.delta, np.ma.masked_invalid(logz),
+                                     shading="nearest", cmap=cmap,
+                                     norm=mcolors.TwoSlopeNorm(0.0, -1.0, 1.0))
                 if quantity == "peak_ratio":
                     ok = (np.abs(z - 1) <= o.peak_tol).astype(float)
                     if np.nanmax(ok, initial=0) > 0 and np.nanmin(ok, initial=1) < 1:
@@ -444,12 +455,20 @@ def plot(result: MapResult, path: str) -> None:
                                    colors="k", linewidths=1.2)
                 step = max(1, len(xs) // 5)
                 ax.set_xticks(np.arange(len(xs))[::step], [str(x) for x in xs[::step]])
-                ax.set_xlabel(axis_name + (f" (d={fixed})" if axis_name == "K" else
-                                           f" (K={fixed})"))
-                ax.set_ylabel("delta")
-                label = "sigma* exact / form" if quantity == "peak_ratio" else "SNR* exact / form"
-                ax.set_title(f"{form}: log10 {label}", fontsize=9)
+                ax.set_xlabel(f"${axis_name}$" + (f" ($d$={fixed})" if axis_name == "K" else
+                                                  f" ($K$={fixed})"))
+                ax.set_ylabel(report.math_name("delta"))
+                label = (r"$\sigma^*_{\mathrm{exact}} / \sigma^*_{\mathrm{form}}$"
+                         if quantity == "peak_ratio" else
+                         r"$\mathrm{SNR}^*_{\mathrm{exact}} / \mathrm{SNR}^*_{\mathrm{form}}$")
+                ax.set_title(f"{form}: $\\log_{{10}}$ {label}", fontsize=9)
                 fig.colorbar(mesh, ax=ax, fraction=0.046)
         fig.suptitle(f"Theorem 1 validity map, {mode} input (black: the {o.peak_tol:.0%} "
                      "peak claim holds inside)")
+        fig.legend(handles=[Patch(facecolor=NO_PEAK_COLOUR, label="no interior peak "
+                                  "(exact or form)"),
+                            Line2D([], [], color="k", lw=1.2,
+                                   label=f"peak within {o.peak_tol:.0%}")],
+                   loc="lower center", ncol=2, fontsize=9, frameon=False)
+        fig.set_layout_engine("tight", rect=(0, 0.04, 1, 1))
         report.save_figure(fig, base.with_name(f"{base.stem}_{mode}{base.suffix}"))

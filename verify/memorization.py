@@ -341,8 +341,9 @@ def plot(result: MemorizationResult, path: str) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     report.plain_log_ticks(ax.yaxis)
-    ax.set_xlabel("noise level sigma")
+    ax.set_xlabel(report.SIGMA_LABEL)
     ax.set_ylabel(f"SNR ({o.denominator}, {o.input} input)")
-    ax.set_title(f"memorising denoiser, K={o.K} d={o.d} delta={o.delta:g} -> {result.verdict}")
+    ax.set_title(f"memorising denoiser, $K$={o.K} $d$={o.d} $\\delta$={o.delta:g} -> "
+                 f"{result.verdict}")
     ax.legend(fontsize=8)
     report.save_figure(fig, path)

@@ -555,7 +555,8 @@ def plot(result: MixturesResult, path: str) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(key, fontsize=9)
-        ax.set_xlabel("sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
+        ax.set_ylabel("per-class SNR")
         ax.legend(fontsize=6)
     for ax in axes[len(keys):]:
         ax.axis("off")

@@ -265,7 +265,7 @@ PARTIAL_EVERY = 30.0
 """Seconds between two partial JSON writes of a running multi-setting command."""
 
 RUN_INDEPENDENT = ("json", "plot", "quiet", "exit_zero", "resume", "scheduler", "workers",
-                   "module", "option_names", "cache")
+                   "module", "option_names", "cache", "style")
 """Arguments that do not change a run's results (left out of :func:`run_arguments`)."""
 
 

@@ -354,20 +354,26 @@ def render(result: ProbeCommandResult, *, table: bool = True) -> list[Any]:
 def plot(result: ProbeCommandResult, path: str) -> None:
     o = result.options
     keys = list(result.runs)
-    fig, axes = report.new_figure(len(keys), width=4.0, height=3.6)
+    cols = min(3, len(keys))  # rows of at most 3 panels: readable at page width
+    fig, axes = report.new_figure(cols, -(-len(keys) // cols), width=4.0, height=3.4)
+    for ax in axes[len(keys):]:
+        ax.axis("off")
     sigma = o.sigma()
-    for ax, key in zip(axes, keys, strict=True):
+    for ax, key in zip(axes, keys, strict=False):
         r = result.runs[key]
         y = np.asarray(r["snr"]["estimate"])
         ax.plot(sigma, y / y.max(), "k-", lw=2, label="SNR / max")
         for i, (probe, c) in enumerate(r["probes"].items()):
             a, e = np.asarray(c["estimate"]), np.asarray(c["stderr"])
-            ax.errorbar(sigma, a, yerr=2 * e, fmt="o-", ms=2.5, color=f"C{i}", label=probe)
+            lo, hi = np.asarray(c.get("lower", a - 2 * e)), np.asarray(c.get("upper", a + 2 * e))
+            ax.plot(sigma, a, "o-", ms=2.5, color=f"C{i}", label=f"{probe} (95% Wilson)")
+            ax.fill_between(sigma, lo, hi, color=f"C{i}", alpha=0.2)
         ax.set_xscale("log")
         ax.axhline(1 / o.K, color="0.6", ls=":", lw=1)
         ax.set_title(key, fontsize=9)
-        ax.set_xlabel("sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
+        ax.set_ylabel("accuracy; SNR / max")
         ax.set_ylim(0, 1.05)
         ax.legend(fontsize=6)
-    fig.suptitle(f"probe accuracy vs normalised SNR, K={o.K} d={o.d} delta={o.delta:g}")
+    fig.suptitle(f"probe accuracy vs normalised SNR, $K$={o.K} $d$={o.d} $\\delta$={o.delta:g}")
     report.save_figure(fig, path)

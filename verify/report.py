@@ -54,7 +54,9 @@ def console(*, stderr: bool = False) -> Console:
     """A rich console on stdout (results) or stderr (progress, errors); soft-wrapped, no
     colour when not a terminal, wide enough for the tables when output is redirected."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 160
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) >= 40 else (
+        None if stream.isatty() else 160)
     return Console(file=stream, soft_wrap=False, width=width, highlight=False)
 
 
@@ -62,13 +64,20 @@ def console(*, stderr: bool = False) -> Console:
 # Progress
 # ---------------------------------------------------------------------------------------
 class Progress:
-    """Rich progress bars on stderr, one task per phase; a no-op when disabled.
+    """Progress on stderr, one task per phase; a no-op when disabled (``--quiet``).
 
     ``with Progress(enabled=...) as p: cb = p.phase("noisy: exact curve"); cb(done, total)``
     -- ``cb`` has the ``progress(done, total)`` signature of :func:`molrg.snr`.
+
+    On a terminal: rich progress bars with the elapsed time and an ETA.  When stderr is
+    piped or redirected: plain lines, so a long run is never silent until its end -- once
+    the projected total passes :data:`PIPED_ESTIMATE_S`, one line with the time estimate,
+    then one every :data:`PIPED_EVERY_S` seconds and one at the end (short runs print
+    nothing).
     """
 
     def __init__(self, *, enabled: bool = True) -> None:
+        self.piped = enabled and not sys.stderr.isatty()
         self.enabled = enabled and sys.stderr.isatty()
         self._rich: RichProgress | None = None
 
@@ -89,7 +98,7 @@ class Progress:
     def phase(self, label: str, total: int | None = None) -> Callable[[int, int], None]:
         """A callback ``(done, total)`` driving a new task named ``label``."""
         if self._rich is None:
-            return _ignore
+            return _piped(label) if self.piped else _ignore
         rich = self._rich
         task = rich.add_task(label, total=total)
 
@@ -97,6 +106,57 @@ class Progress:
             rich.update(task, completed=done, total=total_)
 
         return update
+
+
+PIPED_ESTIMATE_S = 30.0
+"""A piped run whose projected total exceeds this prints its time estimate."""
+PIPED_EVERY_S = 30.0
+"""Seconds between two plain progress lines of a piped run."""
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _piped(label: str) -> Callable[[int, int], None]:
+    """Plain progress lines for a phase when stderr is not a terminal (see Progress)."""
+    import time
+
+    start = time.monotonic()
+    state = {"last": -math.inf, "started": False, "first_done": -1}
+
+    def update(done: int, total: int) -> None:
+        now = time.monotonic()
+        if state["first_done"] < 0:
+            state["first_done"] = done  # resumed work is not timed
+        fresh = done - state["first_done"]
+        elapsed = now - start
+        if fresh <= 0 or total <= 0:
+            return
+        projected = elapsed / fresh * (total - state["first_done"])
+        left = projected - elapsed
+        if not state["started"]:
+            if projected < PIPED_ESTIMATE_S or done >= total:
+                return
+            state["started"] = True
+            print(f"{label}: {done}/{total} in {_duration(elapsed)}; estimated total "
+                  f"{_duration(projected)} (about {_duration(left)} left)", file=sys.stderr,
+                  flush=True)
+            state["last"] = now
+        elif done >= total:
+            print(f"{label}: {done}/{total} done in {_duration(elapsed)}", file=sys.stderr,
+                  flush=True)
+        elif now - state["last"] >= PIPED_EVERY_S:
+            print(f"{label}: {done}/{total}, {_duration(elapsed)} elapsed, about "
+                  f"{_duration(left)} left", file=sys.stderr, flush=True)
+            state["last"] = now
+
+    return update
 
 
 def _ignore(done: int, total: int) -> None:
@@ -120,15 +180,94 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None,
           digits: int = 4) -> Table:
-    """A rich table; numbers right-aligned."""
-    t = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
-    for i, h in enumerate(headers):
-        numeric = bool(rows) and all(isinstance(r[i], (int, float, np.number)) and
-                                     not isinstance(r[i], bool) for r in rows)
-        t.add_column(h, justify="right" if numeric else "left")
-    for r in rows:  # cells are data, not markup: "[x]" in a name must stay visible
-        t.add_row(*(escape(fmt(v, digits)) for v in r))
-    return t
+    """A rich table; numbers right-aligned and never cut; text wraps.
+
+    When the table is wider than the terminal (80 columns, say) it is printed as several
+    tables, each with the leading key columns and as many of the others as fit, so no
+    cell is ever truncated to an ellipsis (:class:`FitTable`).
+    """
+    return FitTable(list(headers), [list(r) for r in rows], title=title, digits=digits)
+
+
+def _numeric(rows: Sequence[Sequence[Any]], i: int) -> bool:
+    return bool(rows) and all(isinstance(r[i], (int, float, np.number)) and
+                              not isinstance(r[i], bool) for r in rows)
+
+
+class FitTable(Table):
+    """A :class:`rich.table.Table` that never cuts a cell: when the console is too narrow
+    for every cell on one line, headers and text wrap at spaces (numbers never wrap); when
+    even that does not fit, the columns are split over several tables, each repeating the
+    leading key columns (see :func:`table`)."""
+
+    def __init__(self, headers: list[str], rows: list[list[Any]], *, title: str | None,
+                 digits: int, columns: Sequence[int] | None = None) -> None:
+        super().__init__(title=title, title_justify="left", header_style="bold",
+                         pad_edge=False)
+        self._spec = (headers, rows, digits)
+        self._keep = list(range(len(headers)) if columns is None else columns)
+        self._cells = [[fmt(r[i], digits) for i in self._keep] for r in rows]
+        self._numeric = [_numeric(rows, i) for i in self._keep]
+        for i, numeric in zip(self._keep, self._numeric, strict=True):
+            self.add_column(headers[i], justify="right" if numeric else "left",
+                            overflow="fold")
+        for cells in self._cells:  # cells are data, not markup: "[x]" must stay visible
+            self.add_row(*(escape(c) for c in cells))
+
+    def _widths(self) -> tuple[list[int], list[int]]:
+        """``(natural, least)`` content width of each column: every cell on one line, and
+        the least without cutting (numbers whole; text and headers wrapped at spaces)."""
+        headers = [self._spec[0][i] for i in self._keep]
+        natural, least = [], []
+        for j, header in enumerate(headers):
+            cells = [row[j] for row in self._cells]
+            lines = [line for c in [header, *cells] for line in c.split("\n")]
+            natural.append(max(len(x) for x in lines))
+            words = [w for x in lines for w in x.split()] or [""]
+            widest_word = max(len(w) for w in words)
+            if self._numeric[j]:
+                widest_word = max(widest_word, *(len(c) for c in cells))
+            least.append(widest_word)
+        return natural, least
+
+    def _overhead(self) -> int:
+        n = len(self._keep)
+        return 3 * n - 1  # padding between columns (2 each) and n + 1 borders
+
+    def _part(self, columns: Sequence[int], title: str | None) -> FitTable:
+        headers, rows, digits = self._spec
+        return FitTable(headers, rows, title=title, digits=digits, columns=columns)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        width = options.max_width - self._overhead()
+        natural, least = self._widths()
+        if sum(natural) <= width:
+            yield from super().__rich_console__(console, options)
+            return
+        if sum(least) <= width:  # wrap headers and text; share the spare width
+            spare = width - sum(least)
+            room = [n - m for n, m in zip(natural, least, strict=True)]
+            total = sum(room) or 1
+            extra = [spare * r // total for r in room]
+            for column, w, e in zip(self.columns, least, extra, strict=True):
+                column.width = w + e
+            yield from super().__rich_console__(console, options)
+            return
+        headers, rows, _ = self._spec
+        if len(self._keep) < len(headers):  # a part that cannot shrink: print as is
+            yield from super().__rich_console__(console, options)
+            return
+        keys = [0] + ([1] if len(headers) > 2 and not _numeric(rows, 1) else [])
+        groups: list[list[int]] = [[]]
+        for i in (i for i in range(len(headers)) if i not in keys):
+            trial = self._part(keys + groups[-1] + [i], None)
+            if groups[-1] and sum(trial._widths()[1]) > options.max_width - trial._overhead():
+                groups.append([i])
+            else:
+                groups[-1].append(i)
+        for n, group in enumerate(groups, 1):
+            title = str(self.title or "") if n == 1 else f"(continued, {n}/{len(groups)})"
+            yield self._part(keys + group, title)
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,8 +422,9 @@ def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
     * A regular file (or a new path): written to a unique temporary file in the same
       folder (:func:`tempfile.mkstemp`, so concurrent runs never share a name), flushed and
       renamed over the target; a symbolic link is followed (the link stays a link).
-    * Anything else (a device such as ``/dev/null``, a FIFO, a socket): opened and written
-      directly -- never replaced by a regular file.
+    * Anything else (a device such as ``/dev/null``, a FIFO, a socket) and any existing
+      path under ``/dev/`` or ``/proc/`` (``/dev/stdout`` redirected to a file): opened and
+      written directly -- never replaced by a regular file.
     * Any failure (full disk, read-only folder, an error in the block): the temporary file
       is removed and the target is left as it was; an ``OSError`` becomes
       :class:`OutputError` naming ``option`` (the CLI's exit 2).
@@ -292,17 +432,19 @@ def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
     import stat
     import tempfile
 
-    target = Path(os.path.realpath(path))
     try:
-        mode = os.stat(target).st_mode
+        mode = os.stat(path).st_mode  # follows links: /dev/stdout -> the pipe or terminal
     except FileNotFoundError:
         mode = None
     except OSError as exc:
         raise OutputError(f"{option}={str(path)!r} cannot be written: {exc.strerror or exc}") \
             from None
-    if mode is not None and not stat.S_ISREG(mode):
-        try:
-            with open(target, "wb") as f:
+    target = Path(os.path.realpath(path))
+    if mode is not None and (not stat.S_ISREG(mode) or _stream_path(path)):
+        sys.stdout.flush()  # what was printed comes first (/dev/stdout)
+        sys.stderr.flush()
+        try:  # append: never truncate what a redirected descriptor already holds
+            with open(path, "ab") as f:
                 yield f
         except OSError as exc:
             raise OutputError(f"{option}={str(path)!r} could not be written: "
@@ -334,6 +476,14 @@ def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
                 os.unlink(tmp)
 
 
+def _stream_path(path: str | Path) -> bool:
+    """``/dev/stdout``, ``/dev/fd/3``, ``/proc/self/fd/1``: a descriptor, written in place
+    even when it is redirected to a regular file (renaming over that file would lose what
+    was already written to it)."""
+    text = os.path.abspath(path)
+    return text.startswith(("/dev/", "/proc/"))
+
+
 def check_output_path(option: str, path: str | None, *,
                       suffixes: Sequence[str] | None = None) -> None:
     """Raise :class:`molrg.ParameterError` naming ``option`` unless ``path`` can be written.
@@ -354,11 +504,11 @@ def check_output_path(option: str, path: str | None, *,
 
     real = Path(os.path.realpath(p))
     try:
-        special = not stat.S_ISREG(os.stat(real).st_mode)
+        special = not stat.S_ISREG(os.stat(p).st_mode) or _stream_path(p)
     except OSError:
         special = False
     if special:  # a device or FIFO: written in place, so only the node must be writable
-        if not os.access(real, os.W_OK):
+        if not os.access(p, os.W_OK):
             raise ParameterError(f"{option}={path!r} is not writable; valid: a writable "
                                  "file, device or pipe")
         return
@@ -377,17 +527,71 @@ def check_output_path(option: str, path: str | None, *,
 # ---------------------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------------------
-def new_figure(ncols: int, nrows: int = 1, *, width: float = 5.5,
-               height: float = 4.2) -> tuple[Any, Any]:
-    """A headless matplotlib figure with ``nrows x ncols`` panels (a flat array of axes)."""
+SIGMA_LABEL = r"noise level $\sigma$"
+"""The x label of every curve over the noise level (mathtext)."""
+MATH_NAMES = {"sigma": r"$\sigma$", "delta": r"$\delta$", "K": "$K$", "d": "$d$", "n": "$n$",
+              "N": "$N$"}
+
+
+def math_name(name: str) -> str:
+    """A parameter's name as mathtext for axis labels: ``delta`` -> ``$\\delta$``."""
+    return MATH_NAMES.get(name, name)
+
+
+STYLES = ("default", "paper")
+"""Figure styles (``--style``): ``paper`` uses verify/paper.mplstyle (serif 8 pt text,
+300 dpi) and fits every figure to a 7-inch page width."""
+PAGE_WIDTH_IN = 7.0
+_STYLE = {"name": "default"}
+
+
+@contextmanager
+def figure_style(name: str = "default") -> Iterator[None]:
+    """Figures made inside the block use style ``name`` (:data:`STYLES`)."""
+    if name not in STYLES:
+        raise ParameterError(f"style={name!r} is not valid; valid: {', '.join(STYLES)}")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
-                             squeeze=False)
-    return fig, axes.ravel()
+    previous = _STYLE["name"]
+    _STYLE["name"] = name
+    try:
+        if name == "paper":
+            with plt.style.context(str(Path(__file__).with_name("paper.mplstyle"))):
+                yield
+        else:
+            yield
+    finally:
+        _STYLE["name"] = previous
+
+
+def new_figure(ncols: int, nrows: int = 1, *, width: float = 5.5,
+               height: float = 4.2) -> tuple[Any, Any]:
+    """A headless matplotlib figure with ``nrows x ncols`` panels (a flat array of axes).
+
+    A single row of more than 3 panels is wrapped into rows of 3 (readable at page width;
+    the axes beyond the ``ncols`` asked for are removed).  In the ``paper`` style the
+    figure is scaled to :data:`PAGE_WIDTH_IN`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wanted = ncols * nrows
+    if nrows == 1 and ncols > 3:
+        ncols, nrows = 3, -(-ncols // 3)
+    w, h = width * ncols, height * nrows
+    if _STYLE["name"] == "paper":
+        scale = PAGE_WIDTH_IN / w
+        w, h = PAGE_WIDTH_IN, h * scale
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=False)
+    flat = axes.ravel()
+    for ax in flat[wanted:]:
+        fig.delaxes(ax)
+    return fig, flat[:wanted]
 
 
 def plain_log_ticks(axis: Any) -> None:
@@ -416,7 +620,8 @@ def save_figure(fig: Any, path: str | Path) -> None:
         if not fig.get_layout_engine():
             fig.tight_layout()
         with open_output(path, "--plot") as f:
-            fig.savefig(f, format=fmt_, dpi=120, metadata=metadata)
+            dpi = 300 if _STYLE["name"] == "paper" else 120
+            fig.savefig(f, format=fmt_, dpi=dpi, metadata=metadata)
         FIGURES_WRITTEN.append(str(path))
     finally:
         plt.close(fig)

@@ -114,7 +114,10 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _to_schema(shape: dict[str, Any] | None) -> dict[str, Any]:
+def _to_schema(shape: dict[str, Any] | None, required: bool = False) -> dict[str, Any]:
+    """JSON Schema of a merged shape.  ``required`` lists the keys every instance had, only
+    where asked (a task's own keys): deeper keys often depend on the options (``--input``
+    picks the modes, ``--probes`` the probes), so there only their types are checked."""
     if shape is None:
         return {}
     types = set(shape["types"])
@@ -122,12 +125,13 @@ def _to_schema(shape: dict[str, Any] | None) -> dict[str, Any]:
         types.add("null")  # non-finite numbers are written as null
     out: dict[str, Any] = {"type": sorted(types) if len(types) > 1 else next(iter(types))}
     if "items" in shape:
-        out["items"] = _to_schema(shape["items"])
+        out["items"] = _to_schema(shape["items"], required)
     if "props" in shape:
         out["properties"] = {k: _to_schema(v) for k, v in sorted(shape["props"].items())}
-        out["required"] = sorted(shape["required"])
+        if required:
+            out["required"] = sorted(shape["required"])
     if "keyed" in shape:
-        out["additionalProperties"] = _to_schema(shape["keyed"])
+        out["additionalProperties"] = _to_schema(shape["keyed"], required)
     return out
 
 
@@ -228,7 +232,8 @@ def build_schema(command: str, documents: list[dict[str, Any]]) -> dict[str, Any
                        "props": {k: _shape(v, keyed=k in TASK_MAPS) for k, v in body.items()},
                        "required": set(body)})
     payload = _merge_all(shapes) or payload
-    props = {k: _to_schema(v) for k, v in sorted(payload["props"].items())}
+    props = {k: _to_schema(v, required=k in TASK_MAPS[:2])
+             for k, v in sorted(payload["props"].items())}
     cls = _result_type(command)
     doc = " ".join((cls.__doc__ or "").split()) if cls is not None else ""
     if cls is not None and doc.startswith(f"{cls.__name__}("):  # a dataclass's generated doc

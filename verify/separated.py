@@ -294,10 +294,12 @@ def plot(result: SeparatedResult, path: str) -> None:
         if title.startswith("SNR"):
             ax.set_yscale("log")
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel("sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
+        ax.set_ylabel("accuracy" if title == "Bayes accuracy" else title)
     axes[1].plot(TABLE7_SIGMA, TABLE7["snr"], "kx--", label="paper Table 7")
     axes[2].plot(TABLE7_SIGMA, TABLE7["accuracy"], "kx--", label="paper Table 7")
     axes[2].legend(fontsize=6)
-    fig.suptitle(f"separated clusters, K={o.K} d={o.d} delta={o.delta:g} -> {result.verdict}")
+    fig.suptitle(f"separated clusters, $K$={o.K} $d$={o.d} $\\delta$={o.delta:g} -> "
+                 f"{result.verdict}")
     report.save_figure(fig, path)
 

@@ -130,10 +130,14 @@ class Theorem1Options:
                 "'numpy', or method='reduced'/'ambient' to simulate on the GPU")
         object.__setattr__(self, "replicates", check_int("replicates", self.replicates, low=2,
                                                          high=MAX_REPLICATES))
-        for name in ("sigma_min", "sigma_max"):
+        from molrg.validation import SIGMA_MAX, SIGMA_MIN
+
+        for name in ("sigma_min", "sigma_max"):  # the library's sigma range, named here
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, check_real(name, value, low=0.0))
+                object.__setattr__(self, name, check_real(name, value, low=SIGMA_MIN,
+                                                          high=SIGMA_MAX, open_low=False,
+                                                          open_high=False))
         if self.sigma_min is not None and self.sigma_max is not None \
                 and self.sigma_max <= self.sigma_min:
             raise ParameterError(f"sigma_max={self.sigma_max!r} must exceed "
@@ -642,7 +646,7 @@ def plot(result: Theorem1Result, path: str) -> None:
         y, e = r.exact.estimate, r.exact.stderr
         if np.any(e > 1e-6 * y):
             ax.fill_between(r.sigma, y - 2 * e, y + 2 * e, color="C0", alpha=0.3,
-                            label="SNR +- 2 SE")
+                            label=r"SNR $\pm$ 2 SE")
         ax.plot(r.sigma, y, "o-", color="C0", ms=3, label=f"SNR ({r.exact.method.name})")
         ax.axvline(r.peak.sigma, color="C0", ls=":", lw=1)
         for form, fr in r.forms.items():
@@ -656,9 +660,9 @@ def plot(result: Theorem1Result, path: str) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         report.plain_log_ticks(ax.yaxis)
-        ax.set_xlabel("noise level sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
         ax.set_ylabel(f"SNR ({o.estimand})")
-        ax.set_title(f"{mode} input: K={o.K} d={o.d} delta={o.delta:g}; "
+        ax.set_title(f"{mode} input: $K$={o.K} $d$={o.d} $\\delta$={o.delta:g}; "
                      f"{o.form} -> {r.verdict}")
         ax.legend(fontsize=8)
     report.save_figure(fig, path)
