@@ -17,6 +17,7 @@ import importlib.util
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -241,3 +242,48 @@ def test_built_site_serves_katex_itself(site: Path) -> None:
     for asset in ("vendor/katex/katex.min.js", "vendor/katex/katex.min.css",
                   "vendor/katex/contrib/auto-render.min.js"):
         assert asset in page, f"the math page does not load {asset}"
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def _browser() -> str | None:
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+@pytest.mark.skipif(_browser() is None, reason="no headless Chromium (apt-get install chromium)")
+def test_formulas_render_in_a_browser_with_the_network_blocked(site: Path) -> None:
+    """The math page in headless Chromium, served from localhost, every other host
+    unreachable (a dead proxy, and no name resolves): every formula becomes KaTeX."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/math/"
+        proc = subprocess.run(
+            [str(_browser()), "--headless", "--no-sandbox", "--disable-gpu",
+             "--proxy-server=127.0.0.1:9",  # nothing listens there: no outside request works
+             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+             "--virtual-time-budget=10000", "--dump-dom", url],
+            capture_output=True, text=True, timeout=180)
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    source = (site / "math" / "index.html").read_text()
+    formulas = source.count('class="arithmatex"')
+    assert formulas > 80
+    rendered = dom.count('class="katex"')
+    assert rendered >= formulas, f"{rendered} of {formulas} formulas rendered by KaTeX"
+    assert "katex-error" not in dom
+    # no formula left as raw LaTeX between arithmatex's delimiters
+    leftover = re.findall(r'class="arithmatex">\s*\\[(\[]', dom)
+    assert not leftover, f"{len(leftover)} formulas left unrendered"
