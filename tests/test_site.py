@@ -287,3 +287,35 @@ def test_formulas_render_in_a_browser_with_the_network_blocked(site: Path) -> No
     # no formula left as raw LaTeX between arithmatex's delimiters
     leftover = re.findall(r'class="arithmatex">\s*\\[(\[]', dom)
     assert not leftover, f"{len(leftover)} formulas left unrendered"
+
+
+def test_api_signatures_are_formatted_one_parameter_per_line(site: Path) -> None:
+    """mkdocstrings-python formats separate signatures with ruff (the docs extra): a long
+    signature is broken into one parameter per line, not printed as one long line."""
+    page = (site / "api" / "index.html").read_text()
+    start = page.index('id="molrg.snr"')
+    block = page[page.index('class="doc-signature', start):]
+    block = block[block.index("<code>"):]
+    code = block[:block.index("</code>")]
+    lines = html.unescape(re.sub(r"<[^>]+>", "", code)).splitlines()
+    assert lines[0].strip() == "snr(" and lines[-1].startswith(")"), lines
+    params = [line for line in lines[1:-1] if line.startswith("    ")]
+    assert len(params) >= 8 and all(len(line) <= 88 for line in lines), lines
+
+
+EXAMPLE_PAGES = sorted(p for p in (DOCS / "examples").glob("*.md") if p.name != "index.md")
+
+
+@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=[p.stem for p in EXAMPLE_PAGES])
+def test_every_example_page_shows_its_output_and_figures(page: Path) -> None:
+    """Each worked example shows what its command prints (the results pipeline's console
+    output, included at build) and, where the command draws, its figures."""
+    text = page.read_text()
+    assert "\n## Output\n" in text, f"{page.name} has no Output section"
+    output = text.split("\n## Output\n", 1)[1].split("\n## ", 1)[0]
+    included = re.findall(r'--8<-- "(docs/data/[^"]+\.txt)"', output)
+    assert included or "(../math.md)" in output, f"{page.name} shows no output"
+    for path in included:
+        assert (ROOT / path).is_file(), path
+    if "--plot" in text:
+        assert _images(page), f"{page.name} draws a figure but shows none"
