@@ -87,6 +87,8 @@ def check_real(
     interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
     if isinstance(value, (bool, np.bool_, str, bytes)) or _is_complex(value) or value is None:
         raise ParameterTypeError(f"{name}={value!r} must be a real number in {interval}")
+    if getattr(value, "ndim", 0) != 0:  # older NumPy converts size-1 arrays, with a warning
+        raise ParameterTypeError(f"{name}={value!r} must be a real number in {interval}")
     try:
         x = float(value)
     except (TypeError, ValueError):

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -241,3 +242,80 @@ def test_built_site_serves_katex_itself(site: Path) -> None:
     for asset in ("vendor/katex/katex.min.js", "vendor/katex/katex.min.css",
                   "vendor/katex/contrib/auto-render.min.js"):
         assert asset in page, f"the math page does not load {asset}"
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def _browser() -> str | None:
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+@pytest.mark.skipif(_browser() is None, reason="no headless Chromium (apt-get install chromium)")
+def test_formulas_render_in_a_browser_with_the_network_blocked(site: Path) -> None:
+    """The math page in headless Chromium, served from localhost, every other host
+    unreachable (a dead proxy, and no name resolves): every formula becomes KaTeX."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/math/"
+        proc = subprocess.run(
+            [str(_browser()), "--headless", "--no-sandbox", "--disable-gpu",
+             "--proxy-server=127.0.0.1:9",  # nothing listens there: no outside request works
+             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+             "--virtual-time-budget=10000", "--dump-dom", url],
+            capture_output=True, text=True, timeout=180)
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    source = (site / "math" / "index.html").read_text()
+    formulas = source.count('class="arithmatex"')
+    assert formulas > 80
+    rendered = dom.count('class="katex"')
+    assert rendered >= formulas, f"{rendered} of {formulas} formulas rendered by KaTeX"
+    assert "katex-error" not in dom
+    # no formula left as raw LaTeX between arithmatex's delimiters
+    leftover = re.findall(r'class="arithmatex">\s*\\[(\[]', dom)
+    assert not leftover, f"{len(leftover)} formulas left unrendered"
+
+
+def test_api_signatures_are_formatted_one_parameter_per_line(site: Path) -> None:
+    """mkdocstrings-python formats separate signatures with ruff (the docs extra): a long
+    signature is broken into one parameter per line, not printed as one long line."""
+    page = (site / "api" / "index.html").read_text()
+    start = page.index('id="molrg.snr"')
+    block = page[page.index('class="doc-signature', start):]
+    block = block[block.index("<code>"):]
+    code = block[:block.index("</code>")]
+    lines = html.unescape(re.sub(r"<[^>]+>", "", code)).splitlines()
+    assert lines[0].strip() == "snr(" and lines[-1].startswith(")"), lines
+    params = [line for line in lines[1:-1] if line.startswith("    ")]
+    assert len(params) >= 8 and all(len(line) <= 88 for line in lines), lines
+
+
+EXAMPLE_PAGES = sorted(p for p in (DOCS / "examples").glob("*.md") if p.name != "index.md")
+
+
+@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=[p.stem for p in EXAMPLE_PAGES])
+def test_every_example_page_shows_its_output_and_figures(page: Path) -> None:
+    """Each worked example shows what its command prints (the results pipeline's console
+    output, included at build) and, where the command draws, its figures."""
+    text = page.read_text()
+    assert "\n## Output\n" in text, f"{page.name} has no Output section"
+    output = text.split("\n## Output\n", 1)[1].split("\n## ", 1)[0]
+    included = re.findall(r'--8<-- "(docs/data/[^"]+\.txt)"', output)
+    assert included or "(../math.md)" in output, f"{page.name} shows no output"
+    for path in included:
+        assert (ROOT / path).is_file(), path
+    if "--plot" in text:
+        assert _images(page), f"{page.name} draws a figure but shows none"
