@@ -82,7 +82,7 @@ def test_issue24_quadrature_default_threads_vs_one(race, smoke, note, load: str)
     best = race(group, ("default threads", _with_threads(curve, CORES, True)),
                 {"one BLAS thread": _with_threads(curve, 1, True),
                  "default threads, no molrg limit (before)": _with_threads(curve, CORES, False)},
-                units=sigma.size, unit="sigma_points", rounds=3)
+                units=sigma.size, unit="sigma_points", rounds=5)
     if best:
         one = best["one BLAS thread"]
         note(f"issue24 (a) {load}: default threads / one BLAS thread (target <= 1.2)",
