@@ -381,6 +381,9 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
     s_chunk = max(1, min(S, (memory // 2) // (per_pair * live)))
     chunks = _chunks(S, s_chunk)
     moments = [Moments(xp, ratios) for _ in chunks]
+    # NumPy, optimal denoiser: one set of work buffers for every batch and sigma chunk
+    work = _AmbientBuffers(min(s_chunk, S), live, r, K, dt) \
+        if cross is None and _reuses_buffers(xp) else None
     done = 0
     while done < per_class:
         m = min(m_batch, per_class - done)
@@ -391,6 +394,10 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
         cols = max(1, min(memory // (K * m * item), MAX_DRAW // (K * m)))
         eps_v = _projected_noise(gen_, K * m, n, V, dt, cols) if noisy else None
         for acc, sl in zip(moments, chunks, strict=True):
+            if work is not None:
+                acc.add(*work.energies(y0, eps_v, s[sl], xi[sl, ...], zmx[sl, ...],
+                                       kap[sl, ...], own, others))
+                continue
             y = y0[None, ...] if eps_v is None else \
                 y0[None, ...] + xp.reshape(s[sl], (-1, 1, 1)) * eps_v[None, ...]
             beta = kernel.block_betas(kernel.block_energies(y, K), xi[sl, ...], zmx[sl, ...],
@@ -411,6 +418,75 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
         done += m
         _progress(progress, done * K, per_class * K)
     return Simulation(moments, per_class * K, rows)
+
+
+class _AmbientBuffers:
+    """Work buffers of the ambient simulator for the optimal denoiser (NumPy), reused for
+    every batch and sigma chunk: flat arrays viewed at each call's exact shapes.
+
+    :meth:`energies` computes what the generic path does, operation for operation:
+    ``y = y0 + sigma eps_V``, the block energies ``r``, ``beta = xi + (zeta - xi)
+    softmax(kappa r)``, ``energy = beta^2 r`` and its own / other sums per class.
+    """
+
+    def __init__(self, s_chunk: int, rows: int, width: int, K: int, dt: Any) -> None:
+        self.y = np.empty(s_chunk * rows * width, dtype=dt)
+        self.r = np.empty(s_chunk * rows * K, dtype=dt)
+        self.t = np.empty(s_chunk * rows * K, dtype=dt)
+        self.u = np.empty(s_chunk * rows * K, dtype=dt)
+        self.row = np.empty(s_chunk * rows, dtype=dt)
+        self.num = np.empty(s_chunk * rows, dtype=dt)
+        self.den = np.empty(s_chunk * rows, dtype=dt)
+
+    @staticmethod
+    def _view(buf: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return buf[:int(np.prod(shape))].reshape(shape)
+
+    def energies(self, y0: np.ndarray, eps_v: np.ndarray | None, s: np.ndarray,
+                 xi: np.ndarray, zmx: np.ndarray, kap: np.ndarray, own: np.ndarray,
+                 others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(num, den)`` of shape ``(S_c, K, m)``: views of the buffers, valid until the
+        next call.  ``y0``, ``eps_v``: ``(K m, K d)``; ``s``: ``(S_c,)``."""
+        rows, width = y0.shape
+        K = own.shape[0]
+        m = rows // K
+        sc = xi.shape[0]
+        d = width // K
+        if eps_v is None:  # clean input: one y for the whole chunk
+            lead = 1
+            blocks = np.reshape(y0, (1, rows, K, d))
+            sq = self._view(self.y, (1, rows, K, d))
+            np.multiply(blocks, blocks, out=sq)
+        else:
+            lead = sc
+            y = self._view(self.y, (sc, rows, width))
+            np.multiply(np.reshape(s, (-1, 1, 1)), eps_v[None, ...], out=y)
+            np.add(y0[None, ...], y, out=y)  # y = y0 + sigma eps_V
+            sq = np.reshape(y, (sc, rows, K, d))
+            np.multiply(sq, sq, out=sq)  # y is not needed after its block energies
+        r = self._view(self.r, (lead, rows, K))
+        np.sum(sq, axis=-1, out=r)  # block energies
+        t = self._view(self.t, (sc, rows, K))
+        row = self._view(self.row, (sc, rows, 1))
+        np.multiply(kap, r, out=t)  # logits kappa r
+        np.max(t, axis=-1, keepdims=True, out=row)  # softmax, max-shifted (kernel.py)
+        np.subtract(t, row, out=t)
+        np.exp(t, out=t)
+        np.sum(t, axis=-1, keepdims=True, out=row)
+        np.divide(t, row, out=t)  # w
+        np.multiply(zmx, t, out=t)
+        np.add(xi, t, out=t)  # beta = xi + (zeta - xi) w
+        np.multiply(t, t, out=t)
+        np.multiply(t, r, out=t)  # energy = beta^2 r
+        energy = np.reshape(t, (sc, K, m, K))
+        u = self._view(self.u, (sc, K, m, K))
+        num = self._view(self.num, (sc, K, m))
+        den = self._view(self.den, (sc, K, m))
+        np.multiply(energy, own, out=u)
+        np.sum(u, axis=-1, out=num)
+        np.multiply(energy, others, out=u)
+        np.sum(u, axis=-1, out=den)
+        return num, den
 
 
 def _projected_noise(gen_: _backend.Random, rows: int, n: int, V: Any, dt: Any,

@@ -53,3 +53,56 @@ def test_reduced_numpy_is_bit_identical_to_array_api_strict() -> None:
 
 def test_same_seed_same_bits_twice() -> None:
     _same_bits(_snr({}, {}), _snr({}, {}))
+
+
+AMBIENT = {
+    "default": ({}, {}),
+    "clean": ({"input": "clean"}, {}),
+    "mean-of-ratios, complement": ({"estimand": "mean-of-ratios",
+                                    "denominator": "complement"}, {}),
+    "float32": ({}, {"dtype": "float32"}),
+    "many sigma chunks, a short last batch": ({}, {"memory": 1 << 16, "batch": 150}),
+}
+
+
+def _ambient(options: dict, mc: dict) -> molrg.SNRResult:
+    model = molrg.MoLRG(n=40, K=3, d=4, delta=0.25, seed=3)
+    method = molrg.MonteCarlo(**{"simulator": "ambient", "samples": 900, "seed": 5, **mc})
+    return molrg.snr(model, SIGMA, method=method, **options)
+
+
+@pytest.mark.parametrize("case", list(AMBIENT))
+def test_ambient_buffers_are_bit_identical_to_fresh_temporaries(case: str, monkeypatch) -> None:
+    options, mc = AMBIENT[case]
+    fast = _ambient(options, mc)
+    monkeypatch.setattr(montecarlo, "_reuses_buffers", lambda xp: False)
+    generic = _ambient(options, mc)
+    _same_bits(fast, generic)
+    assert np.all(np.isfinite(fast.estimate))
+
+
+def test_ambient_buffers_are_used(monkeypatch) -> None:
+    """The fast path runs (a test of identity would pass vacuously otherwise)."""
+    calls: list[int] = []
+    real = montecarlo._AmbientBuffers.energies
+
+    def spy(self, *args):
+        calls.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(montecarlo._AmbientBuffers, "energies", spy)
+    _ambient({}, {})
+    assert calls
+
+
+def test_reduced_buffers_are_used(monkeypatch) -> None:
+    calls: list[int] = []
+    real = montecarlo._ReducedBuffers.energies
+
+    def spy(self, *args):
+        calls.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(montecarlo._ReducedBuffers, "energies", spy)
+    _snr({}, {})
+    assert calls

@@ -157,7 +157,7 @@ def test_new_files_get_the_usual_permissions(tmp_path: Path) -> None:
 def test_an_unreachable_scheduler_is_exit_2(monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("distributed")
-    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", "1s")
     code = cli.main([*SWEEP, "--scheduler", "tcp://127.0.0.1:1"])
     err = capsys.readouterr().err
     assert code == 2, err
