@@ -3,8 +3,9 @@ collapse level passes the SNR peak?
 
 For each setting (default: ``K=3, d=5, delta=0.2``, the paper's Fig. 3 model, and
 ``K=2, d=3, delta=0.1``, a pronounced peak at small ``K d``) and each training-set size
-``N`` (default 10 ... 3000, six values), the memorising denoiser is the exact optimal denoiser of ``N`` clean samples
-(``molrg.EmpiricalDenoiser``, evaluated in the coordinates of the model's basis: exact).
+``N`` (default 10 ... 3000, six values), the memorising denoiser is the exact optimal
+denoiser of ``N`` clean samples (``molrg.EmpiricalDenoiser``, evaluated in the
+coordinates of the model's basis: exact).
 Per ``N``:
 
 * **collapse level** ``sigma_C``: U-turns (``molrg.collapse_curve``, reverse SDE) from a
@@ -283,7 +284,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--tol", type=float, default=o.tol, help="collapse level factor (1.25)")
     c.add_argument("--n-tol", type=float, default=o.n_tol, help="transition N factor (2)")
     c.add_argument("--z", type=float, default=o.z, help="step-size check, errors (3)")
-    parallel.add_arguments(parser)
+    parallel.add_arguments(parser, default="auto")
 
 
 def _settings(text: str) -> tuple[tuple[int, int, float], ...]:

@@ -310,7 +310,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c = parser.add_argument_group("claims")
     c.add_argument("--tol", type=float, default=o.tol, help="allowed factor (1.25)")
     c.add_argument("--z", type=float, default=o.z, help="step-size check, errors (3)")
-    parallel.add_arguments(parser)
+    parallel.add_arguments(parser, default="auto")
 
 
 def _ints(text: str, name: str) -> tuple[int, ...]:
