@@ -300,8 +300,8 @@ def _settings(text: str) -> tuple[tuple[int, int, float], ...]:
     return tuple(out)
 
 
-QUICK = {"settings": "2:3:0.3", "N": "10,100", "samples": 60, "steps": 12, "num_sigma": 6,
-         "snr_samples": 300}
+QUICK = {"settings": "2:3:0.3", "N": "10,100", "samples": 40, "steps": 8, "num_sigma": 5,
+         "snr_samples": 200}
 """What ``--quick`` changes (only options left at their defaults)."""
 
 

@@ -3,7 +3,7 @@
 For every setting of a box of ``(K, d, delta)`` (default 3 x 3 x 4 = 36 settings), U-turn
 experiments with the exact optimal denoiser (``molrg.speciation_curve``): ``x0`` of class
 ``k``, ``x = x0 + sigma eps``, the reverse SDE (Euler-Maruyama, the stochastic backward
-dynamics of the speciation papers) down to ``sigma_end``, the end point classified by the
+dynamics the speciation papers describe) down to ``sigma_end``, the end point classified by the
 Bayes rule.  The speciation level ``sigma_S`` is where ``P(same class)`` crosses
 ``(1 + 1/K) / 2``, with a bootstrap error bar and a step-size check (the level with twice
 the steps).  The U-turn does not depend on ``n`` (the dynamics outside ``span(U)`` only
@@ -320,7 +320,7 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
     return tuple(int(v) for v in vals)
 
 
-QUICK = {"K": "2,3", "d": "5", "delta": "0.2", "samples": 100, "steps": 16, "num_sigma": 8}
+QUICK = {"K": "2,3", "d": "5", "delta": "0.2", "samples": 80, "steps": 10, "num_sigma": 6}
 """What ``--quick`` changes (only options left at their defaults)."""
 
 
