@@ -379,8 +379,12 @@ def plot(result: SpeciationResult, path: str) -> None:
         ax1.errorbar(x, y, yerr=e, fmt="o", ms=4, color=f"C{i}", label=f"vs {inp} SNR peak")
     ach = [(r["achilli"], r["level"]) for r in a.values()]
     ax1.plot(*zip(*ach, strict=True), "k^", ms=4, mfc="none", label="vs Achilli et al.")
-    lim = [0.03, 10]
-    ax1.plot(lim, lim, "k:", lw=1)
+    values = [v for r in a.values() for v in (r["level"], r["peak_noisy"], r["peak_clean"],
+                                              r["achilli"]) if v is not None and math.isfinite(v)]
+    lim = [min(values) / 1.3, max(values) * 1.3] if values else [0.03, 10]
+    ax1.plot(lim, lim, "k:", lw=1, label="equal")
+    ax1.set_xlim(lim)
+    ax1.set_ylim(lim)
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     ax1.set_xlabel("predicted level (SNR peak / theory)")
