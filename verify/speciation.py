@@ -55,7 +55,7 @@ HELP = "U-turn speciation level vs the SNR peak and the speciation theories (iss
 
 @dataclass(frozen=True)
 class SpeciationOptions:
-    """Options of ``speciation`` (defaults: 36 settings, about a minute on two cores)."""
+    """Options of ``speciation`` (defaults: 36 settings, about two minutes on two shared cores)."""
 
     K: tuple[int, ...] = (2, 3, 5)
     d: tuple[int, ...] = (3, 5, 10)
