@@ -38,7 +38,14 @@ from . import _backend
 from .dynamics import Sampler, sigma_schedule
 from .kernel import coefficients
 from .models import MoLRG
-from .validation import ParameterError, ParameterTypeError, check_int, check_real, check_sigma
+from .validation import (
+    ParameterError,
+    ParameterTypeError,
+    check_array,
+    check_int,
+    check_real,
+    check_sigma,
+)
 
 __all__ = ["ClassDenoiser", "CollapseCurve", "LawCheck", "Level", "SpeciationCurve",
            "bayes_class", "collapse_curve", "crossing", "law_check", "speciation_curve"]
@@ -203,6 +210,14 @@ def _ensemble(denoiser: Callable[[Any, float], Any], starts: np.ndarray,
     return x, np.concatenate(group)
 
 
+def _check_sampler(sampler: Any) -> Sampler:
+    if sampler is None:
+        return Sampler()
+    if not isinstance(sampler, Sampler):
+        raise ParameterTypeError(f"sampler={sampler!r} must be a molrg.Sampler")
+    return sampler
+
+
 def _grid(sigma: Any, sampler: Sampler) -> np.ndarray:
     sig = check_sigma(sigma)
     if sig.ndim != 1 or sig.size < 2 or np.any(np.diff(sig) <= 0):
@@ -248,10 +263,12 @@ def speciation_curve(model: MoLRG, sigma: Any, /, *, sampler: Sampler | None = N
     from .denoisers import OptimalDenoiser
 
     model = _check_model(model)
-    sampler = Sampler() if sampler is None else sampler
+    sampler = _check_sampler(sampler)
     sig = _grid(sigma, sampler)
     samples = check_int("samples", samples, low=2, high=10**8)
     seed = check_int("seed", seed, low=0)
+    if denoiser is not None and not callable(denoiser):
+        raise ParameterTypeError(f"denoiser={denoiser!r} must be callable (x, sigma) -> xhat")
     den = OptimalDenoiser(model) if denoiser is None else denoiser
     seeds = np.random.SeedSequence(seed).spawn(sig.size + 2)
     labels: dict[int, np.ndarray] = {}
@@ -317,10 +334,13 @@ def collapse_curve(points: Any, sigma: Any, /, *, sampler: Sampler | None = None
     """
     from .empirical import EmpiricalDenoiser
 
+    check_array("points", points, ndim=2)
     pts = np.asarray(_backend.to_numpy(points), dtype=np.float64)
-    if pts.ndim != 2 or pts.shape[0] < 2:
+    if pts.shape[0] < 2 or pts.shape[1] < 1:
         raise ParameterError(f"points has shape {pts.shape}; valid: (N, n) with N >= 2")
-    sampler = Sampler() if sampler is None else sampler
+    if not np.all(np.isfinite(pts)):
+        raise ParameterError("points has non-finite entries; valid: finite training points")
+    sampler = _check_sampler(sampler)
     sampler = Sampler(sampler.kind, sampler.steps, sampler.sigma_end, True)
     sig = _grid(sigma, sampler)
     samples = check_int("samples", samples, low=2, high=10**8)
@@ -411,7 +431,10 @@ def law_check(model: MoLRG, /, *, sampler: Sampler | None = None, samples: int =
     from .dynamics import backward
 
     model = _check_model(model)
-    sampler = Sampler() if sampler is None else sampler
+    sampler = _check_sampler(sampler)
+    sigma_start = check_real("sigma_start", sigma_start, low=sampler.sigma_end, high=1e3,
+                             open_high=False)
+    seed = check_int("seed", seed, low=0)
     if sampler.denoise_end:
         raise ParameterError("sampler.denoise_end must be False for the law check (the law "
                              "of x at sigma_end is tested)")

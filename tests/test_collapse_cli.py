@@ -9,7 +9,7 @@ from verify import cli
 
 def test_quick_run_writes_levels_shapes_and_claims(tmp_path):
     out = tmp_path / "c.json"
-    code = cli.main(["collapse", "--quick", "--quiet", "--json", str(out)])
+    code = cli.main(["collapse", "--quick", "--quiet", "--scheduler", "serial", "--json", str(out)])
     data = json.loads(out.read_text())
     assert code == (0 if data["verdict"] == "holds" else 1)
     assert {c["name"] for c in data["claims"]} >= {"joining", "biroli-collapse-level",

@@ -66,6 +66,13 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "probe_accuracy": {"probe": "energy", "samples": 200},
     "load_results": {"path": str(Path(__file__).resolve().parent.parent / "docs" / "data"
                                  / "proposition1.json")},
+    "backward": {"denoiser": molrg.OptimalDenoiser(MODEL), "sigma_start": 1.0,
+                 "sampler": molrg.Sampler("ode", 2, 0.1)},
+    "speciation_curve": {"sigma": np.array([0.2, 1.0]), "samples": 10,
+                         "sampler": molrg.Sampler("sde", 2, 0.1)},
+    "collapse_curve": {"sigma": np.array([0.2, 1.0]), "samples": 10,
+                       "sampler": molrg.Sampler("sde", 2, 0.1)},
+    "law_check": {"samples": 20, "sigma_start": 1.0, "sampler": molrg.Sampler("ode", 2, 0.1)},
 }
 """Per-callable overrides of the baseline (small and fast)."""
 

@@ -10,7 +10,7 @@ from verify import cli
 
 def test_quick_run_writes_levels_claims_and_exits_by_verdict(tmp_path):
     out = tmp_path / "s.json"
-    code = cli.main(["speciation", "--quick", "--quiet", "--json", str(out)])
+    code = cli.main(["speciation", "--quick", "--quiet", "--scheduler", "serial", "--json", str(out)])
     data = json.loads(out.read_text())
     assert code == (0 if data["verdict"] == "holds" else 1)
     names = {c["name"] for c in data["claims"]}

@@ -2,9 +2,10 @@
 collapse level passes the SNR peak?
 
 For each setting (default: ``K=3, d=5, delta=0.2``, the paper's Fig. 3 model, and
-``K=2, d=3, delta=0.3``) and each training-set size ``N`` (default 10 ... 3000, six
-values), the memorising denoiser is the exact optimal denoiser of ``N`` clean samples
-(``molrg.EmpiricalDenoiser``, evaluated in the coordinates of the model's basis: exact).
+``K=2, d=3, delta=0.1``, a pronounced peak at small ``K d``) and each training-set size
+``N`` (default 10 ... 3000, six values), the memorising denoiser is the exact optimal
+denoiser of ``N`` clean samples (``molrg.EmpiricalDenoiser``, evaluated in the
+coordinates of the model's basis: exact).
 Per ``N``:
 
 * **collapse level** ``sigma_C``: U-turns (``molrg.collapse_curve``, reverse SDE) from a
@@ -57,7 +58,7 @@ HELP = "U-turn collapse level of the memorising denoiser vs the SNR peak (issue 
 class CollapseOptions:
     """Options of ``collapse``."""
 
-    settings: tuple[tuple[int, int, float], ...] = ((3, 5, 0.2), (2, 3, 0.3))
+    settings: tuple[tuple[int, int, float], ...] = ((3, 5, 0.2), (2, 3, 0.1))
     N: tuple[int, ...] = (10, 30, 100, 300, 1000, 3000)
     samples: int = 200
     steps: int = 48
@@ -65,7 +66,7 @@ class CollapseOptions:
     num_sigma: int = 12
     sigma_min: float = 0.01
     sigma_max: float = 3.0
-    snr_samples: int = 2000
+    snr_samples: int = 3000
     snr_num_sigma: int = 16
     seed: int = 0
     tol: float = 1.25
@@ -267,8 +268,8 @@ def evaluate_claims(options: CollapseOptions, analysis: dict[str, Any]) -> list[
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     o = CollapseOptions()
     m = parser.add_argument_group("settings")
-    m.add_argument("--settings", default="3:5:0.2,2:3:0.3",
-                   help="K:d:delta, comma-separated (default: 3:5:0.2,2:3:0.3)")
+    m.add_argument("--settings", default="3:5:0.2,2:3:0.1",
+                   help="K:d:delta, comma-separated (default: 3:5:0.2,2:3:0.1)")
     m.add_argument("--N", default=",".join(map(str, o.N)),
                    help="training-set sizes (default: 10,30,100,300,1000,3000)")
     u = parser.add_argument_group("U-turns and SNR")
@@ -276,14 +277,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     u.add_argument("--steps", type=int, default=o.steps, help="SDE steps (48; check 2x)")
     u.add_argument("--num-sigma", type=int, default=o.num_sigma, help="start levels (12)")
     u.add_argument("--snr-samples", type=int, default=o.snr_samples,
-                   help="Monte Carlo samples per sigma of the SNR curves (2000)")
+                   help="Monte Carlo samples per sigma of the SNR curves (3000)")
     u.add_argument("--seed", type=int, default=o.seed, help="seed (default: 0)")
     u.add_argument("--quick", action="store_true", help="one small setting (for tests)")
     c = parser.add_argument_group("claims")
     c.add_argument("--tol", type=float, default=o.tol, help="collapse level factor (1.25)")
     c.add_argument("--n-tol", type=float, default=o.n_tol, help="transition N factor (2)")
     c.add_argument("--z", type=float, default=o.z, help="step-size check, errors (3)")
-    parallel.add_arguments(parser)
+    parallel.add_arguments(parser, default="auto")
 
 
 def _settings(text: str) -> tuple[tuple[int, int, float], ...]:
@@ -299,8 +300,8 @@ def _settings(text: str) -> tuple[tuple[int, int, float], ...]:
     return tuple(out)
 
 
-QUICK = {"settings": "2:3:0.3", "N": "10,100", "samples": 60, "steps": 12, "num_sigma": 6,
-         "snr_samples": 300}
+QUICK = {"settings": "2:3:0.3", "N": "10,100", "samples": 40, "steps": 8, "num_sigma": 5,
+         "snr_samples": 200}
 """What ``--quick`` changes (only options left at their defaults)."""
 
 

@@ -3,7 +3,7 @@
 For every setting of a box of ``(K, d, delta)`` (default 3 x 3 x 4 = 36 settings), U-turn
 experiments with the exact optimal denoiser (``molrg.speciation_curve``): ``x0`` of class
 ``k``, ``x = x0 + sigma eps``, the reverse SDE (Euler-Maruyama, the stochastic backward
-dynamics of the speciation papers) down to ``sigma_end``, the end point classified by the
+dynamics the speciation papers describe) down to ``sigma_end``, the end point classified by the
 Bayes rule.  The speciation level ``sigma_S`` is where ``P(same class)`` crosses
 ``(1 + 1/K) / 2``, with a bootstrap error bar and a step-size check (the level with twice
 the steps).  The U-turn does not depend on ``n`` (the dynamics outside ``span(U)`` only
@@ -55,7 +55,7 @@ HELP = "U-turn speciation level vs the SNR peak and the speciation theories (iss
 
 @dataclass(frozen=True)
 class SpeciationOptions:
-    """Options of ``speciation`` (defaults: 36 settings, about a minute on two cores)."""
+    """Options of ``speciation`` (defaults: 36 settings, about two minutes on two shared cores)."""
 
     K: tuple[int, ...] = (2, 3, 5)
     d: tuple[int, ...] = (3, 5, 10)
@@ -310,7 +310,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c = parser.add_argument_group("claims")
     c.add_argument("--tol", type=float, default=o.tol, help="allowed factor (1.25)")
     c.add_argument("--z", type=float, default=o.z, help="step-size check, errors (3)")
-    parallel.add_arguments(parser)
+    parallel.add_arguments(parser, default="auto")
 
 
 def _ints(text: str, name: str) -> tuple[int, ...]:
@@ -320,7 +320,7 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
     return tuple(int(v) for v in vals)
 
 
-QUICK = {"K": "2,3", "d": "5", "delta": "0.2", "samples": 100, "steps": 16, "num_sigma": 8}
+QUICK = {"K": "2,3", "d": "5", "delta": "0.2", "samples": 80, "steps": 10, "num_sigma": 6}
 """What ``--quick`` changes (only options left at their defaults)."""
 
 
@@ -379,8 +379,12 @@ def plot(result: SpeciationResult, path: str) -> None:
         ax1.errorbar(x, y, yerr=e, fmt="o", ms=4, color=f"C{i}", label=f"vs {inp} SNR peak")
     ach = [(r["achilli"], r["level"]) for r in a.values()]
     ax1.plot(*zip(*ach, strict=True), "k^", ms=4, mfc="none", label="vs Achilli et al.")
-    lim = [0.03, 10]
-    ax1.plot(lim, lim, "k:", lw=1)
+    values = [v for r in a.values() for v in (r["level"], r["peak_noisy"], r["peak_clean"],
+                                              r["achilli"]) if v is not None and math.isfinite(v)]
+    lim = [min(values) / 1.3, max(values) * 1.3] if values else [0.03, 10]
+    ax1.plot(lim, lim, "k:", lw=1, label="equal")
+    ax1.set_xlim(lim)
+    ax1.set_ylim(lim)
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     ax1.set_xlabel("predicted level (SNR peak / theory)")
