@@ -33,10 +33,11 @@ from . import (
     survey,
     sweep,
     theorem1,
+    trained,
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe)
+            mixtures, separated, probe, trained)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
