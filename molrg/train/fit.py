@@ -272,24 +272,37 @@ def _top_eigvecs(S: np.ndarray, q: int) -> np.ndarray:
     return v[:, np.argsort(w)[::-1][:q]]
 
 
-def k_subspaces(X: np.ndarray, K: int, d: int, *, seed: int = 0, restarts: int = 3,
+def k_subspaces(X: np.ndarray, K: int, d: int, *, seed: int = 0, restarts: int = 8,
                 iterations: int = 20, max_points: int = 3000) -> np.ndarray:
     """K-subspaces clustering (Lloyd iterations) of the rows of ``X``: an ``(n, K d)`` basis.
 
     Each sample goes to the block with the largest energy ``||V_l^T x||^2``; each block
-    becomes the top-``d`` principal subspace of its samples; ``restarts`` random starts
-    (Haar blocks inside the data's top ``K d`` principal subspace), the one with the least
-    residual ``sum_i ||x_i||^2 - max_l ||V_l^T x_i||^2`` kept.  At most ``max_points`` rows
-    are used (a seeded subset).  Blocks are orthogonalised jointly (QR) at the end.
+    becomes the top-``d`` principal subspace of its samples.  Seeding (per restart, in the
+    spirit of k-means++): block ``l`` is the top-``d`` principal subspace of the samples most
+    aligned (``|cos|``) with a sample drawn with probability proportional to its residual
+    energy outside the blocks chosen so far.  ``restarts`` seeded starts; the one with the
+    least residual ``sum_i ||x_i||^2 - max_l ||V_l^T x_i||^2`` is kept.  At most
+    ``max_points`` rows are used (a seeded subset).  The blocks are orthogonalised jointly
+    (QR, in block order) at the end.
     """
     rng = np.random.default_rng([seed, 0x5B5])
     if X.shape[0] > max_points:
         X = X[rng.choice(X.shape[0], max_points, replace=False)]
-    n = X.shape[1]
-    P = _top_eigvecs(X.T @ X, K * d)
+    norms = np.sqrt(np.sum(X * X, axis=1))
+    keep = norms > 0
+    X, norms = X[keep], norms[keep]
+    unit = X / norms[:, None]
+    m = max(2 * d, X.shape[0] // (4 * K))
     best, best_res = None, np.inf
     for _ in range(restarts):
-        V = [P @ haar_basis(K * d, d, rng) for _ in range(K)]
+        V: list[np.ndarray] = []
+        for _ in range(K):
+            left = np.sum(X * X, axis=1) - sum(np.sum((X @ v) ** 2, axis=1) for v in V)
+            left = np.maximum(left, 0.0)
+            i = int(rng.choice(X.shape[0], p=left / left.sum())) if left.sum() > 0 \
+                else int(rng.integers(X.shape[0]))
+            near = np.argsort(-np.abs(unit @ unit[i]))[:m]
+            V.append(_top_eigvecs(X[near].T @ X[near], d))
         for _ in range(iterations):
             energy = np.stack([np.sum((X @ v) ** 2, axis=1) for v in V], axis=1)
             label = np.argmax(energy, axis=1)
@@ -303,7 +316,7 @@ def k_subspaces(X: np.ndarray, K: int, d: int, *, seed: int = 0, restarts: int =
             best, best_res = V, res
     assert best is not None
     q, rr = np.linalg.qr(np.concatenate(best, axis=1))
-    return q * np.where(np.diagonal(rr) < 0, -1.0, 1.0)[None, :] if q.shape[0] == n else q
+    return q * np.where(np.diagonal(rr) < 0, -1.0, 1.0)[None, :]
 
 
 def train_denoiser(
