@@ -85,6 +85,7 @@ BASE: dict[str, list[str]] = {
     "peak-law": ["--cases", "3"],
     "speciation": ["--quick", "--scheduler", "serial"],
     "collapse": ["--quick", "--scheduler", "serial"],
+    "trained": ["--quick", "--parts", "fig3", "--scheduler", "serial"],
 }
 """Small-size base arguments (fuzzed options come after them and override them).  A
 command without an entry gets :func:`auto_base`."""

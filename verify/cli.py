@@ -49,10 +49,11 @@ from . import (
     survey,
     sweep,
     theorem1,
+    trained,
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe, speciation, collapse)
+            mixtures, separated, probe, speciation, collapse, trained)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs

@@ -186,8 +186,8 @@ def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, se
     if architecture == "mlp" and not share:
         raise ParameterError("share=False with architecture='mlp'; valid: share=True (one "
                              "sigma-conditioned MLP), or architecture='dae'")
-    epochs = check_int("epochs", epochs, low=1)
-    seed = check_int("seed", seed, low=0)
+    epochs = check_int("epochs", epochs, low=1, high=10**7)
+    seed = check_int("seed", seed, low=0, high=2**62)
     options = TrainOptions() if options is None else options
     if not isinstance(options, TrainOptions):
         raise ParameterTypeError(f"options={options!r} must be a molrg.train.TrainOptions")
@@ -196,7 +196,7 @@ def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, se
     if architecture == "dae" and K * d > n:
         raise ParameterError(f"options.d={d} gives K*d={K * d} > n={n}; valid: K*d <= n")
     if data is None:
-        samples = check_int("samples", samples, low=1)
+        samples = check_int("samples", samples, low=1, high=10**8)
         x0, _ = model.sample(samples, seed)
         arr = np.asarray(x0, dtype=np.float64)
     else:
@@ -255,16 +255,68 @@ def _torch_settings(torch: Any, threads: int | None, deterministic: bool) -> Ite
 
 def _initial_basis(torch: Any, plan: _Plan) -> Any:
     r = plan.recipe
-    n, q = r["n"], r["K"] * r["d"]
+    n, K, d = r["n"], r["K"], r["d"]
     if plan.options.init == "random":
         # its own stream: haar_basis(n, q, seed) is also how a MoLRG with that seed draws its
         # TRUE basis, which the init must not be handed
-        u = haar_basis(n, q, np.random.default_rng([plan.seed, 0x1A17]))
-    else:  # top principal subspace of the training data
-        X = plan.data
-        w, v = np.linalg.eigh(X.T @ X / X.shape[0])
-        u = v[:, np.argsort(w)[::-1][:q]]
+        u = haar_basis(n, K * d, np.random.default_rng([plan.seed, 0x1A17]))
+    elif plan.options.init == "pca":  # top principal subspace of the training data
+        u = _top_eigvecs(plan.data.T @ plan.data, K * d)
+    else:
+        u = k_subspaces(plan.data, K, d, seed=plan.seed)
     return torch.as_tensor(np.ascontiguousarray(u), dtype=getattr(torch, r["dtype"]))
+
+
+def _top_eigvecs(S: np.ndarray, q: int) -> np.ndarray:
+    w, v = np.linalg.eigh((S + S.T) / 2)
+    return v[:, np.argsort(w)[::-1][:q]]
+
+
+def k_subspaces(X: np.ndarray, K: int, d: int, *, seed: int = 0, restarts: int = 8,
+                iterations: int = 20, max_points: int = 3000) -> np.ndarray:
+    """K-subspaces clustering (Lloyd iterations) of the rows of ``X``: an ``(n, K d)`` basis.
+
+    Each sample goes to the block with the largest energy ``||V_l^T x||^2``; each block
+    becomes the top-``d`` principal subspace of its samples.  Seeding (per restart, in the
+    spirit of k-means++): block ``l`` is the top-``d`` principal subspace of the samples most
+    aligned (``|cos|``) with a sample drawn with probability proportional to its residual
+    energy outside the blocks chosen so far.  ``restarts`` seeded starts; the one with the
+    least residual ``sum_i ||x_i||^2 - max_l ||V_l^T x_i||^2`` is kept.  At most
+    ``max_points`` rows are used (a seeded subset).  The blocks are orthogonalised jointly
+    (QR, in block order) at the end.
+    """
+    rng = np.random.default_rng([seed, 0x5B5])
+    if X.shape[0] > max_points:
+        X = X[rng.choice(X.shape[0], max_points, replace=False)]
+    norms = np.sqrt(np.sum(X * X, axis=1))
+    keep = norms > 0
+    X, norms = X[keep], norms[keep]
+    unit = X / norms[:, None]
+    m = max(2 * d, X.shape[0] // (4 * K))
+    best, best_res = None, np.inf
+    for _ in range(restarts):
+        V: list[np.ndarray] = []
+        for _ in range(K):
+            left = np.sum(X * X, axis=1) - sum(np.sum((X @ v) ** 2, axis=1) for v in V)
+            left = np.maximum(left, 0.0)
+            i = int(rng.choice(X.shape[0], p=left / left.sum())) if left.sum() > 0 \
+                else int(rng.integers(X.shape[0]))
+            near = np.argsort(-np.abs(unit @ unit[i]))[:m]
+            V.append(_top_eigvecs(X[near].T @ X[near], d))
+        for _ in range(iterations):
+            energy = np.stack([np.sum((X @ v) ** 2, axis=1) for v in V], axis=1)
+            label = np.argmax(energy, axis=1)
+            for k in range(K):
+                Xk = X[label == k]
+                if Xk.shape[0] >= d:
+                    V[k] = _top_eigvecs(Xk.T @ Xk, d)
+        energy = np.stack([np.sum((X @ v) ** 2, axis=1) for v in V], axis=1)
+        res = float(np.sum(X * X) - np.sum(np.max(energy, axis=1)))
+        if res < best_res:
+            best, best_res = V, res
+    assert best is not None
+    q, rr = np.linalg.qr(np.concatenate(best, axis=1))
+    return q * np.where(np.diagonal(rr) < 0, -1.0, 1.0)[None, :]
 
 
 def train_denoiser(

@@ -10,7 +10,7 @@ from .schedule import PAPER_SIGMAS, DDPMSchedule
 
 __all__ = ["INITS", "LR_SCHEDULES", "TrainOptions"]
 
-INITS = ("pca", "random")
+INITS = ("subspaces", "pca", "random")
 LR_SCHEDULES = ("cosine", "constant")
 
 
@@ -24,8 +24,11 @@ class TrainOptions:
     lr : Adam's learning rate (peak value for ``lr_schedule="cosine"``).
     lr_schedule : ``"cosine"`` (annealed to 0 over the run, per step) or ``"constant"``
         (the paper's, as stated).
-    init : the DAE's initial ``U``: ``"pca"`` (the top ``K d`` principal directions of the
-        training data, blocks in eigenvalue order) or ``"random"`` (Haar, the paper's).
+    init : the DAE's initial ``U``: ``"subspaces"`` (K-subspaces clustering of the training
+        data, :func:`molrg.train.fit.k_subspaces`), ``"pca"`` (the top ``K d`` principal
+        directions of the training data, blocks in eigenvalue order) or ``"random"`` (Haar,
+        the paper's).  Gradient training from ``"pca"`` or ``"random"`` stalls in mixed
+        blocks (``docs/trained.md``).
     schedule : the DDPM schedule whose ``sigma_t`` the timesteps are drawn from (uniformly).
     levels : noise levels to train on instead of the schedule (drawn uniformly from these);
         required for one DAE per level (``share=False``: default the paper's nine-point
@@ -40,7 +43,7 @@ class TrainOptions:
     batch_size: int = 128
     lr: float = 3e-3
     lr_schedule: str = "cosine"
-    init: str = "pca"
+    init: str = "subspaces"
     schedule: DDPMSchedule = field(default_factory=DDPMSchedule)
     levels: tuple[float, ...] | None = None
     width: int = 256
@@ -75,9 +78,10 @@ class TrainOptions:
 
     @classmethod
     def paper(cls, **changes: Any) -> TrainOptions:
-        """The recipe as the paper states it (tiny-diffusion: batch 32, Adam, lr 1e-3
-        constant) with a random initial ``U``."""
-        return replace(cls(batch_size=32, lr=1e-3, lr_schedule="constant", init="random"),
+        """The recipe as the paper states it, with tiny-diffusion's defaults where it is silent
+        (batch 256, learning rate 1e-3 constant; tiny-diffusion uses AdamW with gradient
+        clipping, the paper says Adam: plain Adam here) and a random initial ``U``."""
+        return replace(cls(batch_size=256, lr=1e-3, lr_schedule="constant", init="random"),
                        **changes)
 
     def replace(self, **changes: Any) -> TrainOptions:
