@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     )
     from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
     from .empirical import EmpiricalDenoiser
+    from .ensemble import LABEL_NOISE, EnsembleResult, ensemble_accuracy, ensemble_sigmas
     from .estimators import SNRResult, snr
     from .kernel import softmax_weights
     from .mixtures import LowRankMixture
@@ -74,6 +75,7 @@ __all__ = [
     "ESTIMANDS",
     "FORMS",
     "INPUTS",
+    "LABEL_NOISE",
     "MEAN_PLACEMENTS",
     "METHODS",
     "PROBES",
@@ -85,6 +87,7 @@ __all__ = [
     "CurveShape",
     "Denoiser",
     "EmpiricalDenoiser",
+    "EnsembleResult",
     "LowRankMixture",
     "MoLRG",
     "MonteCarlo",
@@ -107,6 +110,8 @@ __all__ = [
     "curve_shape",
     "dae",
     "dlogsnr_dlogsigma",
+    "ensemble_accuracy",
+    "ensemble_sigmas",
     "exact_limits",
     "features",
     "grid_peak",
@@ -142,6 +147,10 @@ _LAZY: dict[str, str] = {
     "features": "denoisers",
     "posterior_mean": "denoisers",
     "EmpiricalDenoiser": "empirical",
+    "LABEL_NOISE": "ensemble",
+    "EnsembleResult": "ensemble",
+    "ensemble_accuracy": "ensemble",
+    "ensemble_sigmas": "ensemble",
     "SNRResult": "estimators",
     "snr": "estimators",
     "softmax_weights": "kernel",

@@ -21,6 +21,7 @@ from molrg import ParameterError
 
 from . import (
     derive,
+    ensemble,
     mapping,
     memorization,
     mixtures,
@@ -36,7 +37,7 @@ from . import (
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe)
+            mixtures, separated, probe, ensemble)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
