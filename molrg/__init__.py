@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .empirical import EmpiricalDenoiser
     from .ensemble import LABEL_NOISE, EnsembleResult, ensemble_accuracy, ensemble_sigmas
     from .estimators import SNRResult, snr
+    from .generalization import GeneralizationScore, generalization_score
     from .kernel import softmax_weights
     from .mixtures import LowRankMixture
     from .models import MoLRG, Setting
@@ -88,6 +89,7 @@ __all__ = [
     "Denoiser",
     "EmpiricalDenoiser",
     "EnsembleResult",
+    "GeneralizationScore",
     "LowRankMixture",
     "MoLRG",
     "MonteCarlo",
@@ -114,6 +116,7 @@ __all__ = [
     "ensemble_sigmas",
     "exact_limits",
     "features",
+    "generalization_score",
     "grid_peak",
     "limits",
     "margin",
@@ -147,6 +150,8 @@ _LAZY: dict[str, str] = {
     "features": "denoisers",
     "posterior_mean": "denoisers",
     "EmpiricalDenoiser": "empirical",
+    "GeneralizationScore": "generalization",
+    "generalization_score": "generalization",
     "LABEL_NOISE": "ensemble",
     "EnsembleResult": "ensemble",
     "ensemble_accuracy": "ensemble",

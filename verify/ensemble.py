@@ -57,7 +57,7 @@ class EnsembleOptions:
     settings: tuple[str, ...] = SETTINGS
     label_noise: tuple[float, ...] = molrg.LABEL_NOISE
     N: int = 300
-    mean_scale: float = 1.0
+    mean_scale: float = 0.3
     train_samples: int = 600
     test_samples: int = 6000
     repeats: int = 10
@@ -209,7 +209,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--N", type=int, default=d.N,
                    help="training points of the memorising denoiser at fig3 (default: 300)")
     g.add_argument("--mean-scale", type=float, default=d.mean_scale,
-                   help="class-mean scale of the separated setting (default: 1)")
+                   help="class-mean scale of the separated setting (default: 0.3)")
     g.add_argument("--train-samples", type=int, default=d.train_samples,
                    help="probe training samples per repetition (default: 600)")
     g.add_argument("--test-samples", type=int, default=d.test_samples,
