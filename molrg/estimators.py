@@ -133,6 +133,12 @@ class SNRResult:
     per_class_stderr: np.ndarray = field(repr=False)
     tail_share: np.ndarray = field(default_factory=lambda: np.zeros(()), repr=False)
     untrustworthy: np.ndarray = field(default_factory=lambda: np.zeros((), dtype=bool))
+    replicates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    """Opt-in (``snr(..., replicates=R)``): ``(R,) + sigma.shape``, the linearised curves
+    of ``R`` disjoint groups of the samples (common random numbers across sigma within
+    each): per class ``R_hat + (mean_N,g - R_hat mean_D,g) / mean_D`` (ratio of means; the
+    group mean for the mean of ratios), whose mean is ``estimate`` and whose covariance /
+    R estimates the covariance of ``estimate`` across sigma.  Empty otherwise."""
 
     @property
     def trustworthy(self) -> bool:
@@ -140,12 +146,15 @@ class SNRResult:
         return not bool(np.any(self.untrustworthy))
 
     def to_json(self) -> dict[str, Any]:
-        return {"sigma": self.sigma, "estimate": self.estimate, "stderr": self.stderr,
-                "n_samples": self.n_samples, "input": self.input, "estimand": self.estimand,
-                "denominator": self.denominator, "method": self.method.to_json(),
-                "error_method": self.error_method, "per_class": self.per_class,
-                "per_class_stderr": self.per_class_stderr, "tail_share": self.tail_share,
-                "untrustworthy": self.untrustworthy}
+        out = {"sigma": self.sigma, "estimate": self.estimate, "stderr": self.stderr,
+               "n_samples": self.n_samples, "input": self.input, "estimand": self.estimand,
+               "denominator": self.denominator, "method": self.method.to_json(),
+               "error_method": self.error_method, "per_class": self.per_class,
+               "per_class_stderr": self.per_class_stderr, "tail_share": self.tail_share,
+               "untrustworthy": self.untrustworthy}
+        if self.replicates.size:
+            out["replicates"] = self.replicates
+        return out
 
 
 def _is_optimal(model: Any, denoiser: Any) -> bool:
@@ -258,6 +267,7 @@ def snr(
     denoiser: Any = None,
     method: str | Quadrature | MonteCarlo = "auto",
     progress: Callable[[int, int], None] | None = None,
+    replicates: int | None = None,
 ) -> SNRResult:
     """The SNR of ``denoiser`` on ``model`` at noise level(s) ``sigma``.
 
@@ -277,6 +287,12 @@ def snr(
         (:class:`~molrg.Quadrature`, :class:`~molrg.MonteCarlo` with samples, seed, batch,
         backend, dtype, memory).
     progress : optional callback ``progress(done, total)`` after each Monte Carlo batch.
+    replicates : opt-in, Monte Carlo only: also return ``R`` replicate curves
+        (``SNRResult.replicates``, ``(R,) + sigma.shape``): the same simulation, its
+        samples split into ``R`` groups (sample ``i`` of each class in group ``i mod R``),
+        each group's curve linearised about ``estimate``.  ``estimate`` and ``stderr`` are
+        those of the call without replicates; the replicate curves estimate the
+        covariance of the curve across sigma (:func:`molrg.crn_covariance`).
 
     Returns
     -------
@@ -305,6 +321,8 @@ def snr(
     """
     plan = _iv(model, sigma, input, estimand, denominator, denoiser, method, progress)
     sig = np.atleast_1d(plan.sigma)
+    if replicates is not None:
+        return _replicated(plan, sig, progress, replicates)
     if isinstance(plan.method, Quadrature):
         return _finish(plan, *_quadrature(plan, sig), samples=0,
                        error="numerical error bound of the quadrature")
@@ -431,3 +449,56 @@ def _run_simulator(plan: _Plan, sig: np.ndarray, progress: Any, xp: Any, gen_: A
     per_class, se = sim.per_class()
     return per_class, se, sim
 
+
+
+# ---------------------------------------------------------------------------------------
+# Opt-in replicates (snr(..., replicates=R)): independent common-random-number curves
+# ---------------------------------------------------------------------------------------
+def _group_means(sim: montecarlo.Simulation) -> list[np.ndarray]:
+    """Per-group means of a grouped simulation, ``(S, C, R)`` per moment array."""
+    out: list[list[np.ndarray]] = []
+    for chunk in sim.chunks:
+        parts = getattr(chunk, "parts", None) or [chunk]  # _ClassColumns: one per class
+        out.append([np.concatenate([_backend.to_numpy(p.group_sums[i])
+                                    / _backend.to_numpy(p.group_counts) for p in parts], axis=1)
+                    for i in range(len(parts[0].group_sums))])
+    return [np.concatenate(v, axis=0) for v in zip(*out, strict=True)]
+
+
+def _replicated(plan: _Plan, sig: np.ndarray, progress: Any, replicates: Any) -> SNRResult:
+    """One simulation (the same draws and result as without replicates), its samples split
+    into ``R`` groups (sample ``i`` of each class stream in group ``i mod R``)."""
+    from .validation import check_int
+
+    mc = plan.method
+    if not isinstance(mc, MonteCarlo):
+        raise ParameterError("replicates applies to Monte Carlo only; valid: replicates=None "
+                             "for method='quadrature'")
+    low = 2 * plan.model.K if mc.simulator == "ambient" else 2
+    R = check_int("replicates", replicates, low=2, high=max(2, mc.samples // low))
+    token = montecarlo.GROUPS.set(R)
+    try:
+        per_class, var, sim = _simulate(plan, sig, progress)
+    finally:
+        montecarlo.GROUPS.reset(token)
+    groups = _group_means(sim)
+    ratios = plan.estimand == "mean-of-ratios"
+    # linearised replicate curves: their mean is the estimate (up to unequal group sizes),
+    # their covariance / R the batch-means delta-method covariance across sigma:
+    # ratio of means  R + (mean_N,g - R mean_D,g) / mean_D;  mean of ratios  mean_g
+    if ratios:
+        lin = groups[0]
+    else:
+        mean_d = np.mean(groups[1], axis=-1)
+        lin = per_class[..., None] + (groups[0] - per_class[..., None] * groups[1]) \
+            / mean_d[..., None]
+    curves = [_finish(plan, lin[..., g], np.zeros_like(lin[..., g]), samples=0,
+                      error="").estimate for g in range(R)]
+    error = ("delta method per class ratio of means, classes as strata" if not ratios
+             else "sample standard deviation of per-sample ratios / sqrt(m), classes as strata")
+    res = _finish(plan, per_class, np.sqrt(var), samples=sim.samples, error=error,
+                  batch=sim.batch)
+    reps = np.stack(curves).reshape((R, *plan.sigma.shape))
+    return SNRResult(res.estimate, res.stderr, res.n_samples, res.sigma, res.input,
+                     res.estimand, res.denominator, res.method, res.error_method,
+                     res.per_class, res.per_class_stderr, reps)

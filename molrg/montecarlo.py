@@ -36,6 +36,7 @@ Statistics (sums, co-moments) stay on the device in float64 until the end of the
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -58,6 +59,10 @@ output with a 32-bit ``int`` in the sources we read) and each draw a few GiB at 
 
 Progress = Callable[[int, int], None] | None
 
+GROUPS: ContextVar[int] = ContextVar("molrg_moment_groups", default=0)
+"""Opt-in replicate groups for :class:`Moments` (0: none); set by ``molrg.snr(...,
+replicates=R)`` around one simulation."""
+
 
 # ---------------------------------------------------------------------------------------
 # Running statistics, on the device, float64
@@ -76,6 +81,11 @@ class Moments:
         self.mean: list[Any] = []
         self.m2: list[Any] = []
         self.peak: list[Any] = []  # largest term of each averaged quantity (tail diagnostic)
+        # opt-in (GROUPS, set by molrg.snr(..., replicates=R)): per-group sums, the
+        # i-th sample of the stream in group i mod R
+        self.groups = GROUPS.get()
+        self.group_sums: list[Any] = []
+        self.group_counts: Any = None
 
     def add(self, num: Any, den: Any) -> None:
         """Merge a batch: ``num``, ``den`` of shape ``(S, C, m)`` (any float dtype)."""
@@ -84,6 +94,16 @@ class Moments:
         dd = xp.astype(den, xp.float64)
         arrays = [n / dd] if self.ratios else [n, dd]
         m = num.shape[-1]
+        if self.groups:
+            idx = (xp.arange(m) + self.count) % self.groups
+            onehot = xp.astype(idx[:, None] == xp.arange(self.groups)[None, :], xp.float64)
+            sums = [a @ onehot for a in arrays]  # (S, C, R)
+            counts = xp.sum(onehot, axis=0)
+            if self.group_counts is None:
+                self.group_sums, self.group_counts = sums, counts
+            else:
+                self.group_sums = [a + b for a, b in zip(self.group_sums, sums, strict=True)]
+                self.group_counts = self.group_counts + counts
         means = [xp.mean(a, axis=-1) for a in arrays]
         centred = [a - mu[..., None] for a, mu in zip(arrays, means, strict=True)]
         pairs = ((0, 0),) if self.ratios else ((0, 0), (1, 1), (0, 1))

@@ -36,6 +36,7 @@ from molrg import ParameterError
 from . import (
     collapse,
     derive,
+    ensemble,
     mapping,
     memorization,
     mixtures,
@@ -53,7 +54,8 @@ from . import (
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe, speciation, collapse, trained)
+            mixtures, separated, probe, speciation, collapse, trained,
+            ensemble)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs

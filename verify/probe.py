@@ -157,11 +157,14 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     snr = molrg.snr(model, sigma, input=p["input"], denominator=p["denominator"],
                     denoiser=denoiser, method=molrg.MonteCarlo(simulator="ambient",
                                                                samples=p["snr_samples"],
-                                                               seed=p["seed"]))
+                                                               seed=p["seed"]),
+                    replicates=max(2, min(50, p["snr_samples"] // (2 * p["K"]))))  # paired errors
     out: dict[str, Any] = {"sigma": sigma.tolist(), "facts": facts,
                            "snr": {"estimate": snr.estimate.tolist(),
                                    "stderr": snr.stderr.tolist(),
-                                   "untrustworthy": snr.untrustworthy.tolist()}, "probes": {}}
+                                   "untrustworthy": snr.untrustworthy.tolist(),
+                                   "replicates": snr.replicates.tolist(),
+                                   "samples": snr.n_samples}, "probes": {}}
     for probe in p["probes"]:
         acc = molrg.probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
                              samples=p["samples"], seed=p["seed"])
@@ -207,7 +210,12 @@ def analyse(options: ProbeOptions, runs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, r in runs.items():
         y, e = np.asarray(r["snr"]["estimate"]), np.asarray(r["snr"]["stderr"])
-        entry: dict[str, Any] = {"snr": {"shape": molrg.curve_shape(y, e, z).to_json(),
+        reps = np.asarray(r["snr"].get("replicates", []))
+        snr_shape = molrg.curve_shape(y, e, z, cov=molrg.crn_covariance(reps),
+                                      dof=reps.shape[0] - 1,
+                                      samples=r["snr"].get("samples", 0)) \
+            if reps.ndim == 2 and reps.shape[0] >= 2 else molrg.curve_shape(y, e, z)
+        entry: dict[str, Any] = {"snr": {"shape": snr_shape.to_json(),
                                          "peak_sigma": molrg.grid_peak(sigma, y),
                                          "peak_snr": float(y.max())}, "probes": {}}
         for probe, c in r["probes"].items():
@@ -215,7 +223,8 @@ def analyse(options: ProbeOptions, runs: dict[str, Any]) -> dict[str, Any]:
             conc = molrg.concordance(y, e, a, ae, z)
             worst = conc.worst
             entry["probes"][probe] = {
-                "shape": molrg.curve_shape(a, ae, z).to_json(), "peak_sigma": molrg.grid_peak(sigma, a),
+                "shape": molrg.curve_shape(a, ae, z, samples=options.samples).to_json(),
+                "peak_sigma": molrg.grid_peak(sigma, a),
                 "peak_accuracy": float(a.max()), "concordance": conc.to_json(),
                 "worst_pair_sigma": None if worst is None else [float(sigma[worst[0]]),
                                                                 float(sigma[worst[1]])],
