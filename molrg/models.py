@@ -71,6 +71,11 @@ class Setting:
     def setting(self) -> Setting:
         return self
 
+    @property
+    def weights(self) -> np.ndarray:
+        """Class probabilities: ``1/K`` each (read-only; as ``LowRankMixture.weights``)."""
+        return uniform_weights(self.K)
+
     def to_json(self) -> dict[str, Any]:
         return {"K": self.K, "d": self.d, "delta": self.delta}
 
@@ -136,6 +141,11 @@ class MoLRG:
     def setting(self) -> Setting:
         """The model's :class:`Setting` ``(K, d, delta)``."""
         return Setting(self.K, self.d, self.delta)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Class probabilities: ``1/K`` each (read-only; as ``LowRankMixture.weights``)."""
+        return uniform_weights(self.K)
 
     @property
     def bases(self) -> tuple[np.ndarray, ...]:
@@ -205,6 +215,13 @@ class MoLRG:
         z = latent(space, gen, onehot, self.d, self.delta, dt)
         x0 = z @ space.matrix_transpose(self.basis_in(space, dtype))
         return x0, labels
+
+
+def uniform_weights(K: int) -> np.ndarray:
+    """``(K,)`` read-only float64 array of ``1/K``: the idealised model's class weights."""
+    w = np.full(K, 1.0 / K)
+    w.setflags(write=False)
+    return w
 
 
 def class_scales(onehot: Any, delta: float) -> Any:

@@ -399,6 +399,8 @@ def test_every_model_with_bases_answers_to_mixture() -> None:
     assert mixture.to_mixture() is mixture
     np.testing.assert_array_equal(mixture.basis, ideal.basis)
     assert mixture.delta == ideal.delta and mixture.ranks == (2, 2, 2)
+    for model in (ideal, ideal.setting, mixture):  # one way to ask for the class weights
+        np.testing.assert_array_equal(model.weights, np.full(3, 1 / 3))
 
 
 def test_both_models_sample_with_count_and_rng_and_the_old_keyword_is_deprecated() -> None:
