@@ -415,11 +415,19 @@ def test_theorem1_checks_k_1000_d_512_without_building_a_basis(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Quadrature-only paths never build an ambient basis: the map's corner runs without n."""
     import molrg
+    from verify import theorem1
 
     def no_basis(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("an ambient basis was built")
 
-    monkeypatch.setattr(molrg.models, "haar_basis", no_basis)
+    real_run = theorem1.run
+
+    def run_without_bases(*args: Any, **kwargs: Any) -> Any:
+        with pytest.MonkeyPatch.context() as patch:  # (other commands' defaults build one)
+            patch.setattr(molrg.models, "haar_basis", no_basis)
+            return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(theorem1, "run", run_without_bases)
     status, stdout, stderr = run_cli(["theorem1", "--K", "1000", "--d", "512", "--input",
                                       "noisy", "--num-sigma", "6", "--quiet"])
     assert status in (0, 1), stderr
