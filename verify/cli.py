@@ -135,9 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", UntrustworthyWarning)
             result = args.module.execute(args)
         flagged = [w for w in caught if issubclass(w.category, UntrustworthyWarning)]
-        for w in caught:
+        for w in caught:  # the others go on as they came (to the caller's filters)
             if not issubclass(w.category, UntrustworthyWarning):
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         out = report.console()
         for item in result.render(table=not args.quiet):
             out.print(item)
