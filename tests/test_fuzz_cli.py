@@ -479,3 +479,37 @@ def test_a_verdict_never_holds_or_deviates_on_an_untrustworthy_estimate(
                 assert form.verdict != "holds"
             if form.verdict == "deviates":
                 assert any(not c.holds and not c.undetermined for c in form.claims)
+
+
+def test_the_cli_safety_net_makes_an_unaware_verdict_undetermined(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A command whose result does not judge trust itself (no ``JUDGES_TRUST``) and whose
+    run raised an UntrustworthyWarning never ends in holds: undetermined, exit 4."""
+    import json
+
+    import molrg
+    from verify import theorem1
+
+    class Unaware:
+        verdict = "holds"
+
+        def render(self, *, table: bool = True) -> list[Any]:
+            return ["verdict HOLDS"]
+
+        def to_json(self) -> dict[str, Any]:
+            return {}
+
+        def plot(self, path: str) -> None:  # pragma: no cover - not asked for
+            raise AssertionError
+
+    def run(*args: Any, **kwargs: Any) -> Unaware:
+        warnings.warn("Monte Carlo SNR untrustworthy (planted)", molrg.UntrustworthyWarning,
+                      stacklevel=1)
+        return Unaware()
+
+    monkeypatch.setattr(theorem1, "run", run)
+    path = tmp_path / "out.json"
+    status, stdout, _stderr = run_cli(["theorem1", "--quiet", "--json", str(path)])
+    assert status == 4
+    assert "UNDETERMINED" in stdout
+    assert json.loads(path.read_text())["verdict"] == "undetermined"

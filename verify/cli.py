@@ -142,9 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for item in result.render(table=not args.quiet):
             out.print(item)
         verdict = result.verdict
-        if flagged and verdict in ("holds", "deviates"):
-            # the safety net: every Monte Carlo estimate of this run was seen; a verdict
-            # never holds or deviates on one flagged untrustworthy
+        if flagged and verdict in ("holds", "deviates") \
+                and not getattr(result, "JUDGES_TRUST", False):
+            # the safety net for commands that do not judge trust claim by claim (theorem1,
+            # sweep and the claim commands do): a verdict never holds or deviates on an
+            # estimate flagged untrustworthy
             verdict = "undetermined"
             out.print(f"verdict [bold]UNDETERMINED[/bold]: {len(flagged)} Monte Carlo "
                       f"estimate(s) were flagged untrustworthy ({flagged[0].message}); the "
