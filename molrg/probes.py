@@ -126,8 +126,9 @@ class ProbeResult:
     Attributes
     ----------
     estimate, stderr : float64 arrays shaped like ``sigma``: the accuracy (``sum_k pi_k
-        P(correct | k)``) and its standard error (Monte Carlo: binomial, classes as strata)
-        or, for quadrature, a bound on the numerical error.
+        P(correct | k)``) and its standard error (Monte Carlo: binomial, classes as strata,
+        at the Agresti-Coull proportion ``(x + 2) / (n + 4)`` so that an accuracy of 0 or 1
+        does not report an error of 0) or, for quadrature, a bound on the numerical error.
     n_samples : test samples per ``sigma`` (all classes together); 0 for quadrature.
     train_samples : training samples of the linear probe per ``sigma`` (0 otherwise).
     sigma : the noise levels (float64, the shape given).
@@ -416,7 +417,11 @@ def _finish(plan: _Plan, counts: np.ndarray, totals: np.ndarray, classifier: str
     """Combine per-class counts ``(S, C)`` with the mixing weights into the result."""
     K = plan.model.K
     p = counts / totals
-    var = p * (1.0 - p) / totals
+    # Agresti-Coull: the binomial variance at (x + 2) / (n + 4), so that an accuracy of
+    # exactly 0 or 1 (every test sample right, common at small sigma) does not claim an
+    # error of 0 -- the +-2 SE interval then covers at the nominal rate (issue 20)
+    shrunk = (counts + 2.0) / (totals + 4.0)
+    var = shrunk * (1.0 - shrunk) / (totals + 4.0)
     if p.shape[1] == 1:  # exchangeable classes (reduced simulator)
         estimate, se = p[:, 0], np.sqrt(var[:, 0])
         p, var = np.repeat(p, K, axis=1), np.repeat(var, K, axis=1)
@@ -427,7 +432,8 @@ def _finish(plan: _Plan, counts: np.ndarray, totals: np.ndarray, classifier: str
     shape = plan.sigma.shape
     return ProbeResult(estimate.reshape(shape), se.reshape(shape), int(np.sum(totals[0])),
                        plan.train_samples, plan.sigma, plan.probe, plan.input, plan.method,
-                       classifier, "binomial standard error, classes as strata",
+                       classifier, "binomial standard error (Agresti-Coull), classes as "
+                       "strata",
                        p.reshape(*shape, K), np.sqrt(var).reshape(*shape, K), plan.seed_json)
 
 
