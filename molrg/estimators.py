@@ -209,7 +209,7 @@ def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, den
     resolved = resolve_method(method)
     if resolved is None:
         resolved = Quadrature() if exact_ok else MonteCarlo()
-    if isinstance(resolved, Quadrature) and exact_ok \
+    if isinstance(resolved, Quadrature) and isinstance(model, (Setting, MoLRG)) \
             and model.setting.delta < QUADRATURE_DELTA_MIN:
         raise ParameterError(
             f"delta={model.setting.delta!r} is out of range for method='quadrature' (its "

@@ -126,8 +126,9 @@ class ProbeResult:
     Attributes
     ----------
     estimate, stderr : float64 arrays shaped like ``sigma``: the accuracy (``sum_k pi_k
-        P(correct | k)``) and its standard error (Monte Carlo: binomial, classes as strata)
-        or, for quadrature, a bound on the numerical error.
+        P(correct | k)``) and its standard error (Monte Carlo: binomial, classes as strata,
+        at the Agresti-Coull proportion ``(x + 2) / (n + 4)`` so that an accuracy of 0 or 1
+        does not report an error of 0) or, for quadrature, a bound on the numerical error.
     n_samples : test samples per ``sigma`` (all classes together); 0 for quadrature.
     train_samples : training samples of the linear probe per ``sigma`` (0 otherwise).
     sigma : the noise levels (float64, the shape given).
@@ -442,7 +443,7 @@ def _finish(plan: _Plan, counts: np.ndarray, totals: np.ndarray, classifier: str
     """Combine per-class counts ``(S, C)`` with the mixing weights into the result."""
     K = plan.model.K
     p = counts / totals
-    var = p * (1.0 - p) / totals
+    var = p * (1.0 - p) / totals  # Wald, only to weight the strata (n_eff below)
     if p.shape[1] == 1:  # exchangeable classes (reduced simulator)
         estimate, n_eff = p[:, 0], totals[:, 0].astype(np.float64)
         p, var = np.repeat(p, K, axis=1), np.repeat(var, K, axis=1)

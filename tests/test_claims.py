@@ -193,3 +193,26 @@ def test_mixtures_paper_comparison_uses_the_printed_grid() -> None:
     row = out["rows"]["class 0"]["combos"]["noisy/others"]
     np.testing.assert_allclose(row["ours"], mixtures.PAPER_SIGMA_56)
     assert separated.TABLE7_GUESS == ("orthogonal", 3.0)
+
+
+@pytest.mark.parametrize("holds", [True, False])
+def test_a_claim_command_verdict_never_rests_on_untrustworthy_estimates(holds: bool) -> None:
+    """Issue 20: a run whose Monte Carlo estimates are flagged (anywhere in its record), or
+    options with fewer than molrg.MIN_VERDICT_SAMPLES samples, make the verdict
+    undetermined -- whether the claims hold or not."""
+    from types import SimpleNamespace
+
+    from verify.claims import ClaimsResult
+    from verify.theorem1 import Claim
+
+    claims = [Claim("c", holds, 1.0, "tol")]
+    options = SimpleNamespace(VERDICT_SAMPLES=("samples",), samples=10**5)
+    flagged = {"a": {"snr": {"untrustworthy": [False, True]}}}
+    clean = {"a": {"snr": {"untrustworthy": [False, False]}}}
+    assert ClaimsResult(options, flagged, {}, {}, claims).verdict == "undetermined"
+    assert ClaimsResult(options, clean, {}, {}, claims).verdict == ("holds" if holds
+                                                                     else "deviates")
+    few = SimpleNamespace(VERDICT_SAMPLES=("samples",), samples=200)
+    result = ClaimsResult(few, clean, {}, {}, claims)
+    assert result.verdict == "undetermined"
+    assert "samples=200" in result.untrustworthy[0]

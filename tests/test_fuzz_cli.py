@@ -418,11 +418,19 @@ def test_theorem1_checks_k_1000_d_512_without_building_a_basis(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Quadrature-only paths never build an ambient basis: the map's corner runs without n."""
     import molrg
+    from verify import theorem1
 
     def no_basis(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("an ambient basis was built")
 
-    monkeypatch.setattr(molrg.models, "haar_basis", no_basis)
+    real_run = theorem1.run
+
+    def run_without_bases(*args: Any, **kwargs: Any) -> Any:
+        with pytest.MonkeyPatch.context() as patch:  # (other commands' defaults build one)
+            patch.setattr(molrg.models, "haar_basis", no_basis)
+            return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(theorem1, "run", run_without_bases)
     status, stdout, stderr = run_cli(["theorem1", "--K", "1000", "--d", "512", "--input",
                                       "noisy", "--num-sigma", "6", "--quiet"])
     assert status in (0, 1), stderr
@@ -474,3 +482,37 @@ def test_a_verdict_never_holds_or_deviates_on_an_untrustworthy_estimate(
                 assert form.verdict != "holds"
             if form.verdict == "deviates":
                 assert any(not c.holds and not c.undetermined for c in form.claims)
+
+
+def test_the_cli_safety_net_makes_an_unaware_verdict_undetermined(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A command whose result does not judge trust itself (no ``JUDGES_TRUST``) and whose
+    run raised an UntrustworthyWarning never ends in holds: undetermined, exit 4."""
+    import json
+
+    import molrg
+    from verify import theorem1
+
+    class Unaware:
+        verdict = "holds"
+
+        def render(self, *, table: bool = True) -> list[Any]:
+            return ["verdict HOLDS"]
+
+        def to_json(self) -> dict[str, Any]:
+            return {}
+
+        def plot(self, path: str) -> None:  # pragma: no cover - not asked for
+            raise AssertionError
+
+    def run(*args: Any, **kwargs: Any) -> Unaware:
+        warnings.warn("Monte Carlo SNR untrustworthy (planted)", molrg.UntrustworthyWarning,
+                      stacklevel=1)
+        return Unaware()
+
+    monkeypatch.setattr(theorem1, "run", run)
+    path = tmp_path / "out.json"
+    status, stdout, _stderr = run_cli(["theorem1", "--quiet", "--json", str(path)])
+    assert status == 4
+    assert "UNDETERMINED" in stdout
+    assert json.loads(path.read_text())["verdict"] == "undetermined"

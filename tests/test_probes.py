@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -303,3 +304,16 @@ def test_empirical_denoiser_is_memory_bounded_at_1e5_points_in_1024_dimensions()
     per_call = 4 * points.shape[0]  # the documented (N,) scaled half norms
     batch = 8 * 16 * 1024 * 4  # a few (16, n) float32 blocks of the simulator
     assert peak <= budget + per_call + batch + (1 << 20), peak
+
+
+def test_a_perfect_accuracy_does_not_claim_a_zero_error() -> None:
+    """Issue 20: every test sample right (accuracy exactly 1 at tiny sigma) gave stderr 0,
+    so any difference was 'infinitely significant'.  Wilson interval: stderr > 0."""
+    model = molrg.MoLRG(3, 5, 50, 0.05, seed=0)
+
+    def identity(x: Any, sigma: float) -> Any:
+        return x
+
+    res = probe_accuracy(model, 1e-3, probe="energy", denoiser=identity, samples=300, seed=0)
+    assert res.method == "ambient" and float(res.estimate) == 1.0
+    assert 0 < float(res.stderr) < 0.02

@@ -151,7 +151,7 @@ def test_issue_reproducer_float32_ambient_delta_002_agrees_with_float64(tmp_path
     runs = {dt: _theorem1_json(tmp_path, dt, "--delta", "0.02", "--samples", "20000")
             for dt in ("float32", "float64")}
     (s32, a), (s64, b) = runs["float32"], runs["float64"]
-    assert s32 == s64 == 1  # the theorem deviates there, in both dtypes
+    assert s32 == s64 and s32 in (1, 4)  # the same verdict in both dtypes (4: flagged)
     for key in ("peak_snr_simulated", "peak_sigma_simulated"):
         se = math.hypot(a[f"{key}_stderr"], b[f"{key}_stderr"])
         assert abs(a[key] - b[key]) <= REPLICATE_T * se, (key, a[key], b[key], se)
@@ -162,7 +162,7 @@ def test_issue_reproducer_delta_001_float32_does_not_blame_the_user(tmp_path: Pa
     """At ``--delta 0.01`` float32 exited 2 with "y must be finite ..." (a NaN curve)."""
     status, mode = _theorem1_json(tmp_path, "float32", "--delta", "0.01", "--samples",
                                   "5000", "--num-sigma", "20", "--replicates", "3")
-    assert status in (0, 1)
+    assert status in (0, 1, 4)
     assert all(v is not None and v > 0 for v in mode["snr_simulated"])
     assert mode["peak_snr_simulated"] > 1e8
 
@@ -228,13 +228,13 @@ def test_peak_memory_is_flat_in_sigma_points_and_samples(simulator: str) -> None
 # ---------------------------------------------------------------------------------------
 # 3. Exit codes
 # ---------------------------------------------------------------------------------------
-SMALL_T1 = ["theorem1", "--method", "reduced", "--samples", "2000", "--num-sigma", "8",
+SMALL_T1 = ["theorem1", "--method", "reduced", "--samples", "20000", "--num-sigma", "8",
             "--replicates", "2", "--input", "noisy", "--quiet"]
 
 
 def test_exit_codes_are_documented() -> None:
     doc = cli.__doc__ or ""
-    for status in ("0", "1", "2", "3"):
+    for status in ("0", "1", "2", "3", "4"):
         assert re.search(rf"^\* {status} -- ", doc, re.M), status
     assert "--exit-zero" in cli.EPILOG
 
@@ -279,8 +279,9 @@ def test_resume_refuses_the_json_of_a_different_run(tmp_path: Path) -> None:
     path = str(tmp_path / "sweep.json")
     argv = ["sweep", "--vary", "K", "--values", "2,3", "--method", "reduced", "--samples",
             "500", "--num-sigma", "5", "--input", "noisy", "--quiet", "--json", path]
-    assert run_cli(argv)[0] == 1
-    assert run_cli([*argv, "--resume"])[0] == 1  # the same run resumes
+    first = run_cli(argv)[0]
+    assert first in (1, 4)  # 4: undetermined (500 samples are too few for a verdict)
+    assert run_cli([*argv, "--resume"])[0] == first  # the same run resumes
     assert_usage_error([*argv[:-2], "--samples", "600", "--json", path, "--resume"], "--json")
     assert_usage_error(["survey", "--quiet", "--json", path, "--resume"], "--json")
 
@@ -398,8 +399,8 @@ def test_sweep_validates_every_value_before_computing_any(monkeypatch: Any) -> N
     """``sweep --vary K --values 2,3,25`` computed 2 and 3, then failed on 25."""
     calls: list[Any] = []
     monkeypatch.setattr("verify.sweep.parallel.map_tasks", lambda *a, **k: calls.append(a))
-    err = assert_usage_error(["sweep", "--vary", "K", "--values", "2,3,25", "--quiet"],
-                             "--values", "25")
+    err = assert_usage_error(["sweep", "--vary", "K", "--values", "2,3,25", "--method",
+                              "ambient", "--quiet"], "--values", "25")
     assert calls == []
     assert "K*d" in err
 
@@ -433,7 +434,7 @@ def test_progress_goes_to_stderr_not_stdout(argv: list[str]) -> None:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = cli.main(argv)
     if argv[0] != "survey" or QUADRATURE_BUILT:
-        assert status in (0, 1), err.getvalue()
+        assert status in (0, 1, 4), err.getvalue()
     assert "\r" not in out.getvalue()
     if status in (0, 1):
         assert "\r" in err.getvalue() or "━" in err.getvalue()  # rich draws bars on stderr

@@ -64,6 +64,9 @@ class ClaimsResult:
     the analysis behind the claims, and the claims.  ``render``/``plot`` call the functions
     of the same names in the subclass's command module."""
 
+    JUDGES_TRUST = True
+    """Its verdict already accounts for untrustworthy Monte Carlo estimates."""
+
     options: Any
     runs: dict[str, dict[str, Any]]
     failures: dict[str, dict[str, Any]]

@@ -175,16 +175,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", UntrustworthyWarning)
             result = args.module.execute(args)
         flagged = [w for w in caught if issubclass(w.category, UntrustworthyWarning)]
-        for w in caught:
+        for w in caught:  # the others go on as they came (to the caller's filters)
             if not issubclass(w.category, UntrustworthyWarning):
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         out = report.console(stderr=args.json == "-")
         for item in result.render(table=not args.quiet):
             out.print(item)
         verdict = result.verdict
-        if flagged and verdict in ("holds", "deviates"):
-            # the safety net: every Monte Carlo estimate of this run was seen; a verdict
-            # never holds or deviates on one flagged untrustworthy
+        if flagged and verdict in ("holds", "deviates") \
+                and not getattr(result, "JUDGES_TRUST", False):
+            # the safety net for commands that do not judge trust claim by claim (theorem1,
+            # sweep and the claim commands do): a verdict never holds or deviates on an
+            # estimate flagged untrustworthy
             verdict = "undetermined"
             out.print(f"verdict [bold]UNDETERMINED[/bold]: {len(flagged)} Monte Carlo "
                       f"estimate(s) were flagged untrustworthy ({flagged[0].message}); the "

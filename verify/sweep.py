@@ -32,6 +32,9 @@ INTEGER = ("K", "d", "n")
 class SweepResult:
     """One :class:`theorem1.Theorem1Result` (as JSON) per value of the varied parameter."""
 
+    JUDGES_TRUST = True
+    """Its verdict already accounts for untrustworthy Monte Carlo estimates."""
+
     vary: str
     values: list[float]
     runs: dict[str, dict[str, Any]]

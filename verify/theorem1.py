@@ -281,6 +281,9 @@ class ModeResult:
 class Theorem1Result:
     """Result of :func:`run`: the options and one :class:`ModeResult` per input mode."""
 
+    JUDGES_TRUST = True
+    """Its verdict already accounts for untrustworthy Monte Carlo estimates."""
+
     options: Theorem1Options
     modes: dict[str, ModeResult]
     elapsed_s: float = field(default=0.0)

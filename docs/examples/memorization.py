@@ -41,4 +41,4 @@ optimum = molrg.snr(model, sigma, method=mc)  # the same draws: common random nu
 print("memorising:", np.round(curve.estimate, 1))
 print("optimal:   ", np.round(optimum.estimate, 1))
 
-assert status in (0, 1) and not report["failures"]
+assert status in (0, 1, 4) and not report["failures"]  # 4: undetermined (small sizes)

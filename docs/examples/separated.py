@@ -39,4 +39,4 @@ accuracy = molrg.probe_accuracy(clusters, sigma, probe="bayes", samples=1_000 if
 print("SNR:          ", np.round(snr.estimate, 2))
 print("Bayes accuracy:", np.round(accuracy.estimate, 3))
 
-assert status in (0, 1) and not report["failures"]
+assert status in (0, 1, 4) and not report["failures"]  # 4: undetermined (small sizes)
