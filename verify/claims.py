@@ -94,6 +94,13 @@ class ClaimsResult:
             title="claims")]
         out += [f"[red]FAILED[/red] {key}: {f['error']}" for key, f in self.failures.items()]
         held = sum(c.holds for c in self.claims)
+        params = self.options.to_json()
+        if {"sigma_min", "sigma_max", "num_sigma"} <= set(params):
+            out.append(f"grid: {params['num_sigma']} log-spaced sigma in "
+                       f"[{params['sigma_min']:g}, {params['sigma_max']:g}]; "
+                       "[yellow]grid-limited[/yellow]: the curve-shape and peak claims are "
+                       "judged on this grid (stability under refinement not tested; "
+                       "--num-sigma refines it)")
         out.append(f"verdict [bold]{self.verdict.upper()}[/bold] ({held} of "
                    f"{len(self.claims)} claims hold)")
         return out
