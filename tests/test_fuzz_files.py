@@ -307,3 +307,10 @@ def test_resume_accepts_results_whose_shape_depends_on_the_options(
     path = tmp_path / "run.json"
     assert cli.main([*argv, "--json", str(path)]) in (0, 1)
     assert cli.main([*argv, "--json", str(path), "--resume"]) in (0, 1), capsys.readouterr().err
+
+
+def test_only_descriptor_paths_are_appended() -> None:
+    assert report._stream_path("/dev/stdout") and report._stream_path("/dev/fd/3")
+    assert report._stream_path("/proc/self/fd/1")
+    assert not report._stream_path("/dev/shm/out.json")  # a tmpfs file: replaced atomically
+    assert not report._stream_path("out.json")

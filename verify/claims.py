@@ -125,6 +125,13 @@ class ClaimsResult:
             out.append(f"[yellow]no verdict[/yellow]: {'; '.join(why[:4])}"
                        + (f" (and {len(why) - 4} more)" if len(why) > 4 else "")
                        + " -- more samples decide it")
+        params = self.options.to_json()
+        if {"sigma_min", "sigma_max", "num_sigma"} <= set(params):
+            out.append(f"grid: {params['num_sigma']} log-spaced sigma in "
+                       f"[{params['sigma_min']:g}, {params['sigma_max']:g}]; "
+                       "[yellow]grid-limited[/yellow]: the curve-shape and peak claims are "
+                       "judged on this grid (stability under refinement not tested; "
+                       "--num-sigma refines it)")
         out.append(f"verdict [bold]{self.verdict.upper()}[/bold] ({held} of "
                    f"{len(self.claims)} claims hold)")
         return out

@@ -271,6 +271,9 @@ class MapResult:
             out.append(f"exact part of {self.cached_cells} cell(s) read from the --cache")
         for key, failure in self.failures.items():
             out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+        out.append(f"grid: exact peaks bracketed on {UNIMODALITY_GRID.size} log-spaced sigma "
+                   f"in [{UNIMODALITY_GRID[0]:g}, {UNIMODALITY_GRID[-1]:g}] per cell, then "
+                   "refined (not grid-limited); unimodality is judged on that scan")
         out.append(f"verdict ({self.options.form} form, 15% peak claim in every cell): "
                    f"[bold]{self.verdict.upper()}[/bold]")
         return out

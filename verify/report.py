@@ -422,9 +422,10 @@ def open_output(path: str | Path, option: str = "output") -> Iterator[Any]:
     * A regular file (or a new path): written to a unique temporary file in the same
       folder (:func:`tempfile.mkstemp`, so concurrent runs never share a name), flushed and
       renamed over the target; a symbolic link is followed (the link stays a link).
-    * Anything else (a device such as ``/dev/null``, a FIFO, a socket) and any existing
-      path under ``/dev/`` or ``/proc/`` (``/dev/stdout`` redirected to a file): opened and
-      written directly -- never replaced by a regular file.
+    * Anything else (a device such as ``/dev/null``, a FIFO, a socket) and the descriptor
+      paths ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N`` (also
+      when redirected to a file): opened for appending and written directly -- never
+      replaced by a regular file.
     * Any failure (full disk, read-only folder, an error in the block): the temporary file
       is removed and the target is left as it was; an ``OSError`` becomes
       :class:`OutputError` naming ``option`` (the CLI's exit 2).
@@ -480,8 +481,11 @@ def _stream_path(path: str | Path) -> bool:
     """``/dev/stdout``, ``/dev/fd/3``, ``/proc/self/fd/1``: a descriptor, written in place
     even when it is redirected to a regular file (renaming over that file would lose what
     was already written to it)."""
+    import re
+
     text = os.path.abspath(path)
-    return text.startswith(("/dev/", "/proc/"))
+    return text in ("/dev/stdout", "/dev/stderr") or bool(
+        re.fullmatch(r"/dev/fd/\d+|/proc/(self|\d+)/fd/\d+", text))
 
 
 def check_output_path(option: str, path: str | None, *,

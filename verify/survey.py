@@ -37,6 +37,7 @@ class SurveyResult:
     failures: dict[str, dict[str, Any]]
     elapsed_s: float
     verdict: str = "info"
+    num_sigma: int | None = None
 
     @property
     def cases(self) -> list[dict[str, Any]]:
@@ -58,6 +59,13 @@ class SurveyResult:
             title=f"Theorem 1 survey, {len(self.cases)} rows ({self.elapsed_s:.0f} s)")]
         for key, failure in self.failures.items():
             out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+        if self.num_sigma is not None:
+            coarse = self.num_sigma < 40
+            out.append(f"grid: {self.num_sigma} log-spaced sigma per case over a factor "
+                       f"{theorem1.GRID_HALF_WIDTH**2:g} around the peaks (theorem1's grid)"
+                       + ("; [yellow]grid-limited[/yellow]: coarser than theorem1's default "
+                          "(40), a finer grid (--num-sigma 40) may change the 'holds' counts"
+                          if coarse else ""))
         return out
 
     def plot(self, path: str) -> None:
@@ -150,7 +158,7 @@ def run(*, cases: int = 60, seed: int = 0, samples: int = 40_000, num_sigma: int
                                 on_result=on_result)
     rows = [row for rs in result.results.values() for row in rs]
     return SurveyResult(result.results, summarise(rows), result.failures,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, num_sigma=num_sigma)
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
