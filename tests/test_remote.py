@@ -158,3 +158,22 @@ def test_local_workers_ignore_sigint_and_this_process_does_not() -> None:
     assert len(ignored) == 2 and all(ignored.values()), ignored
     assert not _sigint_ignored()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _blas_threads_now(task: parallel.Task) -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_a_dask_task_runs_with_one_blas_thread() -> None:
+    """What each Dask worker runs (``_run_one_on_worker``) limits BLAS to one thread, also
+    on a worker started without the nanny's OPENBLAS_NUM_THREADS=1."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads_now(parallel.Task("x", {})) < 2:
+            pytest.skip("this BLAS cannot run 2 threads here")
+        key, ok, threads = parallel._run_one_on_worker(_blas_threads_now, parallel.Task("x", {}))
+        assert (key, ok, threads) == ("x", True, 1)
+        assert _blas_threads_now(parallel.Task("x", {})) == 2
