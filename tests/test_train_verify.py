@@ -45,7 +45,7 @@ def test_quick_fig3_writes_json_with_claims_and_the_paper_recipe(tmp_path: Path)
     assert {"fig3-subspaces", "fig3-snr", "fig3-unimodal", "fig3-peaks-coincide",
             "fig3-probe"} <= names
     runs = data["runs"]
-    assert {"optimal", "fig3/seed=0", "fig3/paper-recipe"} <= set(runs)
+    assert {"optimal", "fig3/seed=0", "fig3/paper-recipe/seed=0"} <= set(runs)
     assert len(runs["fig3/seed=0"]["snr"]) == 9
     seeds = data["analysis"]["fig3"]["seeds"]
     assert 0.0 <= seeds["fig3/seed=0"]["largest_angle_deg"] <= 90.0
