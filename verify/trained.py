@@ -175,7 +175,7 @@ def _train(model: Any, p: dict[str, Any], **kw: Any) -> tuple[Any, dict[str, Any
     den = molrg.train_denoiser(model, options=opts, **kw)
     hist = den.loss_history
     q = max(1, hist.size // 4)
-    info = {"train_s": den.seconds, "final_loss": float(hist[-1]),
+    info = {"train_s": den.seconds, "train_cpu_s": den.cpu_seconds, "final_loss": float(hist[-1]),
             "loss_change_last_quarter": float(hist[-1] / hist[-q - 1] - 1.0)
             if hist.size > 1 else math.nan,
             "epochs": den.epoch, "samples": den.recipe["samples"]}
