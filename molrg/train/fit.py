@@ -182,7 +182,7 @@ def _model_meta(model: Any) -> tuple[int, int, float, int, str]:
 
 
 def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, seed: Any,
-        options: Any, data: Any, checkpoints: Any, callback: Any) -> _Plan:
+        options: Any, data: Any, checkpoints: Any, callback: Any, progress: Any) -> _Plan:
     K, d, delta, n, desc = _model_meta(model)
     architecture = check_choice("architecture", architecture, ARCHITECTURES)
     share = check_bool("share", share)
@@ -220,6 +220,7 @@ def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, se
         except TypeError:
             raise ParameterTypeError(f"checkpoints={checkpoints!r} must be a sequence of epochs "
                                      f"in [1, {epochs}]") from None
+    check_bool("progress", progress)
     if callback is not None and not callable(callback):
         raise ParameterTypeError(f"callback={callback!r} must be None or a callable(epoch, loss)")
     torch = require_torch("molrg.train_denoiser")
@@ -363,7 +364,7 @@ def train_denoiser(
     :class:`TrainedDenoiser` (``checkpoints``: dict epoch -> TrainedDenoiser).
     """
     plan = _iv(model, architecture, share, samples, epochs, seed, options, data, checkpoints,
-               callback)
+               callback, progress)
     return _train(plan, callback, progress)
 
 

@@ -61,11 +61,16 @@ class TrainOptions:
         if not isinstance(self.schedule, DDPMSchedule):
             raise ParameterTypeError(f"schedule={self.schedule!r} must be a DDPMSchedule")
         if self.levels is not None:
-            if isinstance(self.levels, (str, bytes)) or not hasattr(self.levels, "__len__") \
-                    or len(self.levels) == 0:
+            try:
+                if isinstance(self.levels, (str, bytes)):
+                    raise TypeError
+                items = list(self.levels)
+            except TypeError:
+                items = []
+            if not items:
                 raise ParameterError(f"levels={self.levels!r}; valid: a non-empty sequence of "
                                      "positive noise levels")
-            lv = tuple(check_real("levels", s, low=0.0, high=1e6) for s in self.levels)
+            lv = tuple(check_real("levels", s, low=0.0, high=1e6) for s in items)
             object.__setattr__(self, "levels", lv)
         object.__setattr__(self, "width", check_int("width", self.width, low=1))
         object.__setattr__(self, "depth", check_int("depth", self.depth, low=1))
