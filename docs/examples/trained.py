@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 
 import molrg
+from molrg.train import torch_available
 from verify.cli import main
 
 SMALL = os.environ.get("MOLRG_EXAMPLE_SMALL") == "1"  # the test suite runs small sizes
 
-if not molrg.train.torch_available():
+if not torch_available():
     print("python -m verify trained needs PyTorch: pip install 'molrg[train]'")
     raise SystemExit(0)
 
