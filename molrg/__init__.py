@@ -241,7 +241,7 @@ _LAZY: dict[str, str] = {
 """Where each public name lives: imported from there on first access (``molrg.snr``,
 ``from molrg import snr``), then cached in this module."""
 
-_SUBMODULES = ("symbolic", "reference", "validation", "train")
+_SUBMODULES = ("symbolic", "reference", "validation")
 
 
 def __getattr__(name: str) -> Any:

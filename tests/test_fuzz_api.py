@@ -76,6 +76,10 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
 }
 """Per-callable overrides of the baseline (small and fast)."""
 
+TORCH_BOUND = ("train_denoiser", "TorchDenoiser", "TrainedDenoiser")
+"""Callables that build or train torch networks (the optional ``train`` extra; a training
+per call): their argument validation is tested in tests/test_train.py and
+tests/test_torch_adaptor.py."""
 RESULT_RECORDS = ("Concordance", "CurveShape", "Peak", "ProbeResult", "SNRPeak", "SNRResult",
                   "Unimodality")
 """Plain result records (no validation by design: the package builds them)."""
@@ -102,6 +106,8 @@ def _skip_reason(name: str) -> str | None:
     obj = getattr(molrg, name)
     if name in RESULT_RECORDS:
         return "a result record"
+    if name in TORCH_BOUND:
+        return "builds or trains a torch network (tests/test_train*.py)"
     if _is_placeholder(obj):
         return "a placeholder (being built)"
     if dataclasses.is_dataclass(obj) and not hasattr(obj, "__post_init__"):

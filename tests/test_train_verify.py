@@ -4,6 +4,7 @@ the extra; bad options exit 2 before any training."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ def test_without_torch_the_command_exits_2_naming_the_extra_and_others_still_run
     assert "molrg[train]" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE", "ci") != "thorough",
+                    reason="the same --quick --parts fig3 run is tests/test_examples.py"
+                    "::test_example_runs[trained]; its JSON is checked in the thorough profile")
 def test_quick_fig3_writes_json_with_claims_and_the_paper_recipe(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     path = tmp_path / "t.json"
@@ -45,7 +49,7 @@ def test_quick_fig3_writes_json_with_claims_and_the_paper_recipe(tmp_path: Path)
     assert {"fig3-subspaces", "fig3-snr", "fig3-unimodal", "fig3-peaks-coincide",
             "fig3-probe"} <= names
     runs = data["runs"]
-    assert {"optimal", "fig3/seed=0", "fig3/paper-recipe"} <= set(runs)
+    assert {"optimal", "fig3/seed=0", "fig3/paper-recipe/seed=0"} <= set(runs)
     assert len(runs["fig3/seed=0"]["snr"]) == 9
     seeds = data["analysis"]["fig3"]["seeds"]
     assert 0.0 <= seeds["fig3/seed=0"]["largest_angle_deg"] <= 90.0

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import ParameterError
+from ..validation import ParameterError, ParameterTypeError
 
 __all__ = ["SubspaceRecovery", "subspace_recovery"]
 
@@ -48,23 +48,40 @@ def _largest_angle(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.max(subspace_angles(a, b))))
 
 
-def subspace_recovery(basis: Any, true_bases: Any) -> SubspaceRecovery:
+def subspace_recovery(basis: Any, model: Any) -> SubspaceRecovery:
     """Principal angles between learned blocks and true subspaces (:class:`SubspaceRecovery`).
 
     Parameters
     ----------
     basis : ``(n, K d)`` learned basis, block ``j`` = columns ``j d : (j+1) d``.
-    true_bases : sequence of ``K`` arrays ``(n, d_k)`` (e.g. ``model.bases``), or a model
-        with ``bases``.
+    model : a :class:`~molrg.MoLRG` or :class:`~molrg.LowRankMixture` (its ``bases``), or a
+        sequence of ``K >= 1`` arrays ``(n, d_k)``.
     """
     from scipy.optimize import linear_sum_assignment
 
-    truth = [np.asarray(b, dtype=np.float64) for b in getattr(true_bases, "bases", true_bases)]
-    V = np.asarray(basis, dtype=np.float64)
+    raw = getattr(model, "bases", model)
+    try:
+        if any(np.iscomplexobj(b) for b in raw):
+            raise TypeError
+        truth = [np.asarray(b, dtype=np.float64) for b in raw]
+    except (TypeError, ValueError):
+        raise ParameterTypeError("model must be a molrg.MoLRG, a molrg.LowRankMixture or a "
+                                 "sequence of (n, d_k) bases") from None
+    if not truth or any(t.ndim != 2 or t.shape[1] < 1 or not np.all(np.isfinite(t))
+                        for t in truth):
+        raise ParameterError("model has no bases, or bases that are not finite (n, d_k) "
+                             "arrays; valid: a model or a sequence of (n, d_k) bases")
+    try:
+        if np.iscomplexobj(basis):
+            raise TypeError
+        V = np.asarray(basis, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterTypeError("basis must be an (n, K*d) array of real numbers") from None
     K = len(truth)
-    if V.ndim != 2 or V.shape[1] % K or any(t.shape[0] != V.shape[0] for t in truth):
-        raise ParameterError(f"basis has shape {V.shape}; valid: (n, K*d) with K={K} and the "
-                             "true bases' n")
+    if V.ndim != 2 or V.shape[1] == 0 or V.shape[1] % K or not np.all(np.isfinite(V)) \
+            or any(t.shape[0] != V.shape[0] for t in truth):
+        raise ParameterError(f"basis has shape {V.shape}; valid: finite (n, K*d) with K={K} "
+                             f"and the model's n")
     d = V.shape[1] // K
     cost = np.array([[_largest_angle(V[:, j * d:(j + 1) * d], t) for t in truth] for j in range(K)])
     rows, cols = linear_sum_assignment(cost)

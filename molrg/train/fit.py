@@ -44,18 +44,21 @@ class TrainedDenoiser(TorchDenoiser):
     ``molrg.probe_accuracy(..., denoiser=)``).  Attributes: ``module`` (the torch module),
     ``recipe`` (JSON-able dict: architecture, sizes, options, seed...), ``loss_history``
     (mean training loss per epoch), ``epoch`` (epochs trained), ``seconds`` (training wall
-    time).  The shared-``U`` DAE exposes :attr:`basis` and :meth:`dae` (a
+    time), ``cpu_seconds`` (CPU time of the training process over the run: on a machine
+    shared with other jobs, the wall time the run would take on an idle core with one
+    torch thread).  The shared-``U`` DAE exposes :attr:`basis` and :meth:`dae` (a
     :class:`~molrg.DAE`, for the exact Bayes probe); one DAE per level exposes
     :attr:`bases` and :meth:`basis_at`.
     """
 
     def __init__(self, module: Any, recipe: dict[str, Any], loss_history: Sequence[float],
-                 epoch: int, seconds: float = 0.0) -> None:
+                 epoch: int, seconds: float = 0.0, cpu_seconds: float = math.nan) -> None:
         super().__init__(module, time="sigma", name=f"trained {recipe['architecture']}")
         self.recipe = recipe
         self.loss_history = np.asarray(loss_history, dtype=np.float64)
         self.epoch = int(epoch)
         self.seconds = float(seconds)
+        self.cpu_seconds = float(cpu_seconds)
         self.checkpoints: dict[int, TrainedDenoiser] = {}
 
     def __repr__(self) -> str:
@@ -179,7 +182,7 @@ def _model_meta(model: Any) -> tuple[int, int, float, int, str]:
 
 
 def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, seed: Any,
-        options: Any, data: Any, checkpoints: Any, callback: Any) -> _Plan:
+        options: Any, data: Any, checkpoints: Any, callback: Any, progress: Any) -> _Plan:
     K, d, delta, n, desc = _model_meta(model)
     architecture = check_choice("architecture", architecture, ARCHITECTURES)
     share = check_bool("share", share)
@@ -217,6 +220,7 @@ def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, se
         except TypeError:
             raise ParameterTypeError(f"checkpoints={checkpoints!r} must be a sequence of epochs "
                                      f"in [1, {epochs}]") from None
+    check_bool("progress", progress)
     if callback is not None and not callable(callback):
         raise ParameterTypeError(f"callback={callback!r} must be None or a callable(epoch, loss)")
     torch = require_torch("molrg.train_denoiser")
@@ -360,7 +364,7 @@ def train_denoiser(
     :class:`TrainedDenoiser` (``checkpoints``: dict epoch -> TrainedDenoiser).
     """
     plan = _iv(model, architecture, share, samples, epochs, seed, options, data, checkpoints,
-               callback)
+               callback, progress)
     return _train(plan, callback, progress)
 
 
@@ -394,6 +398,7 @@ def _train(plan: _Plan, callback: Callable[[int, float], Any] | None,
         history: list[float] = []
         kept: dict[int, TrainedDenoiser] = {}
         start = time.perf_counter()
+        cpu_start = time.process_time()
         bar = _progress(progress, plan.epochs)
         with bar as advance:
             for epoch in range(1, plan.epochs + 1):
@@ -422,7 +427,8 @@ def _train(plan: _Plan, callback: Callable[[int, float], Any] | None,
                                                   time.perf_counter() - start)
                 advance()
         seconds = time.perf_counter() - start
-    result = TrainedDenoiser(module, r, history, plan.epochs, seconds)
+        cpu = time.process_time() - cpu_start
+    result = TrainedDenoiser(module, r, history, plan.epochs, seconds, cpu)
     result.checkpoints = kept
     return result
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import ParameterError, check_int
+from ..validation import ParameterError, check_int, check_real
 
 __all__ = ["PAPER_SIGMAS", "DDPMSchedule"]
 
@@ -45,9 +45,10 @@ class DDPMSchedule:
     beta_end: float = 0.02
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "T", check_int("T", self.T, low=2))
-        b0, b1 = float(self.beta_start), float(self.beta_end)
-        if not 0.0 < b0 <= b1 < 1.0:
+        object.__setattr__(self, "T", check_int("T", self.T, low=2, high=10**7))
+        b0 = check_real("beta_start", self.beta_start, low=0.0, high=1.0)
+        b1 = check_real("beta_end", self.beta_end, low=0.0, high=1.0)
+        if not b0 <= b1:
             raise ParameterError(f"beta_start={self.beta_start!r}, beta_end={self.beta_end!r}; "
                                  "valid: 0 < beta_start <= beta_end < 1")
         object.__setattr__(self, "beta_start", b0)
