@@ -27,7 +27,8 @@ NOT_SHIPPED = {".gitignore"}
 # mkdocs.yml (test_site, without the strict build), tests/data (reference values),
 # docs/data (test_claims), the Makefile (test_results_pipeline)
 SUBSET = ["tests/test_docs.py", "tests/test_site.py", "-k",
-          "not built and not mkdocs_build and not serves_katex",
+          "not built and not mkdocs_build and not serves_katex and not browser"
+          " and not signatures",
           "tests/test_quadrature.py::test_against_reference_values",
           "tests/test_results_pipeline.py::test_every_result_is_made_once_and_then_up_to_date",
           "tests/test_init.py"]
