@@ -21,20 +21,30 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy loading)
     from .analysis import (
+        SHAPE_TOL,
+        SHAPES,
+        AdaptiveShape,
         Concordance,
         CurveShape,
         SNRPeak,
         Unimodality,
+        adaptive_shape,
         concordance,
         count_local_maxima,
+        crn_covariance,
         curve_shape,
         grid_peak,
+        result_shape,
+        shape_threshold,
         snr_peak,
         unimodality,
     )
     from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
+    from .dynamics import Sampler, backward
     from .empirical import EmpiricalDenoiser
-    from .estimators import SNRResult, snr
+    from .ensemble import LABEL_NOISE, EnsembleResult, ensemble_accuracy, ensemble_sigmas
+    from .estimators import MIN_VERDICT_SAMPLES, TAIL_SHARE_MAX, SNRResult, UntrustworthyWarning, snr
+    from .generalization import GeneralizationScore, generalization_score
     from .kernel import softmax_weights
     from .mixtures import LowRankMixture
     from .models import MoLRG, Setting
@@ -53,7 +63,18 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
         Quadrature,
     )
     from .probes import ProbeResult, probe_accuracy
+    from .results import load_results
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
+    from .train import (
+        DDPMSchedule,
+        SubspaceRecovery,
+        TorchDenoiser,
+        TrainedDenoiser,
+        TrainOptions,
+        subspace_recovery,
+        train_denoiser,
+    )
+    from .uturn import collapse_curve, law_check, speciation_curve
     from .validation import ParameterError, ParameterTypeError
 
 __version__ = "0.2.0"
@@ -67,14 +88,23 @@ __all__ = [
     "ESTIMANDS",
     "FORMS",
     "INPUTS",
+    "LABEL_NOISE",
     "MEAN_PLACEMENTS",
     "METHODS",
+    "MIN_VERDICT_SAMPLES",
     "PROBES",
+    "SHAPES",
+    "SHAPE_TOL",
     "SIMULATORS",
+    "TAIL_SHARE_MAX",
+    "AdaptiveShape",
     "Concordance",
     "CurveShape",
+    "DDPMSchedule",
     "Denoiser",
     "EmpiricalDenoiser",
+    "EnsembleResult",
+    "GeneralizationScore",
     "LowRankMixture",
     "MoLRG",
     "MonteCarlo",
@@ -86,27 +116,47 @@ __all__ = [
     "Quadrature",
     "SNRPeak",
     "SNRResult",
+    "Sampler",
     "Setting",
+    "SubspaceRecovery",
+    "TorchDenoiser",
+    "TrainOptions",
+    "TrainedDenoiser",
     "Unimodality",
+    "UntrustworthyWarning",
     "__version__",
+    "adaptive_shape",
     "approx_snr",
+    "backward",
+    "collapse_curve",
     "concordance",
     "count_local_maxima",
+    "crn_covariance",
     "curve_shape",
     "dae",
     "dlogsnr_dlogsigma",
+    "ensemble_accuracy",
+    "ensemble_sigmas",
     "exact_limits",
     "features",
+    "generalization_score",
     "grid_peak",
+    "law_check",
     "limits",
+    "load_results",
     "margin",
     "peak",
     "peak_law",
     "posterior_mean",
     "probe_accuracy",
+    "result_shape",
+    "shape_threshold",
     "snr",
     "snr_peak",
     "softmax_weights",
+    "speciation_curve",
+    "subspace_recovery",
+    "train_denoiser",
     "unimodality",
 ]
 
@@ -128,8 +178,17 @@ _LAZY: dict[str, str] = {
     "features": "denoisers",
     "posterior_mean": "denoisers",
     "EmpiricalDenoiser": "empirical",
+    "GeneralizationScore": "generalization",
+    "generalization_score": "generalization",
+    "LABEL_NOISE": "ensemble",
+    "EnsembleResult": "ensemble",
+    "ensemble_accuracy": "ensemble",
+    "ensemble_sigmas": "ensemble",
     "SNRResult": "estimators",
     "snr": "estimators",
+    "MIN_VERDICT_SAMPLES": "estimators",
+    "TAIL_SHARE_MAX": "estimators",
+    "UntrustworthyWarning": "estimators",
     "softmax_weights": "kernel",
     "LowRankMixture": "mixtures",
     "MoLRG": "models",
@@ -148,6 +207,7 @@ _LAZY: dict[str, str] = {
     "Quadrature": "options",
     "ProbeResult": "probes",
     "probe_accuracy": "probes",
+    "load_results": "results",
     "Peak": "theory",
     "approx_snr": "theory",
     "dlogsnr_dlogsigma": "theory",
@@ -158,11 +218,30 @@ _LAZY: dict[str, str] = {
     "peak_law": "theory",
     "ParameterError": "validation",
     "ParameterTypeError": "validation",
+    "Sampler": "dynamics",
+    "backward": "dynamics",
+    "collapse_curve": "uturn",
+    "law_check": "uturn",
+    "speciation_curve": "uturn",
+    "DDPMSchedule": "train",
+    "SubspaceRecovery": "train",
+    "TorchDenoiser": "train",
+    "TrainOptions": "train",
+    "TrainedDenoiser": "train",
+    "subspace_recovery": "train",
+    "train_denoiser": "train",
+    "SHAPE_TOL": "analysis",
+    "SHAPES": "analysis",
+    "AdaptiveShape": "analysis",
+    "adaptive_shape": "analysis",
+    "crn_covariance": "analysis",
+    "result_shape": "analysis",
+    "shape_threshold": "analysis",
 }
 """Where each public name lives: imported from there on first access (``molrg.snr``,
 ``from molrg import snr``), then cached in this module."""
 
-_SUBMODULES = ("symbolic", "reference", "validation")
+_SUBMODULES = ("symbolic", "reference", "validation", "train")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""Array namespaces and random-number adapters: the only backend-aware module.
+"""Array namespaces and random-number adapters; with :mod:`molrg.arrays` (``to_numpy``,
+``array_namespace``, re-exported here) the only backend-aware code.
 
 The numerical code is written once against the array-API standard; this module
 resolves a backend *name* to a namespace and gives each namespace a random generator
@@ -11,10 +12,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-import array_api_compat
 import numpy as np
 from array_api_compat import is_cupy_namespace
 
+from .arrays import array_namespace, to_numpy
+from .options import BACKENDS, DEFAULT_MEMORY_BYTES
 from .validation import ParameterError, ParameterTypeError
 
 __all__ = [
@@ -26,8 +28,6 @@ __all__ = [
     "resolve_dtype",
     "to_numpy",
 ]
-
-from .options import BACKENDS
 
 Seed = int | np.random.Generator | np.random.SeedSequence | None
 
@@ -48,18 +48,6 @@ CUPY_INSTALL_HINT = (
     "`pip install 'molrg[gpu]'` (CUDA 12.x: cupy-cuda12x) or "
     "`pip install cupy-cuda11x` for CUDA 11.x; see docs/gpu.md."
 )
-
-
-def array_namespace(*arrays: Any) -> ModuleType:
-    """The array-API namespace of ``arrays``.
-
-    NumPy (>= 2.1) arrays get ``numpy`` itself, which implements the standard: its
-    ``array_api_compat`` wrapper costs some 0.4 s to import, a third of the main
-    command's budget.  Every other library goes through ``array_api_compat``.
-    """
-    if arrays and all(isinstance(a, (np.ndarray, np.generic)) for a in arrays):
-        return np
-    return array_api_compat.array_namespace(*arrays)
 
 
 def namespace(backend: str | ModuleType, name: str = "backend") -> ModuleType:
@@ -98,8 +86,6 @@ def memory_budget(xp: ModuleType, requested: int) -> int:
     sized to fill the device, and the batch size -- hence the random stream -- does not
     change from call to call with the memory pool's state (it would with free memory).
     """
-    from .options import DEFAULT_MEMORY_BYTES
-
     return device_budget(xp, requested) if requested == DEFAULT_MEMORY_BYTES else requested
 
 
@@ -147,18 +133,6 @@ def float_dtype_of(xp: ModuleType, x: Any, name: str = "x") -> str:
 
 def _dtype_name(dtype: Any) -> str:
     return "float64" if "64" in str(dtype) else "float32"
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """Copy an array of any supported namespace to a NumPy array (host memory)."""
-    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
-        return np.asarray(x.get())
-    if isinstance(x, np.ndarray):
-        return x
-    try:
-        return np.from_dlpack(x)
-    except (TypeError, AttributeError, BufferError, RuntimeError):
-        return np.asarray(x)
 
 
 class Random:

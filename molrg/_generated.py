@@ -9,6 +9,10 @@ them.  Functions marked in ``NUMPY_ONLY`` use SciPy's Lambert W and run on NumPy
 # fmt: off
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 DERIVATION_HASH = "e7750650c56258e9"
 
 MEAN_OF_RATIOS_MEAN_THRESHOLD = 2
@@ -42,8 +46,24 @@ def _trigamma(x):
 
 
 def call(name, xp, **values):
-    """Evaluate the generated function ``name`` with the arguments it needs from ``values``."""
+    """Evaluate the generated function ``name`` with the arguments it needs from ``values``.
+
+    Kept for exploration and old callers; library code imports a function by name or uses
+    the typed table ``FORMULAS`` (grep finds those uses, not names built as strings)."""
     return globals()[name](xp, *(values[a] for a in ARGS[name]))
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A generated function and the names of its arguments after ``xp``: calling it with
+    keywords passes the ones it needs (``f(xp, sigma=s, K=k, d=n, delta=e)`` works for every
+    formula of a table, whatever subset it uses)."""
+
+    fn: Callable[..., Any]
+    args: tuple[str, ...]
+
+    def __call__(self, xp: Any, **values: Any) -> Any:
+        return self.fn(xp, *(values[a] for a in self.args))
 
 def zeta(xp, sigma):  # noqa: D103
     """``zeta = 1/(sigma**2 + 1)``."""
@@ -709,3 +729,123 @@ NUMPY_ONLY = frozenset({
     'corrected_variance',
     'corrected_kappa3',
 })
+
+
+@dataclass(frozen=True)
+class FormFormulas:
+    """Theorem 1's quantities in one form (printed or derived) for one input."""
+
+    margin: Formula
+    what_plus: Formula
+    what_minus: Formula
+    C: Formula
+    bracket: Formula
+    snr: Formula
+    dlogsnr_dlogsigma: Formula
+    limit_zero: Formula
+    limit_inf: Formula
+
+
+@dataclass(frozen=True)
+class InputFormulas:
+    """Every formula that depends on the input (noisy or clean), by name."""
+
+    variance_own: Formula
+    variance_other: Formula
+    corrected_a_own: Formula
+    corrected_a_other: Formula
+    corrected_snr_of_moments: Formula
+    exact_ratio_of_means_zero: Formula
+    exact_ratio_of_means_inf: Formula
+    exact_mean_of_ratios_zero: Formula
+    exact_mean_of_ratios_inf: Formula
+    peak_law_s0: Formula
+    peak_law_z0: Formula
+    peak_law_refine: Formula
+    peak_law_z_refine: Formula
+    printed: FormFormulas
+    derived: FormFormulas
+
+
+NOISY = InputFormulas(
+    variance_own=Formula(noisy_variance_own, ('sigma',)),
+    variance_other=Formula(noisy_variance_other, ('sigma', 'delta')),
+    corrected_a_own=Formula(noisy_corrected_a_own, ('sigma', 'delta')),
+    corrected_a_other=Formula(noisy_corrected_a_other, ('sigma', 'delta')),
+    corrected_snr_of_moments=Formula(noisy_corrected_snr_of_moments, ('p1', 'p2', 'q1', 'q2', 'sigma', 'K', 'delta')),
+    exact_ratio_of_means_zero=Formula(noisy_exact_ratio_of_means_zero, ('K', 'delta')),
+    exact_ratio_of_means_inf=Formula(noisy_exact_ratio_of_means_inf, ('K',)),
+    exact_mean_of_ratios_zero=Formula(noisy_exact_mean_of_ratios_zero, ('K', 'd', 'delta')),
+    exact_mean_of_ratios_inf=Formula(noisy_exact_mean_of_ratios_inf, ('K', 'd')),
+    peak_law_s0=Formula(noisy_peak_law_s0, ('K', 'd', 'delta')),
+    peak_law_z0=Formula(noisy_peak_law_z0, ('K', 'd', 'delta')),
+    peak_law_refine=Formula(noisy_peak_law_refine, ('s', 'K', 'd', 'delta')),
+    peak_law_z_refine=Formula(noisy_peak_law_z_refine, ('s', 'K', 'delta')),
+    printed=FormFormulas(
+        margin=Formula(noisy_printed_margin, ('sigma', 'd', 'delta')),
+        what_plus=Formula(noisy_printed_what_plus, ('sigma', 'K', 'd', 'delta')),
+        what_minus=Formula(noisy_printed_what_minus, ('sigma', 'K', 'd', 'delta')),
+        C=Formula(noisy_printed_C, ('sigma', 'delta')),
+        bracket=Formula(noisy_printed_bracket, ('sigma', 'K', 'd', 'delta')),
+        snr=Formula(noisy_printed_snr, ('sigma', 'K', 'd', 'delta')),
+        dlogsnr_dlogsigma=Formula(noisy_printed_dlogsnr_dlogsigma, ('sigma', 'K', 'd', 'delta')),
+        limit_zero=Formula(noisy_printed_limit_zero, ('K', 'delta')),
+        limit_inf=Formula(noisy_printed_limit_inf, ('K',)),
+    ),
+    derived=FormFormulas(
+        margin=Formula(noisy_derived_margin, ('sigma', 'd', 'delta')),
+        what_plus=Formula(noisy_derived_what_plus, ('sigma', 'K', 'd', 'delta')),
+        what_minus=Formula(noisy_derived_what_minus, ('sigma', 'K', 'd', 'delta')),
+        C=Formula(noisy_derived_C, ('sigma', 'delta')),
+        bracket=Formula(noisy_derived_bracket, ('sigma', 'K', 'd', 'delta')),
+        snr=Formula(noisy_derived_snr, ('sigma', 'K', 'd', 'delta')),
+        dlogsnr_dlogsigma=Formula(noisy_derived_dlogsnr_dlogsigma, ('sigma', 'K', 'd', 'delta')),
+        limit_zero=Formula(noisy_derived_limit_zero, ('K', 'delta')),
+        limit_inf=Formula(noisy_derived_limit_inf, ('K',)),
+    ),
+)
+
+
+CLEAN = InputFormulas(
+    variance_own=Formula(clean_variance_own, ()),
+    variance_other=Formula(clean_variance_other, ('delta',)),
+    corrected_a_own=Formula(clean_corrected_a_own, ('sigma', 'delta')),
+    corrected_a_other=Formula(clean_corrected_a_other, ('sigma', 'delta')),
+    corrected_snr_of_moments=Formula(clean_corrected_snr_of_moments, ('p1', 'p2', 'q1', 'q2', 'sigma', 'K', 'delta')),
+    exact_ratio_of_means_zero=Formula(clean_exact_ratio_of_means_zero, ('K', 'delta')),
+    exact_ratio_of_means_inf=Formula(clean_exact_ratio_of_means_inf, ('K', 'delta')),
+    exact_mean_of_ratios_zero=Formula(clean_exact_mean_of_ratios_zero, ('K', 'd', 'delta')),
+    exact_mean_of_ratios_inf=Formula(clean_exact_mean_of_ratios_inf, ('K', 'd', 'delta')),
+    peak_law_s0=Formula(clean_peak_law_s0, ('K', 'd', 'delta')),
+    peak_law_z0=Formula(clean_peak_law_z0, ('K', 'd', 'delta')),
+    peak_law_refine=Formula(clean_peak_law_refine, ('s', 'K', 'd', 'delta')),
+    peak_law_z_refine=Formula(clean_peak_law_z_refine, ('s', 'K', 'delta')),
+    printed=FormFormulas(
+        margin=Formula(clean_printed_margin, ('sigma', 'd', 'delta')),
+        what_plus=Formula(clean_printed_what_plus, ('sigma', 'K', 'd', 'delta')),
+        what_minus=Formula(clean_printed_what_minus, ('sigma', 'K', 'd', 'delta')),
+        C=Formula(clean_printed_C, ('sigma', 'delta')),
+        bracket=Formula(clean_printed_bracket, ('sigma', 'K', 'd', 'delta')),
+        snr=Formula(clean_printed_snr, ('sigma', 'K', 'd', 'delta')),
+        dlogsnr_dlogsigma=Formula(clean_printed_dlogsnr_dlogsigma, ('sigma', 'K', 'd', 'delta')),
+        limit_zero=Formula(clean_printed_limit_zero, ('K', 'delta')),
+        limit_inf=Formula(clean_printed_limit_inf, ('K',)),
+    ),
+    derived=FormFormulas(
+        margin=Formula(clean_derived_margin, ('sigma', 'd', 'delta')),
+        what_plus=Formula(clean_derived_what_plus, ('sigma', 'K', 'd', 'delta')),
+        what_minus=Formula(clean_derived_what_minus, ('sigma', 'K', 'd', 'delta')),
+        C=Formula(clean_derived_C, ('delta',)),
+        bracket=Formula(clean_derived_bracket, ('sigma', 'K', 'd', 'delta')),
+        snr=Formula(clean_derived_snr, ('sigma', 'K', 'd', 'delta')),
+        dlogsnr_dlogsigma=Formula(clean_derived_dlogsnr_dlogsigma, ('sigma', 'K', 'd', 'delta')),
+        limit_zero=Formula(clean_derived_limit_zero, ('K', 'delta')),
+        limit_inf=Formula(clean_derived_limit_inf, ('K', 'delta')),
+    ),
+)
+
+FORMULAS: dict[str, InputFormulas] = {
+    'noisy': NOISY,
+    'clean': CLEAN,
+}
+"""The input-dependent formulas by input mode."""

@@ -21,8 +21,10 @@ from .estimators import _iv, snr
 from .options import MonteCarlo, Quadrature
 from .validation import ParameterError, ParameterTypeError, check_int, check_real, check_sigma
 
-__all__ = ["Concordance", "CurveShape", "SNRPeak", "Unimodality", "concordance", "count_local_maxima",
-           "curve_shape", "grid_peak", "snr_peak", "unimodality"]
+__all__ = ["SHAPES", "SHAPE_TOL", "AdaptiveShape", "Concordance", "CurveShape", "SNRPeak",
+           "Unimodality", "adaptive_shape", "concordance", "count_local_maxima",
+           "crn_covariance", "curve_shape", "grid_peak", "result_shape", "shape_threshold",
+           "snr_peak", "unimodality"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,45 @@ def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
     return arr
 
 
-def unimodality(y: Any, se: Any) -> Unimodality:
+def _covariance(cov: Any, size: int) -> np.ndarray:
+    """``cov`` as a finite symmetric ``(size, size)`` float64 array with a non-negative
+    diagonal."""
+    from ._backend import to_numpy
+
+    try:
+        arr = np.asarray(to_numpy(cov) if hasattr(cov, "__array_namespace__") else cov,
+                         dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterTypeError("cov must be a 2-D array of real numbers") from None
+    if arr.shape != (size, size):
+        raise ParameterError(f"cov has shape {arr.shape}; valid: ({size}, {size}) (the "
+                             "length of y, twice)")
+    if not np.all(np.isfinite(arr)) or np.any(np.diag(arr) < 0) \
+            or not np.allclose(arr, arr.T, rtol=1e-10, atol=0.0):
+        raise ParameterError("cov must be finite and symmetric with a non-negative diagonal")
+    return arr
+
+
+def _pair_z(y: np.ndarray, se: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
+    """``z[i, j] = (y_i - y_j) / sd(y_i - y_j)``: independent errors ``se_i^2 + se_j^2``,
+    or paired ``cov_ii + cov_jj - 2 cov_ij`` (``+-inf`` / 0 where the sd is 0)."""
+    if cov is None:
+        var = se[:, None] ** 2 + se[None, :] ** 2
+    else:
+        dg = np.diag(cov)
+        var = np.maximum(dg[:, None] + dg[None, :] - 2 * cov, 0.0)
+    scale = np.sqrt(var)
+    diff = y[:, None] - y[None, :]
+    exact = np.where(diff > 0, np.inf, np.where(diff < 0, -np.inf, 0.0))  # where sd = 0
+    return np.divide(diff, scale, out=exact, where=scale > 0)
+
+
+def unimodality(y: Any, se: Any, *, cov: Any = None) -> Unimodality:
     """Unimodality statistic of a curve ``y`` with standard errors ``se`` (1-D, same length).
+
+    ``cov`` (optional, ``(S, S)``): the covariance of ``y`` across its points (e.g. a
+    common-random-number curve, :func:`crn_covariance`); the pairs are then standardised
+    by the error of their paired difference, ``sqrt(cov_ii + cov_jj - 2 cov_ij)``.
 
     Examples
     --------
@@ -81,12 +120,13 @@ def unimodality(y: Any, se: Any) -> Unimodality:
     """
     y = _curve("y", y)
     se = _curve("se", se, size=y.size, nonnegative=True, like="y")
+    c = None if cov is None else _covariance(cov, y.size)
+    return _unimodality(y, _pair_z(y, se, c))
+
+
+def _unimodality(y: np.ndarray, drop: np.ndarray) -> Unimodality:
     peak = int(np.argmax(y))
     best, where = -math.inf, (peak, peak)
-    scale = np.sqrt(se[:, None] ** 2 + se[None, :] ** 2)
-    diff = y[:, None] - y[None, :]
-    exact = np.where(diff > 0, np.inf, np.where(diff < 0, -np.inf, 0.0))  # where se = 0
-    drop = np.divide(diff, scale, out=exact, where=scale > 0)  # y_i - y_j in SE units
     idx = np.arange(y.size)
     left = (idx[:, None] < idx[None, :]) & (idx[None, :] <= peak)  # i < j <= peak: want y_i <= y_j
     right = (idx[:, None] >= peak) & (idx[:, None] < idx[None, :])  # peak <= i < j: want y_i >= y_j
@@ -129,6 +169,10 @@ class SNRPeak:
     interior : whether the maximum is attained at an interior noise level.
     method : ``"quadrature"``, ``"reduced"`` or ``"ambient"``.
     replicates : Monte Carlo replicate argmaxes (empty for quadrature).
+    untrustworthy : Monte Carlo: a replicate's own argmax lies on the grid's edge, or an
+        estimate near a peak is flagged (:attr:`molrg.SNRResult.untrustworthy`): then
+        ``stderr`` does not cover and verdicts on the peak are "undetermined".
+    tail_share : Monte Carlo: the largest :attr:`molrg.SNRResult.tail_share` near the peaks.
     scan_sigma, scan_snr, scan_stderr : quadrature: the scan of the whole curve that
         bracketed the peak -- ``grid`` when given (extended while the maximum is at an end),
         evaluated by the method's rule (relative error ~1e-11), else 11 log-spaced points
@@ -147,11 +191,14 @@ class SNRPeak:
     scan_sigma: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     scan_snr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     scan_stderr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    untrustworthy: bool = False
+    tail_share: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {"sigma": self.sigma, "stderr": self.stderr, "snr": self.snr,
                 "snr_stderr": self.snr_stderr, "interior": self.interior,
-                "method": self.method, "replicates": self.replicates}
+                "method": self.method, "replicates": self.replicates,
+                "untrustworthy": self.untrustworthy, "tail_share": self.tail_share}
 
 
 REFINE_POINTS = 41
@@ -179,12 +226,18 @@ def snr_peak(
     and doubles as an accurate picture of the curve's shape (the validity map's
     unimodality check).
 
-    Monte Carlo: the SNR on ``grid`` (required, 1-D increasing) locates the argmax ``i``;
-    ``replicates`` independent seeds (spawned from the method's seed) each evaluate the
-    SNR on :data:`REFINE_POINTS` points of ``[grid[i-1], grid[i+1]]`` in one call (common
-    random numbers, so the curve is smooth), a cubic spline in ``log sigma`` is maximised,
-    and the replicate argmaxes give the mean and its standard error.  If the coarse
-    argmax is on the edge of the grid, ``interior`` is False and no refinement is done.
+    Monte Carlo: the SNR on ``grid`` (required, 1-D increasing) locates the argmax ``i``
+    (``scan_*``; ``interior`` is False and nothing is refined when it is on the grid's
+    edge).  ``replicates`` independent seeds (spawned from the method's seed, ``samples //
+    replicates`` samples each) each evaluate the SNR on the grid, find their *own* argmax
+    ``j`` and refine it on :data:`REFINE_POINTS` points of ``[grid[j-1], grid[j+1]]`` with
+    the same samples (common random numbers, so the curve is smooth): a cubic spline in
+    ``log sigma`` is maximised.  The mean of the replicate argmaxes is the peak; its
+    ``stderr`` is their standard deviation over ``sqrt(replicates)``, scaled by
+    ``t_{R-1}(0.97725) / 2`` so that +-2 ``stderr`` is a 95.45% Student-t interval
+    (so the argmax's step, and its uncertainty, are in the error).  A replicate whose own
+    argmax is on the grid's edge, or a flagged estimate near a peak, makes the result
+    ``untrustworthy`` (with a :class:`molrg.UntrustworthyWarning`).
 
     Examples
     --------
@@ -200,12 +253,13 @@ def snr_peak(
         if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
             raise ParameterError("grid must be 1-D, increasing, with at least 3 points")
     if isinstance(resolved, Quadrature):
-        from . import quadrature
+        from . import _threads, quadrature
 
         st = model.setting
-        details = quadrature.exact_peak_details(st.K, st.d, st.delta,
-                                                cast("quadrature.Input", input), rule=resolved.rule,
-                                                scan=grid)
+        with _threads.limit_blas(1):  # tiny products: one BLAS thread (molrg/_threads.py)
+            details = quadrature.exact_peak_details(st.K, st.d, st.delta,
+                                                    cast("quadrature.Input", input),
+                                                    rule=resolved.rule, scan=grid)
         sigma, value, err, interior = details.peak
         return SNRPeak(float(sigma), float(err), float(value), details.snr_error,
                        bool(interior), "quadrature", np.empty(0), details.scan_sigma,
@@ -222,11 +276,29 @@ def snr_peak(
         coarse = snr(model, grid, method=mc, **kwargs)
     i = int(np.argmax(coarse.estimate))
     if i in (0, grid.size - 1):
+        flagged = bool(coarse.untrustworthy[i])
+        if flagged:
+            from .estimators import UntrustworthyWarning
+
+            warnings.warn("Monte Carlo SNR untrustworthy at the grid's largest value",
+                          UntrustworthyWarning, stacklevel=2)
         return SNRPeak(float(grid[i]), math.nan, float(coarse.estimate[i]),
                        float(coarse.stderr[i]), False, mc.simulator, np.empty(0), grid,
-                       coarse.estimate, coarse.stderr)
+                       coarse.estimate, coarse.stderr, untrustworthy=flagged,
+                       tail_share=float(coarse.tail_share[i]))
+    return _mc_peak(model, grid, coarse, i, mc, kwargs, replicates, progress)
+
+
+def _mc_peak(model: Any, grid: np.ndarray, coarse: Any, i: int, mc: MonteCarlo,
+             kwargs: dict[str, Any], replicates: int,
+             progress: Callable[[int, int], None] | None) -> SNRPeak:
+    """The Monte Carlo branch of :func:`snr_peak` (see there): replicates refine around
+    their own argmax."""
     from scipy.interpolate import CubicSpline
     from scipy.optimize import minimize_scalar
+    from scipy.stats import t as student_t
+
+    from .estimators import UntrustworthyWarning
 
     seed = mc.seed
     if isinstance(seed, np.random.Generator):
@@ -235,41 +307,91 @@ def snr_peak(
         seed = np.random.SeedSequence(seed)
     children = seed.spawn(replicates)
     per = max(2 * getattr(model, "K", 2), mc.samples // replicates)
-    u = np.linspace(math.log(grid[i - 1]), math.log(grid[i + 1]), REFINE_POINTS)
+    log_grid = np.log(grid)
     peaks, heights = [], []
+    flagged = bool(np.any(coarse.untrustworthy[max(i - 1, 0):i + 2]))
+    share = float(np.max(coarse.tail_share[max(i - 1, 0):i + 2]))
     for r, child in enumerate(children):
-        with warnings.catch_warnings():  # the first snr call above has warned already
+        rep = mc.replace(samples=per, seed=child)
+        with warnings.catch_warnings():  # the first snr call has warned already
             warnings.simplefilter("ignore", RuntimeWarning)
-            curve = snr(model, np.exp(u), method=mc.replace(samples=per, seed=child), **kwargs)
-        spline = CubicSpline(u, np.log(curve.estimate))
+            curve = snr(model, grid, method=rep, **kwargs)
         j = int(np.argmax(curve.estimate))
-        lo, hi = u[max(j - 1, 0)], u[min(j + 1, u.size - 1)]
-        res = minimize_scalar(lambda x, s=spline: -float(s(x)), bounds=(lo, hi),
-                              method="bounded", options={"xatol": 1e-9})
-        peaks.append(math.exp(res.x))
-        heights.append(math.exp(-res.fun))
+        share = max(share, float(np.max(curve.tail_share[max(j - 1, 0):j + 2])))
+        if j in (0, grid.size - 1) or not np.all(np.isfinite(curve.estimate)):
+            flagged = True  # this replicate's peak may lie beyond the grid
+            peaks.append(float(grid[j]))
+            heights.append(float(curve.estimate[j]))
+        else:
+            u = np.linspace(log_grid[j - 1], log_grid[j + 1], REFINE_POINTS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fine = snr(model, np.exp(u), method=rep, **kwargs)
+            k = int(np.argmax(fine.estimate))
+            flagged |= bool(np.any(fine.untrustworthy[max(k - 1, 0):k + 2]))
+            share = max(share, float(np.max(fine.tail_share[max(k - 1, 0):k + 2])))
+            if np.all(fine.estimate > 0) and np.all(np.isfinite(fine.estimate)):
+                spline = CubicSpline(u, np.log(fine.estimate))
+                lo, hi = u[max(k - 1, 0)], u[min(k + 1, u.size - 1)]
+                res = minimize_scalar(lambda x, s=spline: -float(s(x)), bounds=(lo, hi),
+                                      method="bounded", options={"xatol": 1e-9})
+                peaks.append(math.exp(res.x))
+                heights.append(math.exp(-res.fun))
+            else:
+                flagged = True
+                peaks.append(float(np.exp(u[k])))
+                heights.append(float(fine.estimate[k]))
         if progress is not None:
             progress(r + 1, replicates)
     p, h = np.array(peaks), np.array(heights)
-    return SNRPeak(float(p.mean()), float(p.std(ddof=1) / math.sqrt(replicates)),
-                   float(h.mean()), float(h.std(ddof=1) / math.sqrt(replicates)), True,
-                   mc.simulator, p, grid, coarse.estimate, coarse.stderr)
+    scale = float(student_t.ppf(0.97725, replicates - 1)) / 2.0 / math.sqrt(replicates)
+    if flagged:
+        warnings.warn(
+            "Monte Carlo SNR peak untrustworthy: a replicate's own argmax is on the grid's "
+            "edge or an estimate near a peak is flagged (heavy tails or too few samples per "
+            f"replicate: {per}); its stderr does not cover", UntrustworthyWarning,
+            stacklevel=3)
+    return SNRPeak(float(p.mean()), float(p.std(ddof=1) * scale),
+                   float(h.mean()), float(h.std(ddof=1) * scale), True,
+                   mc.simulator, p, grid, coarse.estimate, coarse.stderr,
+                   untrustworthy=flagged, tail_share=share)
 
 
 # ---------------------------------------------------------------------------------------
 # Curve shapes and concordance (used by the probe and claim commands)
 # ---------------------------------------------------------------------------------------
+SHAPE_TOL = 0.02
+"""Default ``tol`` of :func:`curve_shape`: a rise or fall smaller than 2% of the curve's
+largest absolute value counts as negligible (what "decreasing", "increasing" and "flat"
+must establish)."""
+
+SHAPES = ("unimodal", "decreasing", "increasing", "flat", "irregular", "undetermined")
+"""The outcomes of :func:`curve_shape`."""
+
+
 @dataclass(frozen=True)
 class CurveShape:
-    """Shape of a curve ``y(sigma)`` with errors ``se``.
+    """Shape of a curve ``y(sigma)`` with errors, decided at a stated confidence.
 
-    ``argmax``: index of the maximum; ``rise``: the largest significant rise before the
-    argmax, ``max_{i < argmax} (y_argmax - y_i) / sqrt(se_i^2 + se_argmax^2)`` measured from
-    the first point (so ``rise`` tests "rises from the left end", in errors; ``inf`` for an
-    exact curve that rises at all, 0 when the argmax is the first point); ``drop``: the same
-    for the fall to the last point; ``violation``: :func:`molrg.unimodality`'s statistic.
-    ``shape``: ``"unimodal"`` (interior peak, significant rise and fall, no significant
-    violation), ``"decreasing"``, ``"increasing"``, ``"flat"`` or ``"irregular"``.
+    With ``t`` the threshold (``z`` errors; with ``dof`` the Student-t quantile of the same
+    one-sided tail probability) and ``z_ij = (y_i - y_j) / sd(y_i - y_j)`` (independent
+    errors ``sd^2 = se_i^2 + se_j^2``; with a covariance, paired errors ``cov_ii + cov_jj -
+    2 cov_ij``, far smaller for common-random-number curves):
+
+    * ``rise = max_j z_j0`` (the strongest evidence that the curve rises above its first
+      point), ``drop = max_j z_j,last`` (above its last point), ``hump = max`` over interior
+      ``j`` of ``min(z_j0, z_j,last)`` (a point significantly above both ends);
+      ``violation``: :func:`molrg.unimodality`'s statistic with the same errors.
+    * ``no_rise``: every point is below ``y_0 + tol max|y|`` at confidence ``t``
+      (``y_j - y_0 + t sd_0j <= tol max|y|``); ``no_fall`` the same at the last point;
+      ``flat``: every ``|y_j - y_0| + t sd_0j <= tol max|y|``.
+
+    ``shape`` (first that applies): ``"irregular"`` (``violation > t``), ``"unimodal"``
+    (``hump > t``), ``"decreasing"`` (``drop > t`` and ``no_rise``), ``"increasing"``
+    (``rise > t`` and ``no_fall``), ``"flat"``, else ``"undetermined"``: the data cannot
+    decide at this confidence (more samples can).  A curve that merely fails to rise
+    significantly is no longer "decreasing": it must be shown not to rise by more than
+    ``tol``.  ``samples``: the Monte Carlo samples the verdict needed (0 when not given).
     """
 
     argmax: int
@@ -277,10 +399,22 @@ class CurveShape:
     drop: float
     violation: float
     shape: str
+    hump: float = 0.0
+    threshold: float = math.nan
+    paired: bool = False
+    tol: float = SHAPE_TOL
+    samples: int = 0
+
+    @property
+    def decided(self) -> bool:
+        return self.shape != "undetermined"
 
     def to_json(self) -> dict[str, Any]:
         return {"argmax": self.argmax, "rise_z": self.rise, "drop_z": self.drop,
-                "violation_z": self.violation, "shape": self.shape}
+                "violation_z": self.violation, "shape": self.shape, "hump_z": self.hump,
+                "threshold": self.threshold,
+                "errors": "paired (covariance)" if self.paired else "independent",
+                "tol": self.tol, "samples": self.samples}
 
 
 def _z(diff: float, scale: float) -> float:
@@ -289,8 +423,32 @@ def _z(diff: float, scale: float) -> float:
     return math.inf if diff > 0 else (-math.inf if diff < 0 else 0.0)
 
 
-def curve_shape(y: Any, se: Any, z: float) -> CurveShape:
-    """Classify a curve as unimodal / decreasing / increasing / flat / irregular at ``z`` errors.
+def shape_threshold(z: float, dof: float | None = None) -> float:
+    """The threshold of :func:`curve_shape`: ``z`` (normal errors) or, with ``dof``
+    degrees of freedom of the error estimate, the Student-t quantile with the same
+    one-sided tail probability ``1 - Phi(z)``."""
+    if dof is None or math.isinf(dof):
+        return float(z)
+    from scipy.stats import norm, t
+
+    return float(t.isf(norm.sf(z), dof))
+
+
+def curve_shape(y: Any, se: Any, z: float, *, cov: Any = None, dof: float | None = None,
+                tol: float = SHAPE_TOL, samples: int = 0) -> CurveShape:
+    """Classify a curve (see :class:`CurveShape`) at ``z`` errors.
+
+    Parameters
+    ----------
+    y, se : 1-D, the curve and its standard errors.
+    z : the confidence, in standard errors (``> 0``).
+    cov : optional ``(S, S)`` covariance of ``y`` across its points (e.g.
+        :func:`crn_covariance` of common-random-number replicates); differences are then
+        standardised by their paired errors.
+    dof : degrees of freedom of the error estimate (``R - 1`` for a covariance from ``R``
+        replicates); the threshold becomes the matching Student-t quantile.
+    tol : relative size of a negligible rise or fall (``>= 0``).
+    samples : recorded in the result (the samples behind the curve).
 
     Examples
     --------
@@ -303,24 +461,111 @@ def curve_shape(y: Any, se: Any, z: float) -> CurveShape:
     """
     y = _curve("y", y)
     se = _curve("se", se, size=y.size, nonnegative=True, like="y")
-    z = check_real("z", z, low=0.0, open_low=False)
-    uni = unimodality(y, se)
-    i = uni.argmax
-    rise = _z(float(y[i] - y[0]), math.hypot(float(se[i]), float(se[0]))) if i > 0 else 0.0
-    drop = _z(float(y[i] - y[-1]), math.hypot(float(se[i]), float(se[-1]))) \
-        if i < y.size - 1 else 0.0
-    up, down = rise > z, drop > z
-    if uni.z > z:
-        shape = "irregular"
-    elif up and down:
-        shape = "unimodal"
-    elif down:
-        shape = "decreasing"
-    elif up:
-        shape = "increasing"
+    z = check_real("z", z, low=0.0, open_low=True)
+    tol = check_real("tol", tol, low=0.0, open_low=False)
+    if dof is not None:
+        dof = check_real("dof", dof, low=0.0, open_low=True)
+    c = None if cov is None else _covariance(cov, y.size)
+    t = shape_threshold(z, dof)
+    zz = _pair_z(y, se, c)
+    uni = _unimodality(y, zz)
+    last = y.size - 1
+    rise = float(np.max(zz[1:, 0]))
+    drop = float(np.max(zz[:-1, last]))
+    inner = np.minimum(zz[1:-1, 0], zz[1:-1, last])
+    hump = float(np.max(inner)) if inner.size else -math.inf
+    if c is None:
+        sd0 = np.sqrt(se**2 + se[0] ** 2)
+        sdl = np.sqrt(se**2 + se[last] ** 2)
     else:
+        dg = np.diag(c)
+        sd0 = np.sqrt(np.maximum(dg + dg[0] - 2 * c[:, 0], 0.0))
+        sdl = np.sqrt(np.maximum(dg + dg[last] - 2 * c[:, last], 0.0))
+    margin = tol * float(np.max(np.abs(y)))
+    no_rise = bool(np.all(y[1:] - y[0] + t * sd0[1:] <= margin))
+    no_fall = bool(np.all(y[:-1] - y[last] + t * sdl[:-1] <= margin))
+    flat = bool(np.all(np.abs(y - y[0]) + t * sd0 <= margin))
+    if uni.z > t:
+        shape = "irregular"
+    elif hump > t:
+        shape = "unimodal"
+    elif drop > t and no_rise:
+        shape = "decreasing"
+    elif rise > t and no_fall:
+        shape = "increasing"
+    elif flat:
         shape = "flat"
-    return CurveShape(i, rise, drop, float(uni.z), shape)
+    else:
+        shape = "undetermined"
+    return CurveShape(uni.argmax, rise, drop, float(uni.z), shape, hump, t, c is not None,
+                      float(tol), int(samples))
+
+
+def crn_covariance(replicates: Any) -> np.ndarray:
+    """Covariance across sigma of the mean of ``R`` independent replicate curves.
+
+    ``replicates``: ``(R, S)``, e.g. ``molrg.snr(..., replicates=R).replicates`` (each a
+    common-random-number curve).  Returns ``cov(replicates) / R``, ``(S, S)``, with
+    ``R - 1`` degrees of freedom (pass ``dof=R - 1`` to :func:`curve_shape`).
+    """
+    from ._backend import to_numpy
+
+    arr = np.asarray(to_numpy(replicates) if hasattr(replicates, "__array_namespace__")
+                     else replicates, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise ParameterError(f"replicates has shape {arr.shape}; valid: (R, S) with R >= 2")
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError("replicates has non-finite entries; valid: finite")
+    return np.atleast_2d(np.cov(arr, rowvar=False, ddof=1)) / arr.shape[0]
+
+
+def result_shape(result: Any, z: float, *, tol: float = SHAPE_TOL) -> CurveShape:
+    """:func:`curve_shape` of an :class:`~molrg.SNRResult` (or any result with
+    ``estimate``, ``stderr`` and optional ``replicates``): paired errors from the
+    replicates when there are any, else independent errors."""
+    reps = np.asarray(getattr(result, "replicates", np.empty(0)))
+    samples = int(getattr(result, "n_samples", 0))
+    if reps.size and reps.shape[0] >= 2:
+        reps = reps.reshape(reps.shape[0], -1)
+        return curve_shape(result.estimate, result.stderr, z, cov=crn_covariance(reps),
+                           dof=reps.shape[0] - 1, tol=tol, samples=samples)
+    return curve_shape(result.estimate, result.stderr, z, tol=tol, samples=samples)
+
+
+@dataclass(frozen=True)
+class AdaptiveShape:
+    """:func:`adaptive_shape`'s answer: the final shape, the result it rests on, and each
+    try as ``(samples, shape)``."""
+
+    shape: CurveShape
+    result: Any
+    history: tuple[tuple[int, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.shape.to_json(), "history": [list(h) for h in self.history]}
+
+
+def adaptive_shape(evaluate: Callable[[int], Any], samples: int, max_samples: int, z: float,
+                   *, tol: float = SHAPE_TOL) -> AdaptiveShape:
+    """Double the samples until the shape is decided (or ``max_samples`` is reached).
+
+    ``evaluate(samples)`` returns a result for :func:`result_shape` (e.g. ``molrg.snr(...,
+    method=MonteCarlo(samples=samples, ...), replicates=R)``).  Starting at ``samples``,
+    while the shape is ``"undetermined"`` and ``2 samples <= max_samples``, evaluate again
+    with twice the samples (a fresh evaluation).  Each look is a test at ``z``; with at
+    most ``log2(max_samples / samples) + 1`` looks the overall error rate is at most that
+    many times the one-look rate (Bonferroni).
+    """
+    samples = check_int("samples", samples, low=1)
+    max_samples = check_int("max_samples", max_samples, low=samples)
+    history = []
+    while True:
+        result = evaluate(samples)
+        shape = result_shape(result, z, tol=tol)
+        history.append((shape.samples or samples, shape.shape))
+        if shape.decided or 2 * samples > max_samples:
+            return AdaptiveShape(shape, result, tuple(history))
+        samples *= 2
 
 
 def grid_peak(sigma: Any, y: Any) -> float:

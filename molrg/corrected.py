@@ -33,9 +33,19 @@ from typing import Any
 
 import numpy as np
 
-from . import _generated as gen
-from ._backend import to_numpy
+from ._generated import (
+    FORMULAS,
+    corrected_cgf,
+    corrected_cgf1,
+    corrected_cgf2,
+    corrected_kappa3,
+    corrected_mean,
+    corrected_variance,
+)
+from .arrays import to_numpy
+from .asymptotes import exact_snr_limits
 from .models import Setting
+from .validation import ParameterError
 
 __all__ = ["evaluate", "limits", "peak", "snr", "weight_moments"]
 
@@ -45,15 +55,15 @@ NODES = {"bulk": 28, "phi": 28, "own": 16}
 
 
 def _cgf(theta: Any, a: Any, nu: Any, j: Any) -> Any:
-    return gen.corrected_cgf(np, theta, a, nu, j)
+    return corrected_cgf(np, theta, a, nu, j)
 
 
 def _cgf1(theta: Any, a: Any, nu: Any, j: Any) -> Any:
-    return gen.corrected_cgf1(np, theta, a, nu, j)
+    return corrected_cgf1(np, theta, a, nu, j)
 
 
 def _cgf2(theta: Any, a: Any, nu: Any, j: Any) -> Any:
-    return gen.corrected_cgf2(np, theta, a, nu, j)
+    return corrected_cgf2(np, theta, a, nu, j)
 
 
 def _newton_u(target: np.ndarray, a: np.ndarray, nu: np.ndarray, j: np.ndarray,
@@ -85,8 +95,8 @@ def _newton_u(target: np.ndarray, a: np.ndarray, nu: np.ndarray, j: np.ndarray,
 def _saddle(y: np.ndarray, a: np.ndarray, nu: np.ndarray, j: np.ndarray) -> tuple[Any, Any]:
     """Saddle points ``K_Y'(theta) = y`` (``y`` floored at -6: ``F_Y(-6) < 1e-175``)."""
     y = np.maximum(y, -6.0)
-    mean = gen.corrected_mean(np, a, nu, j)
-    var = gen.corrected_variance(np, a, nu, j)
+    mean = corrected_mean(np, a, nu, j)
+    var = corrected_variance(np, a, nu, j)
     ay = np.arcsinh(y)
 
     def residual(th: Any) -> Any:
@@ -119,8 +129,8 @@ def _lugannani_rice(theta: Any, y: Any, a: Any, nu: Any, j: Any) -> tuple[Any, A
     us = np.where(small, 1.0, u)
     corr = np.where(small, 0.0, 1 / ws - 1 / us)
     if small.any():
-        var = gen.corrected_variance(np, a[small], nu[small], j[small])
-        k3 = gen.corrected_kappa3(np, a[small], nu[small], j[small])
+        var = corrected_variance(np, a[small], nu[small], j[small])
+        k3 = corrected_kappa3(np, a[small], nu[small], j[small])
         corr[small] = k3 / var**1.5 / 6.0
     phi = np.exp(-0.5 * w * w) / math.sqrt(2 * math.pi)
     F = special.ndtr(w) + phi * corr
@@ -134,7 +144,7 @@ def _lugannani_rice(theta: Any, y: Any, a: Any, nu: Any, j: Any) -> tuple[Any, A
 
 def _quantile(z: np.ndarray, a: np.ndarray, nu: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Saddle-point quantile: ``y`` whose signed deviance root ``w(y)`` equals ``z``."""
-    var = gen.corrected_variance(np, a, nu, j)
+    var = corrected_variance(np, a, nu, j)
     az = np.arcsinh(z)
 
     def w_of(th: Any) -> Any:
@@ -211,10 +221,11 @@ def weight_moments(sigma: np.ndarray, setting: Setting, input: str
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(p1, p2, q1, q2)`` at ``sigma`` (1-D NumPy) by the saddle-point race (unchecked)."""
     K, d, delta = setting.K, setting.d, setting.delta
-    a_own = np.broadcast_to(gen.call(f"{input}_corrected_a_own", np, sigma=sigma, delta=delta),
+    f = FORMULAS[input]
+    a_own = np.broadcast_to(f.corrected_a_own(np, sigma=sigma, delta=delta),
                             sigma.shape).astype(float)
-    a_other = np.broadcast_to(gen.call(f"{input}_corrected_a_other", np, sigma=sigma,
-                                       delta=delta), sigma.shape).astype(float)
+    a_other = np.broadcast_to(f.corrected_a_other(np, sigma=sigma, delta=delta),
+                              sigma.shape).astype(float)
     y = _nodes(a_own, a_other, K, d)
     jobs = [(a_other, d, 1.0), (a_own, d + 2, 1.0), (a_own, d + 2, 2.0),
             (a_own, d, 1.0), (a_other, d + 2, 1.0), (a_other, d + 2, 2.0)]
@@ -238,14 +249,12 @@ def snr(sigma: np.ndarray, setting: Setting, input: str) -> np.ndarray:
     """The corrected SNR at ``sigma`` (1-D float64 NumPy; unchecked)."""
     with np.errstate(under="ignore"):
         p1, p2, q1, q2 = weight_moments(sigma, setting, input)
-    return gen.call(f"{input}_corrected_snr_of_moments", np, sigma=sigma, K=float(setting.K),
-                    delta=setting.delta, p1=p1, p2=p2, q1=q1, q2=q2)  # type: ignore[no-any-return]
+    return FORMULAS[input].corrected_snr_of_moments(  # type: ignore[no-any-return]
+        np, sigma=sigma, K=float(setting.K), delta=setting.delta, p1=p1, p2=p2, q1=q1, q2=q2)
 
 
 def evaluate(quantity: str, xp: Any, sigma: Any, setting: Setting, input: str) -> Any:
     """``quantity`` (``"snr"``) of the corrected form, in ``sigma``'s namespace and shape."""
-    from .validation import ParameterError
-
     if quantity != "snr":
         raise ParameterError(f"form='corrected' has no closed-form {quantity}; valid forms: "
                              "'printed', 'derived'")
@@ -257,19 +266,19 @@ def evaluate(quantity: str, xp: Any, sigma: Any, setting: Setting, input: str) -
 def limits(setting: Setting, input: str) -> tuple[float, float]:
     """The corrected form's limits: the exact ones (``v_own / ((K-1) v_other)`` at either end:
     ``beta -> 1`` as sigma -> 0, and ``p = q`` as sigma -> infinity)."""
-    values = {"K": float(setting.K), "d": float(setting.d), "delta": setting.delta,
-              "sigma": 1.0}
-    return (float(gen.call(f"{input}_exact_ratio_of_means_zero", np, **values)),
-            float(gen.call(f"{input}_exact_ratio_of_means_inf", np, **values)))
+    return exact_snr_limits(setting.K, setting.d, setting.delta, input)
 
 
-def peak(setting: Setting, input: str) -> Any:
+PeakNumbers = tuple[float, float, bool, int, tuple[float, float]]
+"""``(sigma, snr, interior, n_local_max, bracket)``: the fields of :class:`molrg.Peak`
+(which :func:`molrg.peak` builds from them)."""
+
+
+def peak(setting: Setting, input: str) -> PeakNumbers:
     """The corrected curve's maximum: a log scan of ``[min(1e-3, delta/20), 1e2]`` with
     spacing ``log(1e5)/11`` (12 points for ``delta >= 0.02``), three zoom rounds of 4 points
     (spacing / 3 each), then a parabola through the best point and its neighbours in
-    ``(log sigma, log SNR)``; about 15 ms."""
-    from .theory import Peak
-
+    ``(log sigma, log SNR)``; about 15 ms.  Returns numbers (``PeakNumbers``)."""
     lo = math.log(min(1e-3, setting.delta / 20))
     step = math.log(1e5) / 11
     u = np.linspace(lo, math.log(1e2), math.ceil((math.log(1e2) - lo) / step) + 1)
@@ -278,8 +287,8 @@ def peak(setting: Setting, input: str) -> Any:
     i = int(np.argmax(f))
     if i in (0, u.size - 1):
         value = limits(setting, input)[0] if i == 0 else math.exp(f[i])
-        return Peak(0.0 if i == 0 else math.exp(u[i]), value, False, interior_max,
-                    (math.nan, math.nan), "corrected")
+        return (0.0 if i == 0 else math.exp(u[i]), value, False, interior_max,
+                (math.nan, math.nan))
     h = u[1] - u[0]
     bracket = (math.exp(u[i - 1]), math.exp(u[i + 1]))
     for _ in range(3):
@@ -299,6 +308,6 @@ def peak(setting: Setting, input: str) -> Any:
     C = y1 - A * x1**2 - B * x1
     if A < 0 and x0 <= -B / (2 * A) <= x2:
         xs = -B / (2 * A)
-        return Peak(math.exp(xs), math.exp(C - B * B / (4 * A)), True, max(interior_max, 1),
-                    bracket, "corrected")
-    return Peak(math.exp(x1), math.exp(y1), True, max(interior_max, 1), bracket, "corrected")
+        return (math.exp(xs), math.exp(C - B * B / (4 * A)), True, max(interior_max, 1),
+                bracket)
+    return (math.exp(x1), math.exp(y1), True, max(interior_max, 1), bracket)

@@ -111,6 +111,9 @@ def features(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> An
 def dae(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> Any:
     """Parameterised DAE ``xhat = U D U^T x`` (``(..., n) -> (..., n)``); see :func:`features`.
 
+    ``basis`` must have orthonormal columns, as for :class:`DAE`: ``max|U^T U - I|`` at most
+    ``1e-8`` in float64 (``1e-5`` in float32), else a :class:`~molrg.ParameterError`.
+
     Examples
     --------
     The DAE with the model's basis is the posterior mean (:func:`posterior_mean`):
@@ -126,8 +129,27 @@ def dae(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> Any:
     True
     """
     basis, K, s, delta = _dae_iv(x, sigma, basis, K, delta)
+    _check_orthonormal(basis)
+    return _dae_unchecked(x, basis, K, s, delta)
+
+
+def _check_orthonormal(basis: Any) -> None:
+    """``max|U^T U - I|`` within the dtype's tolerance (in the basis's own namespace)."""
+    from .models import ORTHONORMAL_TOL
+
+    xp = array_namespace(basis)
+    r = basis.shape[1]
+    gram = xp.matrix_transpose(basis) @ basis
+    err = float(xp.max(xp.abs(gram - xp.eye(r, dtype=basis.dtype)))) if r else 0.0
+    tol = ORTHONORMAL_TOL if basis.dtype == xp.float64 else 1e-5
+    if not err <= tol:
+        raise ParameterError(f"basis is not orthonormal: max|U^T U - I| = {err:.3g}; valid: "
+                             f"<= {tol:g} (orthonormal columns, as for molrg.DAE)")
+
+
+def _dae_unchecked(x: Any, basis: Any, K: int, sigma: float, delta: float) -> Any:
     xp = array_namespace(x, basis)
-    return _dae_features(x, basis, K, s, delta) @ xp.matrix_transpose(basis)
+    return _dae_features(x, basis, K, sigma, delta) @ xp.matrix_transpose(basis)
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,8 +191,9 @@ class DAE:
 
     def __call__(self, x: Any, sigma: float, /) -> Any:
         xp = array_namespace(x)
-        return dae(x, sigma, basis=self.basis_in(xp, _as_dtype_name(x)), K=self.K,
-                   delta=self.delta)
+        basis, K, s, delta = _dae_iv(x, sigma, self.basis_in(xp, _as_dtype_name(x)), self.K,
+                                     self.delta)  # orthonormal: checked on construction
+        return _dae_unchecked(x, basis, K, s, delta)
 
     def features(self, x: Any, sigma: float, /) -> Any:
         """``h = D U^T x``, ``(..., n) -> (..., K d)``."""
@@ -236,3 +259,31 @@ class OptimalDenoiser:
 
     def __call__(self, x: Any, sigma: float, /) -> Any:
         return posterior_mean(self.model, x, sigma)
+
+
+def check_output(denoiser: Any, out: Any, x: Any) -> None:
+    """A callable denoiser's output for the batch ``x`` (``(m, n)``): the same shape, a
+    real floating dtype and finite entries (whose squares are finite too), else a
+    :class:`~molrg.ParameterError` naming the denoiser.  Called once per batch by the
+    simulators (one reduction, not a copy)."""
+    name = getattr(denoiser, "__qualname__", None) or type(denoiser).__name__
+    shape = getattr(out, "shape", None)
+    if shape is None or tuple(shape) != tuple(x.shape):
+        raise ParameterError(
+            f"denoiser {name!r} returned shape {None if shape is None else tuple(shape)} for "
+            f"input {tuple(x.shape)}; valid: the input's shape (m, n)")
+    kind = str(getattr(out, "dtype", type(out).__name__))
+    if "float" not in kind or "complex" in kind:
+        raise ParameterError(f"denoiser {name!r} returned dtype {kind}; valid: a real floating "
+                             "dtype (float32 or float64, as its input)")
+    xp = array_namespace(out)
+    if not bool(xp.all(xp.isfinite(out))):
+        raise ParameterError(f"denoiser {name!r} returned non-finite values (NaN or inf) for "
+                             "a batch; valid: finite outputs")
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares_finite = bool(xp.all(xp.isfinite(xp.sum(out * out, axis=-1))))
+    if out.shape[0] and not squares_finite:
+        raise ParameterError(f"denoiser {name!r} returned outputs whose squared norm "
+                             f"overflows {kind}; valid: outputs of the size of the data")

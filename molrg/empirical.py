@@ -42,6 +42,9 @@ MIN_CHUNK_POINTS = 64
 """Fewest points per chunk chosen by default (whatever the budget)."""
 MIN_MEMORY_BUDGET = 1024
 """Smallest accepted ``memory_budget`` (bytes); tiny budgets exist to test the chunking."""
+MAX_POINTS = 10**7
+"""Most memorised points accepted (a call costs ``N n`` operations per sample, and the
+points themselves ``8 N n`` bytes); more are refused before any work."""
 
 
 class EmpiricalDenoiser:
@@ -89,6 +92,10 @@ class EmpiricalDenoiser:
             raise ParameterError(f"points is a {type(points).__name__}; valid: an (N, n) array") from None
         if points.ndim != 2 or points.shape[0] < 1 or points.shape[1] < 1:
             raise ParameterError(f"points has shape {tuple(points.shape)}; valid: (N, n) with N, n >= 1")
+        if points.shape[0] > MAX_POINTS:
+            raise ParameterError(
+                f"points has N={int(points.shape[0])} rows; valid: N <= {MAX_POINTS:.0e} (every "
+                "call costs N*n per sample: a larger memorised set would run for days)")
         self._dtype = float_dtype_of(xp, points, "points")
         self._xp = xp
         self._points = points

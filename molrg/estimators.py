@@ -35,7 +35,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import _backend, montecarlo
+from . import _backend, _threads, montecarlo
 from .denoisers import DAE, OptimalDenoiser
 from .mixtures import LowRankMixture
 from .models import MoLRG, Setting
@@ -50,7 +50,49 @@ from .options import (
 from .theory import mean_of_ratios_finite
 from .validation import ParameterError, ParameterTypeError, check_choice, check_sigma
 
-__all__ = ["SNRResult", "snr"]
+__all__ = ["MAX_CLASSES", "MIN_VERDICT_SAMPLES", "QUADRATURE_DELTA_MIN", "TAIL_SHARE_MAX",
+           "SNRResult", "UntrustworthyWarning", "check_verdict_samples", "snr"]
+
+TAIL_SHARE_MAX = 0.01
+"""Largest share of a sum that one Monte Carlo term may carry for the estimate's standard
+error to be trusted (:attr:`SNRResult.tail_share`).  Above it (heavy tails: a handful of
+rare huge terms carry the mean, or fewer than 100 samples per class) the result is flagged
+``untrustworthy``; measured coverage of the flagged and unflagged +-2 SE intervals:
+``docs/properties.md`` ("Coverage of Monte Carlo error bars")."""
+
+QUADRATURE_DELTA_MIN = 1e-4
+"""Smallest ``delta`` for ``method='quadrature'``: measured, the quadrature's error bound
+stays below 1e-3 relative on 40-point grids around both peaks for ``K, d`` up to
+``(1000, 512)`` at ``delta = 1e-4`` (``(100, 50)``: 3e-5); below it the bound grows
+without limit (``(10, 20, 1e-6)``: 46 relative; ``1e-8``: ``OverflowError``).  Smaller
+``delta`` is refused, naming Monte Carlo as the alternative."""
+
+MAX_CLASSES = 10**5
+"""Largest ``K`` and ``d`` of a Setting that :func:`snr` evaluates (quadrature measured up
+to ``K = d = 1e5``, 17-22 s for 40 points; beyond, arrays of ``K`` or ``d`` terms no
+longer fit a bounded memory)."""
+
+MIN_VERDICT_SAMPLES = 3000
+"""Fewest Monte Carlo samples per sigma (all classes together) on which a verdict of the
+``verify`` commands may rest; fewer are refused before any work."""
+
+
+class UntrustworthyWarning(RuntimeWarning):
+    """A Monte Carlo estimate whose standard error cannot be trusted (heavy tails or too
+    few samples for the tail: :data:`TAIL_SHARE_MAX`); verdicts on it are "undetermined"."""
+
+
+def check_verdict_samples(samples: Any, name: str = "samples") -> int:
+    """``samples`` if a verdict may rest on that many Monte Carlo samples per sigma, else a
+    :class:`~molrg.ParameterError` naming :data:`MIN_VERDICT_SAMPLES`."""
+    from .validation import check_int
+
+    value = check_int(name, samples, low=2, high=None)
+    if value < MIN_VERDICT_SAMPLES:
+        raise ParameterError(
+            f"{name}={value!r} is too few Monte Carlo samples for a verdict (the error bars "
+            f"of so few cannot be trusted); valid: {name} >= {MIN_VERDICT_SAMPLES}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -70,6 +112,12 @@ class SNRResult:
     error_method : how ``stderr`` was obtained.
     per_class, per_class_stderr : ``sigma.shape + (K,)``: the per-class SNR
         ``E[N|k]/E[D|k]`` (or ``E[N/D|k]``) and its error.
+    tail_share : float64, shaped like ``sigma``: the largest single Monte Carlo term's
+        share of its sum (numerator or denominator; the worst class); 0 for quadrature.
+    untrustworthy : bool array shaped like ``sigma``: ``tail_share > TAIL_SHARE_MAX`` (or a
+        non-finite estimate): the standard error there does not cover (heavy tails, too
+        few samples); a :class:`UntrustworthyWarning` is issued and verdicts built on it
+        are "undetermined".  All False for quadrature.
     """
 
     estimate: np.ndarray
@@ -83,13 +131,30 @@ class SNRResult:
     error_method: str
     per_class: np.ndarray = field(repr=False)
     per_class_stderr: np.ndarray = field(repr=False)
+    tail_share: np.ndarray = field(default_factory=lambda: np.zeros(()), repr=False)
+    untrustworthy: np.ndarray = field(default_factory=lambda: np.zeros((), dtype=bool))
+    replicates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    """Opt-in (``snr(..., replicates=R)``): ``(R,) + sigma.shape``, the linearised curves
+    of ``R`` disjoint groups of the samples (common random numbers across sigma within
+    each): per class ``R_hat + (mean_N,g - R_hat mean_D,g) / mean_D`` (ratio of means; the
+    group mean for the mean of ratios), whose mean is ``estimate`` and whose covariance /
+    R estimates the covariance of ``estimate`` across sigma.  Empty otherwise."""
+
+    @property
+    def trustworthy(self) -> bool:
+        """True when no entry is flagged :attr:`untrustworthy`."""
+        return not bool(np.any(self.untrustworthy))
 
     def to_json(self) -> dict[str, Any]:
-        return {"sigma": self.sigma, "estimate": self.estimate, "stderr": self.stderr,
-                "n_samples": self.n_samples, "input": self.input, "estimand": self.estimand,
-                "denominator": self.denominator, "method": self.method.to_json(),
-                "error_method": self.error_method, "per_class": self.per_class,
-                "per_class_stderr": self.per_class_stderr}
+        out = {"sigma": self.sigma, "estimate": self.estimate, "stderr": self.stderr,
+               "n_samples": self.n_samples, "input": self.input, "estimand": self.estimand,
+               "denominator": self.denominator, "method": self.method.to_json(),
+               "error_method": self.error_method, "per_class": self.per_class,
+               "per_class_stderr": self.per_class_stderr, "tail_share": self.tail_share,
+               "untrustworthy": self.untrustworthy}
+        if self.replicates.size:
+            out["replicates"] = self.replicates
+        return out
 
 
 def _is_optimal(model: Any, denoiser: Any) -> bool:
@@ -130,6 +195,12 @@ def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, den
         raise ParameterError("a denoiser needs a model with n and bases; valid: molrg.MoLRG or "
                          "molrg.LowRankMixture (a molrg.Setting has the optimal denoiser only)")
 
+    if isinstance(model, (Setting, MoLRG)):
+        for name in ("K", "d"):
+            value = getattr(model, name)
+            if value > MAX_CLASSES:
+                raise ParameterError(f"{name}={value!r} is out of range; valid: {name} <= "
+                                     f"{MAX_CLASSES:g}")
     idealised = isinstance(model, (Setting, MoLRG))
     optimal = _is_optimal(model, denoiser)
     exact_ok = idealised and optimal and estimand == "ratio-of-means"
@@ -138,6 +209,12 @@ def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, den
     resolved = resolve_method(method)
     if resolved is None:
         resolved = Quadrature() if exact_ok else MonteCarlo()
+    if isinstance(resolved, Quadrature) and exact_ok \
+            and model.setting.delta < QUADRATURE_DELTA_MIN:
+        raise ParameterError(
+            f"delta={model.setting.delta!r} is out of range for method='quadrature' (its "
+            f"error bound explodes); valid: delta >= {QUADRATURE_DELTA_MIN:g}, or a Monte "
+            "Carlo method ('reduced', 'ambient')")
     if isinstance(resolved, Quadrature) and not exact_ok:
         why = ("the mean of ratios" if estimand == "mean-of-ratios" else
                "this denoiser" if not optimal else "this model")
@@ -190,6 +267,7 @@ def snr(
     denoiser: Any = None,
     method: str | Quadrature | MonteCarlo = "auto",
     progress: Callable[[int, int], None] | None = None,
+    replicates: int | None = None,
 ) -> SNRResult:
     """The SNR of ``denoiser`` on ``model`` at noise level(s) ``sigma``.
 
@@ -209,6 +287,12 @@ def snr(
         (:class:`~molrg.Quadrature`, :class:`~molrg.MonteCarlo` with samples, seed, batch,
         backend, dtype, memory).
     progress : optional callback ``progress(done, total)`` after each Monte Carlo batch.
+    replicates : opt-in, Monte Carlo only: also return ``R`` replicate curves
+        (``SNRResult.replicates``, ``(R,) + sigma.shape``): the same simulation, its
+        samples split into ``R`` groups (sample ``i`` of each class in group ``i mod R``),
+        each group's curve linearised about ``estimate``.  ``estimate`` and ``stderr`` are
+        those of the call without replicates; the replicate curves estimate the
+        covariance of the curve across sigma (:func:`molrg.crn_covariance`).
 
     Returns
     -------
@@ -237,15 +321,27 @@ def snr(
     """
     plan = _iv(model, sigma, input, estimand, denominator, denoiser, method, progress)
     sig = np.atleast_1d(plan.sigma)
+    if replicates is not None:
+        return _replicated(plan, sig, progress, replicates)
     if isinstance(plan.method, Quadrature):
         return _finish(plan, *_quadrature(plan, sig), samples=0,
                        error="numerical error bound of the quadrature")
-    per_class, var, sim = _simulate(plan, sig, progress)
+    per_class, se, sim = _simulate(plan, sig, progress)
     error = ("delta method per class ratio of means, classes as strata"
              if plan.estimand == "ratio-of-means"
              else "sample standard deviation of per-sample ratios / sqrt(m), classes as strata")
-    return _finish(plan, per_class, np.sqrt(var), samples=sim.samples, error=error,
-                   batch=sim.batch)
+    result = _finish(plan, per_class, se, samples=sim.samples, error=error, batch=sim.batch,
+                     tail=sim.tail_share())
+    if not result.trustworthy:
+        bad = np.atleast_1d(result.untrustworthy)
+        share = np.atleast_1d(result.tail_share)
+        warnings.warn(
+            f"Monte Carlo SNR untrustworthy at {int(bad.sum())} of {bad.size} noise levels: "
+            f"one sample carries up to {float(np.nanmax(share)):.2g} of a sum (limit "
+            f"{TAIL_SHARE_MAX:g}); its standard error does not cover (heavy tails or too few "
+            "samples): use more samples, or method='quadrature' where it applies",
+            UntrustworthyWarning, stacklevel=2)
+    return result
 
 
 def _class_weights(model: Any) -> np.ndarray:
@@ -255,36 +351,45 @@ def _class_weights(model: Any) -> np.ndarray:
 
 
 def _finish(plan: _Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, samples: int,
-            error: str, batch: int | None = None) -> SNRResult:
+            error: str, batch: int | None = None, tail: np.ndarray | None = None) -> SNRResult:
     """Combine classes (strata weighted by the mixing weights) and shape like sigma."""
     weights = _class_weights(plan.model)
+    share = np.zeros(per_class.shape[0]) if tail is None else np.max(tail, axis=-1)
     if per_class.shape[-1] == 1 and weights.size > 1:  # exchangeable classes: one stands for all
         per_class = np.repeat(per_class, weights.size, axis=-1)
         per_class_se = np.repeat(per_class_se, weights.size, axis=-1)
         estimate, stderr = per_class[:, 0], per_class_se[:, 0]
     else:
         estimate = per_class @ weights
-        stderr = np.sqrt((per_class_se**2) @ weights**2)
+        scale = np.max(np.abs(per_class_se), axis=-1, keepdims=True)  # no overflow in se^2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stderr = scale[:, 0] * np.sqrt(((np.where(scale > 0, per_class_se / scale, 0.0))
+                                            ** 2) @ weights**2)
+        stderr = np.where(scale[:, 0] > 0, stderr, np.where(np.isnan(scale[:, 0]), np.nan, 0.0))
     method = plan.method
     if isinstance(method, MonteCarlo) and batch is not None:
         method = method.replace(batch=batch)
     shape = plan.sigma.shape
+    flagged = (share > TAIL_SHARE_MAX) | ~np.isfinite(estimate) | ~np.isfinite(stderr) \
+        if tail is not None else np.zeros(share.shape, dtype=bool)
     return SNRResult(
         estimate=estimate.reshape(shape), stderr=stderr.reshape(shape), n_samples=samples,
         sigma=plan.sigma, input=plan.input, estimand=plan.estimand,
         denominator=plan.denominator, method=method, error_method=error,
         per_class=per_class.reshape(*shape, -1), per_class_stderr=per_class_se.reshape(*shape, -1),
+        tail_share=share.reshape(shape), untrustworthy=flagged.reshape(shape),
     )
 
 
 def _quadrature(plan: _Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from . import quadrature
+    from . import _threads, quadrature
 
     st = plan.model.setting
     assert isinstance(plan.method, Quadrature)
-    value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta,
-                                                 cast("quadrature.Input", plan.input),
-                                                 rule=plan.method.rule)
+    with _threads.limit_blas(1):  # tiny products: one BLAS thread (molrg/_threads.py)
+        value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta,
+                                                     cast("quadrature.Input", plan.input),
+                                                     rule=plan.method.rule)
     return value[:, None], error[:, None]
 
 
@@ -295,6 +400,31 @@ def _simulate(plan: _Plan, sig: np.ndarray, progress: Any
     xp = _backend.namespace(mc.backend)
     gen_ = _backend.Random(mc.seed, xp)
     memory = _backend.memory_budget(xp, mc.memory)
+    with _threads.small_products(xp, _largest_product(plan, memory)):
+        return _run_simulator(plan, sig, progress, xp, gen_, memory)
+
+
+def _largest_product(plan: _Plan, memory: int) -> float:
+    """Multiply-adds of a simulator's largest matrix product per batch (for the BLAS thread
+    limit): none for the reduced simulator, ``rows x n x rank`` for the ambient ones (rows
+    as the simulators size them, at most ``memory / (8 n)``), unbounded for a denoiser of
+    the user's (its products are unknown)."""
+    mc = plan.method
+    assert isinstance(mc, MonteCarlo)
+    if mc.simulator == "reduced":
+        return 0.0
+    if plan.denoiser is not None and not isinstance(plan.denoiser, (DAE, OptimalDenoiser)):
+        return float("inf")
+    model = plan.model
+    rows = min(mc.samples, max(1, memory // (8 * model.n)))
+    rank = model.rank if isinstance(model, MoLRG) else model.total_rank
+    return float(rows) * model.n * rank
+
+
+def _run_simulator(plan: _Plan, sig: np.ndarray, progress: Any, xp: Any, gen_: Any,
+                   memory: int) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
+    mc = plan.method
+    assert isinstance(mc, MonteCarlo)
     ratios = plan.estimand == "mean-of-ratios"
     model = plan.model
     if mc.simulator == "reduced":
@@ -316,6 +446,59 @@ def _simulate(plan: _Plan, sig: np.ndarray, progress: Any
             model, sig, denoiser=plan.denoiser, input=plan.input, ratios=ratios,
             complement=plan.denominator == "complement", samples=mc.samples, gen_=gen_,
             dtype=mc.dtype, memory=memory, batch=mc.batch, progress=progress)
-    per_class, var = sim.per_class()
-    return per_class, var, sim
+    per_class, se = sim.per_class()
+    return per_class, se, sim
 
+
+
+# ---------------------------------------------------------------------------------------
+# Opt-in replicates (snr(..., replicates=R)): independent common-random-number curves
+# ---------------------------------------------------------------------------------------
+def _group_means(sim: montecarlo.Simulation) -> list[np.ndarray]:
+    """Per-group means of a grouped simulation, ``(S, C, R)`` per moment array."""
+    out: list[list[np.ndarray]] = []
+    for chunk in sim.chunks:
+        parts = getattr(chunk, "parts", None) or [chunk]  # _ClassColumns: one per class
+        out.append([np.concatenate([_backend.to_numpy(p.group_sums[i])
+                                    / _backend.to_numpy(p.group_counts) for p in parts], axis=1)
+                    for i in range(len(parts[0].group_sums))])
+    return [np.concatenate(v, axis=0) for v in zip(*out, strict=True)]
+
+
+def _replicated(plan: _Plan, sig: np.ndarray, progress: Any, replicates: Any) -> SNRResult:
+    """One simulation (the same draws and result as without replicates), its samples split
+    into ``R`` groups (sample ``i`` of each class stream in group ``i mod R``)."""
+    from .validation import check_int
+
+    mc = plan.method
+    if not isinstance(mc, MonteCarlo):
+        raise ParameterError("replicates applies to Monte Carlo only; valid: replicates=None "
+                             "for method='quadrature'")
+    low = 2 * plan.model.K if mc.simulator == "ambient" else 2
+    R = check_int("replicates", replicates, low=2, high=max(2, mc.samples // low))
+    token = montecarlo.GROUPS.set(R)
+    try:
+        per_class, var, sim = _simulate(plan, sig, progress)
+    finally:
+        montecarlo.GROUPS.reset(token)
+    groups = _group_means(sim)
+    ratios = plan.estimand == "mean-of-ratios"
+    # linearised replicate curves: their mean is the estimate (up to unequal group sizes),
+    # their covariance / R the batch-means delta-method covariance across sigma:
+    # ratio of means  R + (mean_N,g - R mean_D,g) / mean_D;  mean of ratios  mean_g
+    if ratios:
+        lin = groups[0]
+    else:
+        mean_d = np.mean(groups[1], axis=-1)
+        lin = per_class[..., None] + (groups[0] - per_class[..., None] * groups[1]) \
+            / mean_d[..., None]
+    curves = [_finish(plan, lin[..., g], np.zeros_like(lin[..., g]), samples=0,
+                      error="").estimate for g in range(R)]
+    error = ("delta method per class ratio of means, classes as strata" if not ratios
+             else "sample standard deviation of per-sample ratios / sqrt(m), classes as strata")
+    res = _finish(plan, per_class, np.sqrt(var), samples=sim.samples, error=error,
+                  batch=sim.batch)
+    reps = np.stack(curves).reshape((R, *plan.sigma.shape))
+    return SNRResult(res.estimate, res.stderr, res.n_samples, res.sigma, res.input,
+                     res.estimand, res.denominator, res.method, res.error_method,
+                     res.per_class, res.per_class_stderr, reps)

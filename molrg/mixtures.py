@@ -19,6 +19,7 @@ uniform weights this is the idealised MoLRG of ``science.md`` (Assumption 1);
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -26,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Random, namespace, resolve_dtype, to_numpy
-from .models import haar_basis
+from ._backend import Random, namespace, resolve_dtype
+from .arrays import to_numpy
+from .bases import ORTHONORMAL_TOL, check_orthonormal, haar_basis, ideal_parameters
 from .options import MEAN_PLACEMENTS
-from .validation import ParameterError, check_int, check_real
+from .validation import ParameterError, ParameterTypeError, check_int, check_real
 
 __all__ = [
     "MEAN_PLACEMENTS",
@@ -41,8 +43,8 @@ __all__ = [
     "unequal_ranks",
 ]
 
-ORTHONORMAL_TOL = 1e-8
-"""Largest ``max|U_k^T U_k - I|`` accepted for a class basis."""
+_UNSET: Any = object()
+"""Marks a deprecated keyword that was not passed."""
 WEIGHTS_TOL = 1e-12
 """``|sum(weights) - 1|`` must not exceed ``WEIGHTS_TOL * K``."""
 
@@ -52,9 +54,16 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _as_host(name: str, value: Any) -> np.ndarray:
-    from .validation import ParameterTypeError
+def cached_in(model: Any, key: tuple[Any, ...], make: Any) -> Any:
+    """``make()`` cached on ``model`` under ``key``: the one namespace/dtype cache of the
+    models (bases, means, scales converted to a backend once, not at every call)."""
+    cache = model.__dict__.setdefault("_ns_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
 
+
+def _as_host(name: str, value: Any) -> np.ndarray:
     try:
         raw = np.asarray(to_numpy(value))
     except (TypeError, ValueError) as exc:
@@ -140,10 +149,7 @@ class LowRankMixture:
                 raise ParameterError(f"{name} has n={arr.shape[0]} rows; valid: n={n} (as bases[0])")
             if not np.all(np.isfinite(arr)):
                 raise ParameterError(f"{name} has non-finite entries; valid: finite orthonormal columns")
-            err = float(np.max(np.abs(arr.T @ arr - np.eye(arr.shape[1]))))
-            if err > ORTHONORMAL_TOL:
-                raise ParameterError(f"{name} is not orthonormal: max|U^T U - I| = {err:.3g}; "
-                                 f"valid: <= {ORTHONORMAL_TOL:g}")
+            check_orthonormal(name, arr)
             out.append(_readonly(arr))
         return out
 
@@ -233,29 +239,29 @@ class LowRankMixture:
         f = self.factor(k)
         return f @ f.T
 
-    def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
-        cache = self.__dict__.setdefault("_ns_cache", {})
-        if key not in cache:
-            cache[key] = make()
-        return cache[key]
-
     def basis_in(self, xp: str | ModuleType, dtype: Any = "float64") -> Any:
         """``B`` as an array of namespace ``xp`` and ``dtype`` (cached per model)."""
         space = namespace(xp, "xp")
         dt = resolve_dtype(space, dtype)
-        return self._cached(("basis", space.__name__, str(dt)),
-                            lambda: space.asarray(self.basis, dtype=dt))
+        return cached_in(self, ("basis", space.__name__, str(dt)),
+                         lambda: space.asarray(self.basis, dtype=dt))
 
     def means_in(self, xp: str | ModuleType, dtype: Any = "float64") -> Any:
         """The ``(K, n)`` means in namespace ``xp`` and ``dtype`` (cached per model)."""
         space = namespace(xp, "xp")
         dt = resolve_dtype(space, dtype)
-        return self._cached(("means", space.__name__, str(dt)),
-                            lambda: space.asarray(self.means, dtype=dt))
+        return cached_in(self, ("means", space.__name__, str(dt)),
+                         lambda: space.asarray(self.means, dtype=dt))
 
     def _scales_in(self, space: ModuleType, dt: Any) -> Any:
-        return self._cached(("scales", space.__name__, str(dt)),
-                            lambda: space.asarray(self.scales(), dtype=dt))
+        return cached_in(self, ("scales", space.__name__, str(dt)),
+                         lambda: space.asarray(self.scales(), dtype=dt))
+
+    def to_mixture(self) -> LowRankMixture:
+        """This model (as :meth:`molrg.MoLRG.to_mixture` gives the general form of the
+        idealised one): every model answers ``to_mixture()``, so callers need no
+        ``isinstance`` to get a :class:`LowRankMixture`."""
+        return self
 
     def replace(self, **changes: Any) -> LowRankMixture:
         """A new model with some of ``bases, delta, weights, means`` changed."""
@@ -271,12 +277,14 @@ class LowRankMixture:
     def sample(
         self,
         m: int,
-        seed: int | np.random.Generator | Random | None = None,
+        rng: int | np.random.Generator | Random | None = None,
         *,
         xp: str | ModuleType = "numpy",
         dtype: Any = "float64",
+        seed: Any = _UNSET,
     ) -> tuple[Any, Any]:
-        """Draw ``m`` clean samples of the mixture.
+        """Draw ``m`` clean samples of the mixture (the signature of
+        :meth:`molrg.MoLRG.sample`: count, ``rng``, keyword-only ``xp`` and ``dtype``).
 
         Labels ``c_i ~ Categorical(weights)``; then ``x0_i = mu_{c_i} + B (S_{c_i} z_i)`` with
         ``z_i ~ N(0, I_R)`` (the ``U_k a + delta sum_{l != k} U_l e_l`` of the model).
@@ -284,19 +292,25 @@ class LowRankMixture:
         Parameters
         ----------
         m : number of samples, ``>= 1``.
-        seed : int, :class:`numpy.random.Generator`, a :class:`~molrg._backend.Random` or None.
+        rng : int, :class:`numpy.random.Generator`, a :class:`~molrg._backend.Random` or None.
         xp : backend name (``"numpy"``, ``"cupy"``, ``"array_api_strict"``) or namespace.
         dtype : ``"float32"`` or ``"float64"``.
+        seed : deprecated keyword name of ``rng`` (``DeprecationWarning``).
 
         Returns
         -------
         x0 : ``(m, n)`` array of namespace ``xp`` and ``dtype``.
         labels : ``(m,)`` int64 array of classes in ``0..K-1``.
         """
+        if seed is not _UNSET:
+            warnings.warn("LowRankMixture.sample(seed=...) is deprecated: pass rng=... (the "
+                          "name MoLRG.sample and sample_class use)", DeprecationWarning,
+                          stacklevel=2)
+            rng = seed
         m = check_int("m", m, low=1)
         space = namespace(xp, "xp")
         dt = resolve_dtype(space, dtype)
-        gen = seed if isinstance(seed, Random) else Random(seed, space)
+        gen = rng if isinstance(rng, Random) else Random(rng, space)
         labels = gen.choice(self.weights, m)
         z = gen.standard_normal((m, self.total_rank), dt)
         z = z * space.take(self._scales_in(space, dt), labels, axis=0)
@@ -439,9 +453,8 @@ def from_molrg(
     so ``from_molrg(K, d, n, delta, seed=s)`` and ``MoLRG(K, d, n, delta, seed=s)`` share the
     basis.  For a model object ``m``: ``from_molrg(m.K, m.d, m.n, m.delta, m.basis)``.
     """
-    from .models import MoLRG
-
-    return MoLRG(K, d, n, delta, basis=basis, kind=kind, seed=seed).to_mixture()
+    K, d, _, delta, _, _, full = ideal_parameters(K, d, n, delta, basis, kind, seed)
+    return LowRankMixture(tuple(full[:, k * d:(k + 1) * d] for k in range(K)), delta=delta)
 
 
 def separated(

@@ -17,21 +17,31 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from .validation import (
-    ParameterError,
-    ParameterTypeError,
-    check_choice,
-    check_delta,
-    check_int,
+from .bases import (
+    BASIS_KINDS,
+    MAX_BASIS_ENTRIES,
+    ORTHONORMAL_TOL,
+    check_basis,
+    haar_basis,
+    ideal_parameters,
 )
+from .mixtures import LowRankMixture, cached_in
+from .validation import ParameterTypeError, check_delta, check_int
 
-__all__ = ["BASIS_KINDS", "MoLRG", "Setting", "as_setting", "class_scales", "haar_basis", "latent"]
+__all__ = [
+    "BASIS_KINDS",
+    "MAX_BASIS_ENTRIES",
+    "ORTHONORMAL_TOL",
+    "MoLRG",
+    "Setting",
+    "as_setting",
+    "class_scales",
+    "haar_basis",
+    "latent",
+]
 
-BASIS_KINDS = ("random", "canonical")
-ORTHONORMAL_TOL = 1e-8
-MAX_BASIS_ENTRIES = 2**27
-"""Largest basis accepted, ``n K d`` entries (1 GiB in float64): a larger one is refused
-before it is allocated."""
+_check_basis = check_basis
+"""Former home of :func:`molrg.bases.check_basis` (``molrg.denoisers`` imports it here)."""
 
 
 @dataclass(frozen=True)
@@ -105,26 +115,11 @@ class MoLRG:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        K = check_int("K", self.K, low=2)
-        d = check_int("d", self.d, low=1)
-        n = check_int("n", self.n, low=1)
-        if K * d > n:
-            raise ParameterError(f"K*d={K * d} exceeds n={n}; valid: K*d <= n")
-        if n * K * d > MAX_BASIS_ENTRIES:
-            raise ParameterError(f"n={n} with K*d={K * d} needs an n x K*d basis of more "
-                                 f"than {MAX_BASIS_ENTRIES} entries (1 GiB); valid: n*K*d <= "
-                                 f"{MAX_BASIS_ENTRIES}")
-        delta = check_delta(self.delta)
-        kind = check_choice("kind", self.kind, BASIS_KINDS)
-        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
-        if self.basis is None:
-            basis = _make_basis(n, K * d, kind, self.seed)
-        else:
-            basis = _check_basis(self.basis, n, K * d)
-        basis.setflags(write=False)
-        for name, value in (("K", K), ("d", d), ("n", n), ("delta", delta), ("kind", kind)):
+        values = ideal_parameters(self.K, self.d, self.n, self.delta, self.basis, self.kind,
+                                  self.seed)
+        for name, value in zip(("K", "d", "n", "delta", "kind", "seed", "basis"), values,
+                               strict=True):
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "basis", basis)
 
     def __repr__(self) -> str:
         return (
@@ -155,14 +150,12 @@ class MoLRG:
     def basis_in(self, xp: ModuleType, dtype: Any = "float64") -> Any:
         """The basis as an array of namespace ``xp`` and ``dtype`` (cached per model).
 
-        The cache matters on a GPU: the basis is uploaded once, not at every call.
+        The cache matters on a GPU: the basis is uploaded once, not at every call (the
+        same cache as :meth:`molrg.LowRankMixture.basis_in`).
         """
         dt = _backend.resolve_dtype(xp, dtype)
-        cache = self.__dict__.setdefault("_basis_cache", {})
-        key = (xp.__name__, str(dt))
-        if key not in cache:
-            cache[key] = xp.asarray(self.basis, dtype=dt)
-        return cache[key]
+        return cached_in(self, ("basis", xp.__name__, str(dt)),
+                         lambda: xp.asarray(self.basis, dtype=dt))
 
     def replace(self, **changes: Any) -> MoLRG:
         """A new model with some parameters changed (the basis is regenerated unless given)."""
@@ -171,10 +164,8 @@ class MoLRG:
         params.update(changes)
         return MoLRG(**params)
 
-    def to_mixture(self) -> Any:
+    def to_mixture(self) -> LowRankMixture:
         """The same model as a :class:`~molrg.LowRankMixture` (the general family)."""
-        from .mixtures import LowRankMixture
-
         return LowRankMixture(self.bases, delta=self.delta)
 
     def embedded(self, n: int) -> MoLRG:
@@ -234,41 +225,3 @@ def latent(xp: ModuleType, gen: _backend.Random, onehot: Any, d: int, delta: flo
     g = gen.standard_normal((num, K, d), dtype)
     z = g * class_scales(onehot, delta)[:, :, None]
     return xp.reshape(z, (num, K * d))
-
-
-def haar_basis(n: int, r: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
-    """Haar-random ``(n, r)`` orthonormal columns (QR of a Gaussian matrix, signs fixed).
-
-    Refused (naming ``n``) above :data:`MAX_BASIS_ENTRIES` entries, before allocating."""
-    if n * r > MAX_BASIS_ENTRIES:
-        raise ParameterError(f"n={n} with rank {r} needs an n x {r} basis of more than "
-                             f"{MAX_BASIS_ENTRIES} entries (1 GiB); valid: n*rank <= "
-                             f"{MAX_BASIS_ENTRIES}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    q, rr = np.linalg.qr(rng.standard_normal((n, r)))
-    return q * np.sign(np.diag(rr))  # Haar: fix the sign ambiguity of QR
-
-
-def _make_basis(n: int, r: int, kind: str, seed: int) -> np.ndarray:
-    return np.eye(n, r) if kind == "canonical" else haar_basis(n, r, seed)
-
-
-def _check_basis(basis: Any, n: int, r: int) -> np.ndarray:
-    try:
-        raw = _backend.to_numpy(basis)
-    except (TypeError, ValueError):
-        raw = None
-    if raw is None or basis is None or raw.dtype.kind not in "fiu":
-        kind = getattr(raw, "dtype", type(basis).__name__)
-        raise ParameterTypeError(f"basis must be a real (n, K*d) array; got {kind}")
-    arr = np.array(raw, dtype=np.float64)
-    if arr.shape != (n, r):
-        raise ParameterError(f"basis has shape {arr.shape}; valid: (n, K*d) = ({n}, {r})")
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError("basis has non-finite entries; valid: finite orthonormal columns")
-    err = float(np.max(np.abs(arr.T @ arr - np.eye(r))))
-    if err > ORTHONORMAL_TOL:
-        raise ParameterError(
-            f"basis is not orthonormal: max|U^T U - I| = {err:.3g}; valid: <= {ORTHONORMAL_TOL:g}"
-        )
-    return arr

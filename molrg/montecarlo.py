@@ -36,6 +36,7 @@ Statistics (sums, co-moments) stay on the device in float64 until the end of the
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -58,6 +59,10 @@ output with a 32-bit ``int`` in the sources we read) and each draw a few GiB at 
 
 Progress = Callable[[int, int], None] | None
 
+GROUPS: ContextVar[int] = ContextVar("molrg_moment_groups", default=0)
+"""Opt-in replicate groups for :class:`Moments` (0: none); set by ``molrg.snr(...,
+replicates=R)`` around one simulation."""
+
 
 # ---------------------------------------------------------------------------------------
 # Running statistics, on the device, float64
@@ -75,6 +80,12 @@ class Moments:
         self.count = 0
         self.mean: list[Any] = []
         self.m2: list[Any] = []
+        self.peak: list[Any] = []  # largest term of each averaged quantity (tail diagnostic)
+        # opt-in (GROUPS, set by molrg.snr(..., replicates=R)): per-group sums, the
+        # i-th sample of the stream in group i mod R
+        self.groups = GROUPS.get()
+        self.group_sums: list[Any] = []
+        self.group_counts: Any = None
 
     def add(self, num: Any, den: Any) -> None:
         """Merge a batch: ``num``, ``den`` of shape ``(S, C, m)`` (any float dtype)."""
@@ -83,13 +94,25 @@ class Moments:
         dd = xp.astype(den, xp.float64)
         arrays = [n / dd] if self.ratios else [n, dd]
         m = num.shape[-1]
+        if self.groups:
+            idx = (xp.arange(m) + self.count) % self.groups
+            onehot = xp.astype(idx[:, None] == xp.arange(self.groups)[None, :], xp.float64)
+            sums = [a @ onehot for a in arrays]  # (S, C, R)
+            counts = xp.sum(onehot, axis=0)
+            if self.group_counts is None:
+                self.group_sums, self.group_counts = sums, counts
+            else:
+                self.group_sums = [a + b for a, b in zip(self.group_sums, sums, strict=True)]
+                self.group_counts = self.group_counts + counts
         means = [xp.mean(a, axis=-1) for a in arrays]
         centred = [a - mu[..., None] for a, mu in zip(arrays, means, strict=True)]
         pairs = ((0, 0),) if self.ratios else ((0, 0), (1, 1), (0, 1))
         m2 = [xp.sum(centred[i] * centred[j], axis=-1) for i, j in pairs]
+        peak = [xp.max(xp.abs(a), axis=-1) for a in arrays]
         if self.count == 0:
-            self.count, self.mean, self.m2 = m, means, m2
+            self.count, self.mean, self.m2, self.peak = m, means, m2, peak
             return
+        self.peak = [xp.maximum(a, b) for a, b in zip(self.peak, peak, strict=True)]
         total = self.count + m
         diff = [b - a for a, b in zip(self.mean, means, strict=True)]
         f = self.count * m / total
@@ -99,20 +122,55 @@ class Moments:
         self.count = total
 
     def per_class(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-(sigma, class) estimates and their variances, as NumPy ``(S, C)`` arrays.
+        """Per-(sigma, class) estimates and their standard errors, as NumPy ``(S, C)`` arrays.
 
-        Ratio of means: ``mean_N / mean_D`` with the delta-method variance
-        ``(c_NN - 2 R c_ND + R^2 c_DD) / (m mean_D^2)``; mean of ratios: the sample mean
-        and ``var / m``.
+        Ratio of means ``R = mean_N / mean_D``: the delta-method error
+        ``|R| sqrt((c_NN / mean_N^2 - 2 c_ND / (mean_N mean_D) + c_DD / mean_D^2) / m)``,
+        formed from relative (co)variances so that nothing overflows for any finite
+        ``R``; mean of ratios: the sample mean and ``sqrt(var / m)``.  Whether these errors
+        can be trusted is :meth:`tail_share`'s question.
         """
         m = self.count
         mean = [_backend.to_numpy(a) for a in self.mean]
         cov = [_backend.to_numpy(a) / (m - 1) for a in self.m2]
-        if self.ratios:
-            return mean[0], np.maximum(cov[0], 0.0) / m
-        ratio = mean[0] / mean[1]
-        var = (cov[0] - 2 * ratio * cov[2] + ratio**2 * cov[1]) / (m * mean[1] ** 2)
-        return ratio, np.maximum(var, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.ratios:
+                return mean[0], np.sqrt(np.maximum(cov[0], 0.0) / m)
+            mn, md = mean
+            ratio = mn / md
+            rel = (np.where(mn != 0, cov[0] / (mn * mn), 0.0)
+                   - 2 * np.where(mn != 0, cov[2] / mn, 0.0) / md + cov[1] / (md * md))
+            se = np.abs(ratio) * np.sqrt(np.maximum(rel, 0.0) / m)
+            se = np.where((mn == 0) & (md != 0), np.sqrt(np.maximum(cov[0], 0.0) / m) / md, se)
+        return ratio, se
+
+    def tail_share(self) -> np.ndarray:
+        """Largest share of a sum that one sample carries, or could carry, per (sigma,
+        class) (NumPy ``(S, C)``).
+
+        Observed: the largest term's share of the sum of ``N``, of ``D`` (ratio of means)
+        or of ``|N/D|`` (mean of ratios); at least ``1/m``.  Ratio of means also takes the
+        share of ``D``'s sum that *one unseen* sample would carry if its whole output energy
+        fell into the denominator (a misclassified sample: ``D ~ N + D``),
+        ``(mean_N + mean_D) / (m mean_D) = (1 + R) / m``.  The rare events that carry the
+        denominator's mean when the SNR ``R`` is large (small ``delta``) are often absent
+        from the sample altogether (then no observed term is large, yet the estimate is
+        many standard errors off: tests/test_coverage.py); this term flags them.  Near or
+        above 1: the standard error is not to be trusted.  0 where a sum is 0.
+        """
+        m = self.count
+        mean = [_backend.to_numpy(a) for a in self.mean]
+        shares = []
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for mu, top in zip(mean, self.peak, strict=True):
+                total = np.abs(mu) * m
+                top = _backend.to_numpy(top)
+                shares.append(np.where(total > 0, top / total, np.where(top > 0, 1.0, 0.0)))
+            if not self.ratios:
+                mn, md = mean
+                unseen = np.where(md > 0, (mn / md + 1.0) / m, np.where(mn > 0, 1.0, 0.0))
+                shares.append(unseen)
+        return np.nan_to_num(np.maximum.reduce(shares), nan=1.0, posinf=1.0)
 
 
 @dataclass(frozen=True)
@@ -124,9 +182,14 @@ class Simulation:
     batch: int
 
     def per_class(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-(sigma, class) estimates and standard errors, ``(S, C)``."""
         parts = [c.per_class() for c in self.chunks]
         return (np.concatenate([p[0] for p in parts], axis=0),
                 np.concatenate([p[1] for p in parts], axis=0))
+
+    def tail_share(self) -> np.ndarray:
+        """:meth:`Moments.tail_share` for the whole grid, ``(S, C)``."""
+        return np.concatenate([c.tail_share() for c in self.chunks], axis=0)
 
 
 def _itemsize(dtype: str) -> int:
@@ -209,6 +272,10 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
     s_chunk = max(1, min(S, (memory // 2) // (per_pair * sub)))
     chunks = _chunks(S, s_chunk)
     moments = [Moments(xp, ratios) for _ in chunks]
+    # NumPy: one set of work buffers for every batch, part and sigma chunk (fresh
+    # temporaries of a few MB each were most of the call's time: page faults)
+    work = _ReducedBuffers(min(s_chunk, S), K, min(sub, samples), dt) if _reuses_buffers(xp) \
+        else None
     done = 0
     while done < samples:
         m = min(draw, samples - done)
@@ -216,15 +283,68 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
         for part in _chunks(m, sub):
             c = chi[None, :, part]
             for acc, sl in zip(moments, chunks, strict=True):
-                r = c * scales[sl, ...]
-                beta = kernel.block_betas(r, xi[sl, ...], zmx[sl, ...], kap[sl, ...], axis=1)
-                energy = beta * beta * r
-                num = energy[:, :1, :]
-                den = xp.sum(energy[:, 1:, :], axis=1, keepdims=True)
+                if work is not None:
+                    num, den = work.energies(c, scales[sl, ...], xi[sl, ...], zmx[sl, ...],
+                                             kap[sl, ...])
+                else:
+                    r = c * scales[sl, ...]
+                    beta = kernel.block_betas(r, xi[sl, ...], zmx[sl, ...], kap[sl, ...], axis=1)
+                    energy = beta * beta * r
+                    num = energy[:, :1, :]
+                    den = xp.sum(energy[:, 1:, :], axis=1, keepdims=True)
                 acc.add(num, den)
         done += m
         _progress(progress, done, samples)
     return Simulation(moments, samples, draw)
+
+
+def _reuses_buffers(xp: ModuleType) -> bool:
+    """Whether the simulators write into preallocated work buffers (``out=``) for ``xp``.
+
+    NumPy only: ``out=`` is not in the array-API standard (``array_api_strict`` has none),
+    and CuPy's memory pool already reuses device memory, so the generic path, which
+    allocates fresh temporaries, costs nothing there.  Both paths perform the same
+    floating-point operations in the same order: results are bit-identical
+    (tests/test_buffers.py).
+    """
+    return xp is np
+
+
+class _ReducedBuffers:
+    """Work buffers of the reduced simulator's kernel, ``(S_chunk, K, sub)`` and
+    ``(S_chunk, 1, sub)``, reused for every batch, part and sigma chunk (NumPy).
+
+    :meth:`energies` computes exactly what the generic path does -- ``r = chi scale``,
+    ``beta = xi + (zeta - xi) softmax(kappa r)`` along the class axis, ``energy =
+    beta^2 r`` -- operation for operation, in place.
+    """
+
+    def __init__(self, s_chunk: int, K: int, sub: int, dt: Any) -> None:
+        self.r = np.empty((s_chunk, K, sub), dtype=dt)
+        self.t = np.empty((s_chunk, K, sub), dtype=dt)
+        self.row = np.empty((s_chunk, 1, sub), dtype=dt)
+        self.den = np.empty((s_chunk, 1, sub), dtype=dt)
+
+    def energies(self, c: np.ndarray, scale: np.ndarray, xi: np.ndarray, zmx: np.ndarray,
+                 kap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(num, den)`` of shape ``(S_c, 1, m)``: views of the buffers, valid until the
+        next call."""
+        s, m = scale.shape[0], c.shape[-1]
+        r, t = self.r[:s, :, :m], self.t[:s, :, :m]
+        row, den = self.row[:s, :, :m], self.den[:s, :, :m]
+        np.multiply(c, scale, out=r)  # r = chi * scale
+        np.multiply(kap, r, out=t)  # logits kappa r
+        np.max(t, axis=1, keepdims=True, out=row)  # softmax, max-shifted (kernel.py)
+        np.subtract(t, row, out=t)
+        np.exp(t, out=t)
+        np.sum(t, axis=1, keepdims=True, out=row)
+        np.divide(t, row, out=t)  # w
+        np.multiply(zmx, t, out=t)
+        np.add(xi, t, out=t)  # beta = xi + (zeta - xi) w
+        np.multiply(t, t, out=t)
+        np.multiply(t, r, out=t)  # energy = beta^2 r
+        np.sum(t[:, 1:, :], axis=1, keepdims=True, out=den)
+        return t[:, :1, :], den
 
 
 # ---------------------------------------------------------------------------------------
@@ -281,6 +401,9 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
     s_chunk = max(1, min(S, (memory // 2) // (per_pair * live)))
     chunks = _chunks(S, s_chunk)
     moments = [Moments(xp, ratios) for _ in chunks]
+    # NumPy, optimal denoiser: one set of work buffers for every batch and sigma chunk
+    work = _AmbientBuffers(min(s_chunk, S), live, r, K, dt) \
+        if cross is None and _reuses_buffers(xp) else None
     done = 0
     while done < per_class:
         m = min(m_batch, per_class - done)
@@ -291,6 +414,10 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
         cols = max(1, min(memory // (K * m * item), MAX_DRAW // (K * m)))
         eps_v = _projected_noise(gen_, K * m, n, V, dt, cols) if noisy else None
         for acc, sl in zip(moments, chunks, strict=True):
+            if work is not None:
+                acc.add(*work.energies(y0, eps_v, s[sl], xi[sl, ...], zmx[sl, ...],
+                                       kap[sl, ...], own, others))
+                continue
             y = y0[None, ...] if eps_v is None else \
                 y0[None, ...] + xp.reshape(s[sl], (-1, 1, 1)) * eps_v[None, ...]
             beta = kernel.block_betas(kernel.block_energies(y, K), xi[sl, ...], zmx[sl, ...],
@@ -311,6 +438,75 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
         done += m
         _progress(progress, done * K, per_class * K)
     return Simulation(moments, per_class * K, rows)
+
+
+class _AmbientBuffers:
+    """Work buffers of the ambient simulator for the optimal denoiser (NumPy), reused for
+    every batch and sigma chunk: flat arrays viewed at each call's exact shapes.
+
+    :meth:`energies` computes what the generic path does, operation for operation:
+    ``y = y0 + sigma eps_V``, the block energies ``r``, ``beta = xi + (zeta - xi)
+    softmax(kappa r)``, ``energy = beta^2 r`` and its own / other sums per class.
+    """
+
+    def __init__(self, s_chunk: int, rows: int, width: int, K: int, dt: Any) -> None:
+        self.y = np.empty(s_chunk * rows * width, dtype=dt)
+        self.r = np.empty(s_chunk * rows * K, dtype=dt)
+        self.t = np.empty(s_chunk * rows * K, dtype=dt)
+        self.u = np.empty(s_chunk * rows * K, dtype=dt)
+        self.row = np.empty(s_chunk * rows, dtype=dt)
+        self.num = np.empty(s_chunk * rows, dtype=dt)
+        self.den = np.empty(s_chunk * rows, dtype=dt)
+
+    @staticmethod
+    def _view(buf: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return buf[:int(np.prod(shape))].reshape(shape)
+
+    def energies(self, y0: np.ndarray, eps_v: np.ndarray | None, s: np.ndarray,
+                 xi: np.ndarray, zmx: np.ndarray, kap: np.ndarray, own: np.ndarray,
+                 others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(num, den)`` of shape ``(S_c, K, m)``: views of the buffers, valid until the
+        next call.  ``y0``, ``eps_v``: ``(K m, K d)``; ``s``: ``(S_c,)``."""
+        rows, width = y0.shape
+        K = own.shape[0]
+        m = rows // K
+        sc = xi.shape[0]
+        d = width // K
+        if eps_v is None:  # clean input: one y for the whole chunk
+            lead = 1
+            blocks = np.reshape(y0, (1, rows, K, d))
+            sq = self._view(self.y, (1, rows, K, d))
+            np.multiply(blocks, blocks, out=sq)
+        else:
+            lead = sc
+            y = self._view(self.y, (sc, rows, width))
+            np.multiply(np.reshape(s, (-1, 1, 1)), eps_v[None, ...], out=y)
+            np.add(y0[None, ...], y, out=y)  # y = y0 + sigma eps_V
+            sq = np.reshape(y, (sc, rows, K, d))
+            np.multiply(sq, sq, out=sq)  # y is not needed after its block energies
+        r = self._view(self.r, (lead, rows, K))
+        np.sum(sq, axis=-1, out=r)  # block energies
+        t = self._view(self.t, (sc, rows, K))
+        row = self._view(self.row, (sc, rows, 1))
+        np.multiply(kap, r, out=t)  # logits kappa r
+        np.max(t, axis=-1, keepdims=True, out=row)  # softmax, max-shifted (kernel.py)
+        np.subtract(t, row, out=t)
+        np.exp(t, out=t)
+        np.sum(t, axis=-1, keepdims=True, out=row)
+        np.divide(t, row, out=t)  # w
+        np.multiply(zmx, t, out=t)
+        np.add(xi, t, out=t)  # beta = xi + (zeta - xi) w
+        np.multiply(t, t, out=t)
+        np.multiply(t, r, out=t)  # energy = beta^2 r
+        energy = np.reshape(t, (sc, K, m, K))
+        u = self._view(self.u, (sc, K, m, K))
+        num = self._view(self.num, (sc, K, m))
+        den = self._view(self.den, (sc, K, m))
+        np.multiply(energy, own, out=u)
+        np.sum(u, axis=-1, out=num)
+        np.multiply(energy, others, out=u)
+        np.sum(u, axis=-1, out=den)
+        return num, den
 
 
 def _projected_noise(gen_: _backend.Random, rows: int, n: int, V: Any, dt: Any,
@@ -427,12 +623,7 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
                     out = mixture_posterior_mean(space, x, s, memory_budget=memory)
                 else:
                     out = denoiser(x, s)
-                    if getattr(out, "shape", None) != x.shape:
-                        from .validation import ParameterError
-
-                        raise ParameterError(
-                            f"denoiser returned shape {getattr(out, 'shape', None)} for input "
-                            f"{tuple(x.shape)}; valid: the input's shape (m, n)")
+                    _check_output(denoiser, out, x)  # shape, real dtype, finite
                 if rescale:  # a per-sigma constant: every SNR estimand is unchanged
                     out = out * (1.0 + s * s)
                 proj = out @ A  # (m, R): U_l^T xhat
@@ -452,6 +643,12 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
     return Simulation([_ClassColumns(col) for col in columns], per_class * K, m_batch)
 
 
+def _check_output(denoiser: Any, out: Any, x: Any) -> None:
+    from .denoisers import check_output
+
+    check_output(denoiser, out, x)
+
+
 class _ClassColumns(Moments):
     """One sigma's per-class moments, presented as a ``(1, K)`` :class:`Moments`."""
 
@@ -459,5 +656,8 @@ class _ClassColumns(Moments):
         self.parts = per_class
 
     def per_class(self) -> tuple[np.ndarray, np.ndarray]:
-        est, var = zip(*(p.per_class() for p in self.parts), strict=True)
-        return np.concatenate(est, axis=1), np.concatenate(var, axis=1)
+        est, se = zip(*(p.per_class() for p in self.parts), strict=True)
+        return np.concatenate(est, axis=1), np.concatenate(se, axis=1)
+
+    def tail_share(self) -> np.ndarray:
+        return np.concatenate([p.tail_share() for p in self.parts], axis=1)

@@ -137,6 +137,14 @@ class ProbeResult:
     error_method : how ``stderr`` was obtained.
     per_class, per_class_stderr : ``sigma.shape + (K,)``: ``P(correct | k)`` and errors.
     seed : the seed used (``None`` for quadrature).
+    lower, upper : float64 arrays shaped like ``sigma``: the 95% Wilson score interval of
+        the accuracy (Monte Carlo; for quadrature ``estimate -+ stderr``).  With ``n``
+        test samples and ``z = 1.96`` it is ``(p + z^2/2n -+ z sqrt(p(1-p)/n +
+        z^2/4n^2)) / (1 + z^2/n)``: never of width 0, also at accuracy 0 or 1 (where the
+        Wald error ``sqrt(p(1-p)/n)`` is 0).  ``stderr`` is its half-width over ``z``
+        (the binomial standard error to ``O(1/n)`` away from 0 and 1).  With weighted
+        classes ``n`` is the effective sample size ``p(1-p) / Var`` of the stratified
+        estimate (all test samples where that is 0/0).
     """
 
     estimate: np.ndarray
@@ -152,6 +160,14 @@ class ProbeResult:
     per_class: np.ndarray = field(repr=False)
     per_class_stderr: np.ndarray = field(repr=False)
     seed: Any = None
+    lower: np.ndarray | None = field(default=None, repr=False)
+    upper: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.lower is None:  # quadrature: the error bound
+            object.__setattr__(self, "lower", self.estimate - self.stderr)
+        if self.upper is None:
+            object.__setattr__(self, "upper", self.estimate + self.stderr)
 
     def to_json(self) -> dict[str, Any]:
         seed = self.seed
@@ -162,7 +178,7 @@ class ProbeResult:
                 "probe": self.probe, "input": self.input, "method": self.method,
                 "classifier": self.classifier, "error_method": self.error_method,
                 "per_class": self.per_class, "per_class_stderr": self.per_class_stderr,
-                "seed": seed}
+                "seed": seed, "lower": self.lower, "upper": self.upper}
 
 
 # ---------------------------------------------------------------------------------------
@@ -428,17 +444,48 @@ def _finish(plan: _Plan, counts: np.ndarray, totals: np.ndarray, classifier: str
     p = counts / totals
     var = p * (1.0 - p) / totals
     if p.shape[1] == 1:  # exchangeable classes (reduced simulator)
-        estimate, se = p[:, 0], np.sqrt(var[:, 0])
+        estimate, n_eff = p[:, 0], totals[:, 0].astype(np.float64)
         p, var = np.repeat(p, K, axis=1), np.repeat(var, K, axis=1)
     else:
         weights = np.asarray(plan.mixture.weights)  # type: ignore[union-attr]
         estimate = p @ weights
-        se = np.sqrt(var @ weights**2)
+        wald = var @ weights**2
+        n_all = np.sum(totals, axis=1).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n_eff = np.where(wald > 0, estimate * (1.0 - estimate) / wald, n_all)
+        n_eff = np.clip(n_eff, 1.0, n_all)
+    lower, upper = wilson_interval(estimate, n_eff)
+    per_n = totals if totals.shape == p.shape else np.repeat(totals, K, axis=1)
+    per_lower, per_upper = wilson_interval(p, per_n)
+    se = (upper - lower) / (2 * WILSON_Z)
+    per_se = (per_upper - per_lower) / (2 * WILSON_Z)
     shape = plan.sigma.shape
     return ProbeResult(estimate.reshape(shape), se.reshape(shape), int(np.sum(totals[0])),
                        plan.train_samples, plan.sigma, plan.probe, plan.input, plan.method,
-                       classifier, "binomial standard error, classes as strata",
-                       p.reshape(*shape, K), np.sqrt(var).reshape(*shape, K), plan.seed_json)
+                       classifier, "95% Wilson score interval (half-width / 1.96 as the "
+                       "standard error), classes as strata",
+                       p.reshape(*shape, K), per_se.reshape(*shape, K), plan.seed_json,
+                       lower.reshape(shape), upper.reshape(shape))
+
+
+WILSON_Z = 1.959963984540054
+"""The normal 97.5% point: :func:`wilson_interval` is a 95% interval."""
+
+
+def wilson_interval(p: Any, n: Any, z: float = WILSON_Z) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval ``(lower, upper)`` of a binomial proportion.
+
+    ``p``: observed proportions; ``n``: trial counts (broadcast with ``p``, ``n >= 1``).
+    ``(p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``: inside ``[0, 1]`` and of
+    positive width also at ``p = 0`` and ``p = 1`` (Wilson 1927; Brown, Cai & DasGupta
+    2001 recommend it over the Wald interval).
+    """
+    p = np.asarray(p, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    z2n = z * z / n
+    centre = (p + z2n / 2) / (1 + z2n)
+    half = z * np.sqrt(np.maximum(p * (1 - p) / n, 0.0) + z2n / (4 * n)) / (1 + z2n)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,14 +22,24 @@ has its namespace, dtype and shape; Python input is evaluated on NumPy in float6
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from . import _generated as gen
-from ._backend import array_namespace, to_numpy
+from . import corrected
+from ._generated import (
+    FORMULAS,
+    MEAN_OF_RATIOS_MEAN_THRESHOLD,
+    MEAN_OF_RATIOS_VARIANCE_THRESHOLD,
+    PEAK_LAW_REFINEMENTS,
+    FormFormulas,
+    Formula,
+)
+from .arrays import array_namespace, to_numpy
+from .asymptotes import exact_snr_limits
 from .models import Setting, as_setting
 from .options import ESTIMANDS, FORMS, INPUTS
 from .validation import ParameterError, check_choice, check_sigma
@@ -68,22 +78,29 @@ def _sigma_array(sigma: Any) -> tuple[ModuleType, Any]:
     return xnp, xnp.asarray(np.asarray(sigma, dtype=np.float64))
 
 
-def _call(name: str, xp: ModuleType, sigma: Any, setting: Setting, **extra: Any) -> Any:
-    """Evaluate the generated function ``name`` at ``sigma`` (unchecked), shaped like sigma."""
-    values = {"sigma": sigma, **extra}
+def _call(formula: Formula, xp: ModuleType, sigma: Any, setting: Setting) -> Any:
+    """Evaluate a generated formula at ``sigma`` (unchecked), shaped like sigma."""
+    values = {"sigma": sigma}
     for key in ("K", "d", "delta"):
         values[key] = xp.asarray(float(getattr(setting, key)), dtype=sigma.dtype)
-    return xp.zeros_like(sigma) + gen.call(name, xp, **values)
+    return xp.zeros_like(sigma) + formula(xp, **values)
 
 
-def _form_call(quantity: str, sigma: Any, setting: Any, input: str, form: str) -> Any:
+def _form(input: str, form: str) -> FormFormulas:
+    """Theorem 1's generated formulas in a closed ``form`` for ``input``."""
+    forms = FORMULAS[input]
+    return forms.printed if form == "printed" else forms.derived
+
+
+def _form_call(pick: Callable[[FormFormulas], Formula], quantity: str, sigma: Any,
+               setting: Any, input: str, form: str) -> Any:
+    """The formula ``pick`` selects (named ``quantity`` for the corrected form, which has
+    only ``"snr"``) in ``form``, validated and shaped like ``sigma``."""
     st, input, form = _iv(setting, input, form)
     xp, s = _sigma_array(sigma)
     if form == "corrected":
-        from . import corrected
-
         return corrected.evaluate(quantity, xp, s, st, input)
-    return _call(f"{input}_{form}_{quantity}", xp, s, st)
+    return _call(pick(_form(input, form)), xp, s, st)
 
 
 def approx_snr(sigma: Any, setting: Any, /, *, input: str = "noisy",
@@ -111,7 +128,7 @@ def approx_snr(sigma: Any, setting: Any, /, *, input: str = "noisy",
     >>> round(float(molrg.approx_snr(0.5, setting, form="derived")), 3)
     70.902
     """
-    return _form_call("snr", sigma, setting, input, form)
+    return _form_call(lambda f: f.snr, "snr", sigma, setting, input, form)
 
 
 def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
@@ -136,7 +153,7 @@ def margin(sigma: Any, setting: Any, /, *, input: str = "noisy",
     """
     if isinstance(form, str) and form == "corrected":
         raise ParameterError("form='corrected' has no margin; valid: 'printed', 'derived'")
-    return _form_call("margin", sigma, setting, input, form)
+    return _form_call(lambda f: f.margin, "margin", sigma, setting, input, form)
 
 
 def dlogsnr_dlogsigma(sigma: Any, setting: Any, /, *, input: str = "noisy",
@@ -155,7 +172,8 @@ def dlogsnr_dlogsigma(sigma: Any, setting: Any, /, *, input: str = "noisy",
     >>> abs(float(molrg.dlogsnr_dlogsigma(p.sigma, setting))) < 1e-8
     True
     """
-    return _form_call("dlogsnr_dlogsigma", sigma, setting, input, form)
+    return _form_call(lambda f: f.dlogsnr_dlogsigma, "dlogsnr_dlogsigma", sigma, setting, input,
+                      form)
 
 
 def limits(setting: Any, /, *, input: str = "noisy",
@@ -173,13 +191,12 @@ def limits(setting: Any, /, *, input: str = "noisy",
     """
     st, input, form = _iv(setting, input, form)
     if form == "corrected":
-        from . import corrected
-
         return corrected.limits(st, input)
     xnp = np
     one = xnp.ones(1)
-    return (float(_call(f"{input}_{form}_limit_zero", xnp, one, st)[0]),
-            float(_call(f"{input}_{form}_limit_inf", xnp, one, st)[0]))
+    formulas = _form(input, form)
+    return (float(_call(formulas.limit_zero, xnp, one, st)[0]),
+            float(_call(formulas.limit_inf, xnp, one, st)[0]))
 
 
 def exact_limits(setting: Any, /, *, input: str = "noisy",
@@ -200,11 +217,7 @@ def exact_limits(setting: Any, /, *, input: str = "noisy",
     estimand = check_choice("estimand", estimand, ESTIMANDS)
     if estimand == "mean-of-ratios" and not mean_of_ratios_finite(st):
         return math.inf, math.inf
-    prefix = "ratio_of_means" if estimand == "ratio-of-means" else "mean_of_ratios"
-    xnp = np
-    one = xnp.ones(1)
-    return (float(_call(f"{input}_exact_{prefix}_zero", xnp, one, st)[0]),
-            float(_call(f"{input}_exact_{prefix}_inf", xnp, one, st)[0]))
+    return exact_snr_limits(st.K, st.d, st.delta, input, estimand)
 
 
 def mean_of_ratios_finite(setting: Setting, moment: int = 1) -> bool:
@@ -212,8 +225,8 @@ def mean_of_ratios_finite(setting: Setting, moment: int = 1) -> bool:
 
     The rule ``(K-1) d > threshold`` comes from the derived poles of ``E[chi2_m^-j]``.
     """
-    threshold = (gen.MEAN_OF_RATIOS_MEAN_THRESHOLD if moment == 1
-                 else gen.MEAN_OF_RATIOS_VARIANCE_THRESHOLD)
+    threshold = (MEAN_OF_RATIOS_MEAN_THRESHOLD if moment == 1
+                 else MEAN_OF_RATIOS_VARIANCE_THRESHOLD)
     return (setting.K - 1) * setting.d > threshold
 
 
@@ -273,17 +286,17 @@ def peak(setting: Any, /, *, input: str = "noisy", form: str = DEFAULT_FORM) -> 
     """
     st, input, form = _iv(setting, input, form)
     if form == "corrected":
-        from . import corrected
-
-        return corrected.peak(st, input)
+        return Peak(*corrected.peak(st, input), form="corrected")
     xnp = np
     from scipy.optimize import brentq
 
+    formulas = _form(input, form)
+
     def f(x: Any) -> Any:
-        return to_numpy(_call(f"{input}_{form}_dlogsnr_dlogsigma", xnp, xnp.asarray(x), st))
+        return to_numpy(_call(formulas.dlogsnr_dlogsigma, xnp, xnp.asarray(x), st))
 
     def g(x: Any) -> Any:
-        return to_numpy(_call(f"{input}_{form}_snr", xnp, xnp.asarray(x), st))
+        return to_numpy(_call(formulas.snr, xnp, xnp.asarray(x), st))
 
     lo = 1e-4 * st.delta
     hi = 10.0
@@ -336,17 +349,18 @@ def peak_law(setting: Any, /, *, input: str = "noisy") -> float:
     xnp = np
     one = xnp.ones(())
     values = {"K": float(st.K), "d": float(st.d), "delta": float(st.delta)}
+    law = FORMULAS[input]
 
-    def call(name: str, **extra: float) -> float:
+    def call(formula: Formula, **extra: float) -> float:
         args = {key: value * one for key, value in {**values, **extra}.items()}
         with np.errstate(all="ignore"):
-            return float(np.real(gen.call(f"{input}_peak_law_{name}", xnp, **args)))
+            return float(np.real(formula(xnp, **args)))
 
-    if not call("z0") >= -math.exp(-1.0):
+    if not call(law.peak_law_z0) >= -math.exp(-1.0):
         return math.nan
-    s = call("s0")
-    for _ in range(gen.PEAK_LAW_REFINEMENTS):
-        if not (math.isfinite(s) and s > 0 and call("z_refine", s=s) >= -math.exp(-1.0)):
+    s = call(law.peak_law_s0)
+    for _ in range(PEAK_LAW_REFINEMENTS):
+        if not (math.isfinite(s) and s > 0 and call(law.peak_law_z_refine, s=s) >= -math.exp(-1.0)):
             return math.nan
-        s = call("refine", s=s)
+        s = call(law.peak_law_refine, s=s)
     return math.sqrt(s) if math.isfinite(s) and s > 0 else math.nan

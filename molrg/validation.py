@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import to_numpy
+
 
 class ParameterError(ValueError):
     """An invalid parameter: the message names it, its value and the valid range.
@@ -140,8 +142,6 @@ def check_sigma(sigma: Any, name: str = "sigma") -> np.ndarray:
     if sigma is None or isinstance(sigma, (str, bytes, bool, np.bool_)) or _is_complex(sigma):
         raise ParameterTypeError(f"{name}={sigma!r} must be a positive real or a 1-D array of them")
     if hasattr(sigma, "__array_namespace__") and not isinstance(sigma, np.ndarray):
-        from ._backend import to_numpy
-
         sigma = to_numpy(sigma)
     try:
         arr = np.asarray(sigma)

@@ -213,6 +213,81 @@ def _grid_argmax_peak() -> None:
     scipy.optimize.minimize_scalar = patched
 
 
+# --------------------------------------------------------------------------------------
+# Issue 19: the corrected form and the mixture posterior
+# --------------------------------------------------------------------------------------
+def _corrected_race_misses_a_competitor() -> None:
+    """The corrected form's race counts ``K - 2`` competitors, not ``K - 1`` (the weight
+    moments are taken for a model with one class fewer)."""
+    from molrg import corrected
+    from molrg.models import Setting
+
+    original = corrected.weight_moments
+
+    def patched(sigma: Any, setting: Any, input: str) -> Any:
+        fewer = Setting(setting.K - 1, setting.d, setting.delta) if setting.K > 2 else setting
+        return original(sigma, fewer, input)
+
+    corrected.weight_moments = patched
+
+
+def _corrected_without_lugannani_rice() -> None:
+    """The saddle-point law of each racer loses its Lugannani-Rice term: ``F = Phi(w)``
+    (the leading-order normal approximation of the signed deviance root)."""
+    import numpy as np
+    from scipy import special
+
+    from molrg import corrected
+
+    def patched(theta: Any, y: Any, a: Any, nu: Any, j: Any) -> Any:
+        kt = corrected._cgf(theta, a, nu, j)
+        k2 = corrected._cgf2(theta, a, nu, j)
+        dev = np.maximum(2 * (theta * y - kt), 0.0)
+        w = np.sign(theta) * np.sqrt(dev)
+        F, S = special.ndtr(w), special.ndtr(-w)
+        log_f = np.where(w < 0, np.log(np.maximum(F, 1e-300)),
+                         np.log1p(-np.clip(S, 0, 1 - 1e-16)))
+        log_s = np.where(w > 0, np.log(np.maximum(S, 1e-300)),
+                         np.log1p(-np.clip(F, 0, 1 - 1e-16)))
+        return log_f, log_s, -0.5 * dev - 0.5 * np.log(2 * np.pi * k2)
+
+    corrected._lugannani_rice = patched
+
+
+def _posterior_ignores_weights() -> None:
+    """The mixture posterior uses uniform class weights whatever ``model.weights`` says."""
+    import dataclasses
+
+    import numpy as np
+
+    from molrg import posterior
+
+    original = posterior.structure
+
+    def patched(model: Any) -> Any:
+        st = original(model)
+        return dataclasses.replace(st, log_weights=np.full(model.K, -np.log(model.K)))
+
+    posterior.structure = patched
+
+
+def _posterior_without_log_determinant() -> None:
+    """The class logits lose ``-1/2 log det(sigma^2 I + Lambda_k)`` (the normalising
+    constant of each class's Gaussian)."""
+    import numpy as np
+
+    from molrg import posterior
+
+    original = posterior._sigma_terms
+
+    def patched(st: Any, sigma: float, dtype_name: str) -> Any:
+        terms = original(st, sigma, dtype_name)
+        terms["const"] = terms["const"] + 0.5 * np.sum(np.log(sigma * sigma + st.lam), axis=1)
+        return terms
+
+    posterior._sigma_terms = patched
+
+
 MUTANTS = {m.name: m for m in [
     Mutant("wrong_xi", "1, 2a", "xi = delta/sqrt(delta^2+sigma^2) (a forgotten square)",
            ("tests/test_denoiser.py::test_posterior_mean_equals_brute_force_bayes",
@@ -258,6 +333,22 @@ MUTANTS = {m.name: m for m in [
            ("tests/test_properties.py::test_every_invalid_input_raises_value_error",
             "tests/test_theory.py::test_theory_validates_sigma_on_every_path"),
            _theory_skips_array_checks),
+    Mutant("corrected_race_misses_a_competitor", "corrected form",
+           "the corrected form's race has K-2 competitors instead of K-1",
+           ("tests/test_forms.py::test_corrected_form_tracks_the_exact_peak_where_the_derived_form_does_not",),
+           _corrected_race_misses_a_competitor),
+    Mutant("corrected_without_lugannani_rice", "corrected form",
+           "saddle-point racer law without the Lugannani-Rice correction",
+           ("tests/test_forms.py::test_corrected_form_tracks_the_exact_peak_where_the_derived_form_does_not",),
+           _corrected_without_lugannani_rice),
+    Mutant("posterior_ignores_weights", "mixture posterior",
+           "class weights ignored (uniform prior) in the mixture posterior",
+           ("tests/test_posterior.py::test_matches_exact_referee",),
+           _posterior_ignores_weights),
+    Mutant("posterior_without_log_determinant", "mixture posterior",
+           "class logits without -1/2 log det(sigma^2 I + Lambda_k)",
+           ("tests/test_posterior.py::test_matches_exact_referee",),
+           _posterior_without_log_determinant),
 ]}
 
 

@@ -64,6 +64,15 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "snr_peak": {"replicates": 2, "grid": np.array([0.1, 0.3, 1.0]), "method": MC},
     "MonteCarlo": {"simulator": "reduced", "samples": 32},
     "probe_accuracy": {"probe": "energy", "samples": 200},
+    "load_results": {"path": str(Path(__file__).resolve().parent.parent / "docs" / "data"
+                                 / "proposition1.json")},
+    "backward": {"denoiser": molrg.OptimalDenoiser(MODEL), "sigma_start": 1.0,
+                 "sampler": molrg.Sampler("ode", 2, 0.1)},
+    "speciation_curve": {"sigma": np.array([0.2, 1.0]), "samples": 10,
+                         "sampler": molrg.Sampler("sde", 2, 0.1)},
+    "collapse_curve": {"sigma": np.array([0.2, 1.0]), "samples": 10,
+                       "sampler": molrg.Sampler("sde", 2, 0.1)},
+    "law_check": {"samples": 20, "sigma_start": 1.0, "sampler": molrg.Sampler("ode", 2, 0.1)},
 }
 """Per-callable overrides of the baseline (small and fast)."""
 
@@ -344,3 +353,66 @@ def test_certainly_invalid_values_are_refused(name: str, call: Callable[[], Any]
         with pytest.raises(molrg.ParameterError) as info:
             call()
     assert _names_parameter(str(info.value), param), str(info.value)
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 20: the API reproducers
+# ---------------------------------------------------------------------------------------
+def _denoiser(transform: Callable[[Any], Any]) -> Callable[[Any, float], Any]:
+    def bad_denoiser(x: Any, sigma: float) -> Any:
+        return transform(x)
+
+    return bad_denoiser
+
+
+ISSUE_20_CASES: list[tuple[str, Callable[[], Any], str]] = [
+    ("snr K=1e30", lambda: molrg.snr(molrg.Setting(10**30, 5, 0.2), 0.3), "K"),
+    ("snr K=d=1e15", lambda: molrg.snr(molrg.Setting(10**15, 10**15, 0.5), 0.3), "K"),
+    ("snr_peak delta=1e-8", lambda: molrg.snr_peak(molrg.Setting(10, 20, 1e-8), input="clean"),
+     "delta"),
+    ("snr quadrature delta=1e-30",
+     lambda: molrg.snr(molrg.Setting(3, 5, 1e-30), 0.3, method="quadrature"), "delta"),
+    ("denoiser NaN", lambda: molrg.snr(MODEL, 0.3, method="ambient",
+                                       denoiser=_denoiser(lambda x: x * np.nan)), "denoiser"),
+    ("denoiser inf", lambda: molrg.snr(MODEL, 0.3, method="ambient",
+                                       denoiser=_denoiser(lambda x: x * np.inf)), "denoiser"),
+    ("denoiser complex", lambda: molrg.snr(MODEL, 0.3, method="ambient",
+                                           denoiser=_denoiser(lambda x: x + 0j)), "denoiser"),
+    ("denoiser huge", lambda: molrg.snr(MODEL, 0.3, method="ambient",
+                                        denoiser=_denoiser(lambda x: x * 1e300)), "denoiser"),
+    ("denoiser shape", lambda: molrg.snr(MODEL, 0.3, method="ambient",
+                                         denoiser=_denoiser(lambda x: x[:, :2])), "denoiser"),
+    ("dae non-orthonormal", lambda: molrg.dae(np.ones((2, MODEL.n)), 0.3,
+                                              basis=2 * MODEL.basis, K=MODEL.K,
+                                              delta=0.2), "basis"),
+    ("EmpiricalDenoiser 1e9 points", lambda: molrg.EmpiricalDenoiser(
+        np.broadcast_to(np.zeros((1, 2)), (10**9, 2))), "points"),
+]
+
+
+@pytest.mark.parametrize(("what", "call", "param"), ISSUE_20_CASES,
+                         ids=[c[0] for c in ISSUE_20_CASES])
+def test_issue_20_api_reproducers_are_refused(what: str, call: Callable[[], Any],
+                                              param: str) -> None:
+    """A clear ParameterError naming the parameter (the denoiser by name), no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(molrg.ParameterError) as info:
+            call()
+    assert _names_parameter(str(info.value), param), str(info.value)
+
+
+def test_the_denoiser_error_names_the_denoiser() -> None:
+    with pytest.raises(molrg.ParameterError, match=r"bad_denoiser.*non-finite"):
+        molrg.snr(MODEL, 0.3, method="ambient", denoiser=_denoiser(lambda x: x * np.nan))
+
+
+def test_heavy_tailed_estimates_are_flagged_with_a_warning() -> None:
+    """``snr(Setting(3, 5, 0.01), 0.0681, reduced, 200_000, seed=1)`` was 9.4 SE off with no
+    sign of it: now it is flagged untrustworthy, with a warning."""
+    with pytest.warns(molrg.UntrustworthyWarning, match="untrustworthy"):
+        r = molrg.snr(molrg.Setting(3, 5, 0.01), 0.06812920690579612,
+                      method=molrg.MonteCarlo("reduced", samples=200_000, seed=1))
+    assert bool(r.untrustworthy) and float(r.tail_share) > molrg.TAIL_SHARE_MAX
+    q = molrg.snr(molrg.Setting(3, 5, 0.01), 0.3, method="quadrature")
+    assert not q.untrustworthy.any() and float(q.tail_share) == 0.0

@@ -72,13 +72,36 @@ class ClaimsResult:
     elapsed_s: float = field(default=0.0)
 
     @property
+    def untrustworthy(self) -> list[str]:
+        """Why no verdict can be given: too few Monte Carlo samples (options fields named
+        in ``options.VERDICT_SAMPLES``), or the runs' estimates flagged ``untrustworthy``
+        (any ``"untrustworthy"`` entry of a run that is true somewhere), by run key."""
+        reasons = []
+        for name in getattr(self.options, "VERDICT_SAMPLES", ()):
+            value = getattr(self.options, name)
+            if value < molrg.MIN_VERDICT_SAMPLES:
+                reasons.append(f"{name}={value} < {molrg.MIN_VERDICT_SAMPLES} Monte Carlo "
+                               "samples")
+        for key, run in self.runs.items():
+            if _flagged(run):
+                reasons.append(f"{key}: Monte Carlo estimates flagged untrustworthy")
+        return reasons
+
+    @property
     def verdict(self) -> str:
-        return "holds" if all(c.holds for c in self.claims) and not self.failures else "deviates"
+        """``deviates`` (a claim deviates on trustworthy estimates, or a task failed),
+        ``undetermined`` (a claim would rest on untrustworthy estimates or too few samples),
+        else ``holds``."""
+        if self.failures:
+            return "deviates"
+        if self.untrustworthy:
+            return "undetermined"
+        return "holds" if all(c.holds for c in self.claims) else "deviates"
 
     def to_json(self) -> dict[str, Any]:
         return {"params": self.options.to_json(), "runs": self.runs, "failures": self.failures,
                 "analysis": self.analysis, "claims": [asdict(c) for c in self.claims],
-                "elapsed_s": self.elapsed_s}
+                "untrustworthy": self.untrustworthy, "elapsed_s": self.elapsed_s}
 
     def render(self, *, table: bool = True) -> list[Any]:
         return sys.modules[type(self).__module__].render(self, table=table)  # type: ignore[no-any-return]
@@ -94,6 +117,33 @@ class ClaimsResult:
             title="claims")]
         out += [f"[red]FAILED[/red] {key}: {f['error']}" for key, f in self.failures.items()]
         held = sum(c.holds for c in self.claims)
+        why = self.untrustworthy
+        if why and not self.failures:
+            out.append(f"[yellow]no verdict[/yellow]: {'; '.join(why[:4])}"
+                       + (f" (and {len(why) - 4} more)" if len(why) > 4 else "")
+                       + " -- more samples decide it")
         out.append(f"verdict [bold]{self.verdict.upper()}[/bold] ({held} of "
                    f"{len(self.claims)} claims hold)")
         return out
+
+
+def _flagged(value: Any) -> bool:
+    """Whether a run record holds an ``"untrustworthy"`` entry that is true anywhere."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "untrustworthy":
+                if any(bool(v) for v in _flat(item)):
+                    return True
+            elif _flagged(item):
+                return True
+    elif isinstance(value, (list, tuple)):
+        return any(_flagged(v) for v in value)
+    return False
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat(v)]
+    if hasattr(value, "tolist"):
+        return _flat(value.tolist())
+    return [value]

@@ -5,8 +5,21 @@ Exit status (every command):
 * 0 -- every claim holds (also with ``--exit-zero`` whatever the verdict);
 * 1 -- a claim deviates (the report and the JSON say which, by how much and where);
 * 2 -- bad input or usage: the message names the option, its value and the valid range;
-  nothing is computed (options and output paths are checked before any work);
-* 3 -- internal error: a traceback and a one-line summary on stderr (a bug: please report).
+  nothing is computed (options and output paths are checked before any work); also an
+  environment failure (full disk, unwritable output, unreachable scheduler, a missing
+  optional package): the message names the cause, and no temporary file or empty figure
+  is left behind;
+* 3 -- internal error: a traceback and a one-line summary on stderr (a bug: please report);
+* 4 -- undetermined: no claim deviates, but a verdict rests on a Monte Carlo estimate
+  flagged untrustworthy (heavy tails, too few samples: ``molrg.SNRResult.untrustworthy``)
+  or on fewer than ``molrg.MIN_VERDICT_SAMPLES`` samples; the report says which (more
+  ``--samples``, or quadrature where it applies, decide it).  ``--exit-zero`` exits 0.
+* 130 -- interrupted (Ctrl-C); a multi-setting command first writes its partial JSON.
+
+``--json PATH`` writes one envelope for every command (docs/json.md): ``format``,
+``format_version``, ``command``, ``verdict``, ``partial``, the command's payload keys,
+``arguments`` and ``provenance``; ``--json -`` writes it to stdout (the report then goes
+to stderr).  ``--version`` prints molrg's version.
 """
 
 from __future__ import annotations
@@ -17,10 +30,13 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+import molrg
 from molrg import ParameterError
 
 from . import (
+    collapse,
     derive,
+    ensemble,
     mapping,
     memorization,
     mixtures,
@@ -30,13 +46,16 @@ from . import (
     proposition1,
     report,
     separated,
+    speciation,
     survey,
     sweep,
     theorem1,
+    trained,
 )
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe)
+            mixtures, separated, probe, speciation, collapse, trained,
+            ensemble)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
@@ -48,7 +67,9 @@ EPILOG = """examples:
   python -m verify derive --latex                  # the derived expressions
 
 exit status: 0 every claim holds, 1 a claim deviates, 2 bad input or usage,
-3 internal error (traceback printed).  --exit-zero reports deviations but exits 0.
+3 internal error (traceback printed), 4 undetermined (a verdict would rest on a Monte
+Carlo estimate flagged untrustworthy, or on too few samples).  --exit-zero reports
+deviations but exits 0.
 """
 
 
@@ -62,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=version_string())
     sub = parser.add_subparsers(dest="command", metavar="command", required=True)
     for module in COMMANDS:
         p = sub.add_parser(module.NAME, help=_plain(module.HELP),
@@ -72,10 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
             action.help = _plain(action.help)
         out = p.add_argument_group("output")
         out.add_argument("--json", metavar="PATH",
-                         help="write the results (and the overall verdict) as JSON to PATH")
+                         help="write the results (and the overall verdict) as JSON to PATH "
+                         "('-': stdout; the report then goes to stderr; format: docs/json.md)")
         if getattr(module, "PLOTS", True):
             out.add_argument("--plot", metavar="PATH",
-                             help="save a figure to PATH (.png, .pdf or .svg)")
+                             help="save a figure to PATH (.png, .pdf or .svg); the files "
+                             "written are printed on stderr (map writes PATH_noisy and "
+                             "PATH_clean)")
+            out.add_argument("--style", choices=report.STYLES, default="default",
+                             help="figure style: paper = serif 8 pt, 300 dpi, 7-inch page "
+                             "width (default: default)")
         out.add_argument("--quiet", action="store_true",
                          help="no progress bars and no per-sigma tables")
         out.add_argument("--exit-zero", action="store_true",
@@ -83,6 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(module=module, option_names={
             a.dest: a.option_strings[0] for a in p._actions if a.option_strings})
     return parser
+
+
+def version_string() -> str:
+    """``molrg 0.2.0`` (and the git commit when run from a checkout)."""
+    git = report.git_revision()
+    suffix = f" (git {git['commit'][:12]}{', modified' if git['dirty'] else ''})" if git else ""
+    return f"molrg {molrg.__version__}{suffix}"
+
+
+OPTIONAL_PACKAGES = {"dask": "pip install 'molrg[distributed]'",
+                     "distributed": "pip install 'molrg[distributed]'",
+                     "bokeh": "pip install 'molrg[distributed]'",
+                     "torch": "pip install torch", "cupy": "pip install 'molrg[gpu]'",
+                     "pandas": "pip install 'molrg[results]'",
+                     "xarray": "pip install 'molrg[results]'"}
+"""Optional packages and how to install them: a missing one is exit 2, not a bug."""
 
 
 def _plain(text: str | None) -> str | None:
@@ -114,38 +158,80 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # usage errors (2) and --help (0)
+    except SystemExit as exc:  # usage errors (2), --help and --version (0)
         return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
     name = f"{parser.prog} {args.command}"
+    command_line = list(sys.argv) if argv is None else ["python", "-m", "verify", *argv]
+    report.FIGURES_WRITTEN.clear()
     try:
         report.check_output_path("--json", args.json)
         report.check_output_path("--plot", getattr(args, "plot", None),
                                  suffixes=report.FIGURE_SUFFIXES)
-        result = args.module.execute(args)
-        out = report.console()
+        import warnings
+
+        from molrg.estimators import UntrustworthyWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UntrustworthyWarning)
+            result = args.module.execute(args)
+        flagged = [w for w in caught if issubclass(w.category, UntrustworthyWarning)]
+        for w in caught:
+            if not issubclass(w.category, UntrustworthyWarning):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        out = report.console(stderr=args.json == "-")
         for item in result.render(table=not args.quiet):
             out.print(item)
+        verdict = result.verdict
+        if flagged and verdict in ("holds", "deviates"):
+            # the safety net: every Monte Carlo estimate of this run was seen; a verdict
+            # never holds or deviates on one flagged untrustworthy
+            verdict = "undetermined"
+            out.print(f"verdict [bold]UNDETERMINED[/bold]: {len(flagged)} Monte Carlo "
+                      f"estimate(s) were flagged untrustworthy ({flagged[0].message}); the "
+                      f"'{result.verdict}' above rests on them")
         if args.json:
-            report.write_json(args.json, {"command": args.command, "verdict": result.verdict,
-                                          **result.to_json(),
-                                          "arguments": parallel.run_arguments(args)})
+            report.write_json(args.json, report.envelope(
+                args.command, verdict, result.to_json(),
+                arguments=parallel.run_arguments(args), argv=command_line))
         if getattr(args, "plot", None):
-            result.plot(args.plot)
+            with report.figure_style(args.style):
+                result.plot(args.plot)
+            for path in report.FIGURES_WRITTEN:
+                print(f"{name}: wrote figure {path}", file=sys.stderr)
         failed = _failed_tasks(name, result)
         if failed:
             return failed
     except ParameterError as exc:
         print(f"{name}: error: {_name_options(str(exc), args.option_names)}", file=sys.stderr)
         return 2
+    except report.OutputError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"{name}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted" + (f" (partial results in {args.json})"
+                                        if args.json and args.json != "-"
+                                        and getattr(args, "resume", None) is not None else ""),
+              file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in OPTIONAL_PACKAGES:
+            return _internal(name, exc)
+        print(f"{name}: error: this needs the optional package {top!r}, which is not "
+              f"installed: {OPTIONAL_PACKAGES[top]}", file=sys.stderr)
+        return 2
     except Exception as exc:  # the CLI's last line of defence
-        traceback.print_exc()
-        print(f"{name}: internal error: {type(exc).__name__}: {exc} (a bug in molrg; "
-              "please report it with the command line)", file=sys.stderr)
-        return 3
-    return 0 if result.verdict != "deviates" or args.exit_zero else 1
+        return _internal(name, exc)
+    if args.exit_zero:
+        return 0
+    return {"deviates": 1, "undetermined": 4}.get(verdict, 0)
+
+
+def _internal(name: str, exc: BaseException) -> int:
+    traceback.print_exc()
+    print(f"{name}: internal error: {type(exc).__name__}: {exc} (a bug in molrg; "
+          "please report it with the command line)", file=sys.stderr)
+    return 3
 
 
 def _failed_tasks(name: str, result: Any) -> int:
@@ -175,7 +261,7 @@ def _failed_tasks(name: str, result: Any) -> int:
 class Result:
     """What every command's ``execute`` returns (documentation of the protocol)."""
 
-    verdict: str  # "holds", "deviates" or "info" (a command that checks no claim)
+    verdict: str  # "holds", "deviates", "undetermined" or "info" (checks no claim)
 
     def to_json(self) -> dict[str, Any]:  # pragma: no cover - protocol
         raise NotImplementedError

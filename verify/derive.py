@@ -24,9 +24,13 @@ CLOSED_FORMS = ("derived", "printed")
 
 @dataclass(frozen=True)
 class DeriveResult:
+    """The derived expressions per mode (full text or LaTeX; the JSON payload) and their
+    compact display (each in terms of the names defined before it)."""
+
     expressions: dict[str, dict[str, str]]
     markdown_path: str | None = None
     verdict: str = "info"
+    display: dict[str, dict[str, str]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"expressions": self.expressions, "markdown": self.markdown_path}
@@ -35,7 +39,7 @@ class DeriveResult:
         if self.markdown_path:
             return [f"wrote {self.markdown_path}"]
         out: list[Any] = []
-        for key, table_ in self.expressions.items():
+        for key, table_ in (self.display or self.expressions).items():
             out.append(f"== {key} ==")
             out.extend(f"{name} = {value}" for name, value in table_.items())
             out.append("")
@@ -49,6 +53,30 @@ def run(*, modes: tuple[str, ...] = ("noisy", "clean"), form: str = "derived",
     return {f"input: {mode}, form: {form}": (sym.latex(mode, form) if latex
                                              else dict(sym.describe(mode, form)))
             for mode in modes}
+
+
+def compact(mode: str, form: str) -> dict[str, str]:
+    """Each expression in terms of the names defined before it (``phi = zeta/(2*sigma**2)``,
+    ``what_minus = what_plus*exp(-margin)``): what ``derive`` prints.  The derivative
+    ``dlogsnr_dlogsigma`` is named, not printed (``--expanded`` prints every expression in
+    full, as the JSON has them)."""
+    import sympy as sp
+
+    expressions = molrg.symbolic.expressions(mode, form)
+    out: dict[str, str] = {}
+    defined: list[str] = []
+    for name, expr in expressions.items():
+        if name == "dlogsnr_dlogsigma":
+            out[name] = (f"d log(snr_approx) / d log(sigma)  (sympy.diff, "
+                         f"{sp.count_ops(expr)} operations; --expanded prints it)")
+            continue
+        for prev in sorted(defined, key=lambda n: -sp.count_ops(expressions[n])):
+            target = expressions[prev]
+            if sp.count_ops(target) > 2:  # not a bare symbol, number or power
+                expr = expr.subs(target, sp.Symbol(prev))
+        out[name] = str(expr)
+        defined.append(name)
+    return out
 
 
 def markdown() -> str:
@@ -90,6 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--form", choices=CLOSED_FORMS, default="derived",
                         help="closed form of Theorem 1 (default: derived)")
     parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+    parser.add_argument("--expanded", action="store_true",
+                        help="print every expression in full (default: each in terms of the "
+                        "names defined before it; the JSON always has them in full)")
     parser.add_argument("--markdown", metavar="PATH",
                         help="write the generated math reference (docs/math.md) to PATH")
 
@@ -97,7 +128,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> DeriveResult:
     if args.markdown:
         report.check_output_path("--markdown", args.markdown)
-        Path(args.markdown).write_text(markdown())
+        with report.open_output(args.markdown, "--markdown") as f:
+            f.write(markdown().encode())
         return DeriveResult({}, args.markdown)
     modes = ("noisy", "clean") if args.input == "both" else (args.input,)
-    return DeriveResult(run(modes=modes, form=args.form, latex=args.latex))
+    full = run(modes=modes, form=args.form, latex=args.latex)
+    display = None if args.latex or args.expanded else {
+        f"input: {mode}, form: {args.form}": compact(mode, args.form) for mode in modes}
+    return DeriveResult(full, display=display)

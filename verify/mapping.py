@@ -78,9 +78,12 @@ class MapOptions:
         K = self.K or log_integers(2, 1000, 20)
         d = self.d or log_integers(1, 512, 20)
         delta = self.delta or tuple(float(x) for x in np.linspace(0.02, 0.95, 20))
-        object.__setattr__(self, "K", tuple(check_int("K", k, low=2, high=10**6) for k in K))
+        from .theorem1 import DELTA_MIN, MAX_K
+
+        object.__setattr__(self, "K", tuple(check_int("K", k, low=2, high=MAX_K) for k in K))
         object.__setattr__(self, "d", tuple(check_int("d", x, low=1, high=4096) for x in d))
-        object.__setattr__(self, "delta", tuple(check_real("delta", x, low=0.0, high=1.0)
+        object.__setattr__(self, "delta", tuple(check_real("delta", x, low=DELTA_MIN,
+                                                           high=1.0, open_low=False)
                                                 for x in delta))
         for name in ("K", "d", "delta"):
             values = getattr(self, name)
@@ -356,6 +359,9 @@ def run(options: MapOptions | None = None, *, scheduler: str = "serial",
 def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
     if text is None:
         return ()
+    if any(not v.strip() for v in text.split(",")):
+        raise ParameterError(f"{name}={text!r} has an empty element; valid: comma-separated "
+                             f"{'integers' if kind is int else 'numbers'}, e.g. 2,3,5")
     try:
         values = tuple(kind(float(v)) if kind is int and float(v).is_integer() else kind(v)
                        for v in text.split(",") if v.strip())
@@ -370,11 +376,14 @@ def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("grid (defaults: 20 x 20 x 20)")
     g.add_argument("--K", default=None,
-                   help="comma-separated K values (default: 20 log-spaced in [2, 1000])")
+                   help="comma-separated K values, each 2 to 1e5 (default: 20 log-spaced "
+                   "in [2, 1000])")
     g.add_argument("--d", default=None,
-                   help="comma-separated d values (default: 20 log-spaced in [1, 512])")
+                   help="comma-separated d values, each 1 to 4096 (default: 20 log-spaced "
+                   "in [1, 512])")
     g.add_argument("--delta", default=None,
-                   help="comma-separated delta values (default: 20 in [0.02, 0.95])")
+                   help="comma-separated delta values, each in [1e-4, 1) (default: 20 in "
+                   "[0.02, 0.95])")
     c = parser.add_argument_group("claim")
     c.add_argument("--form", choices=molrg.FORMS, default="printed",
                    help="the form the verdict is about (default: printed); all are mapped")
@@ -411,6 +420,11 @@ def execute(args: argparse.Namespace) -> MapResult:
                    done=s.done, on_result=s.on_result, cache=cache)
 
 
+NO_PEAK_COLOUR = "0.6"
+"""Map cells where a peak ratio is undefined (no interior peak): grey, with a legend entry
+(white is a ratio of 1, perfect agreement)."""
+
+
 def plot(result: MapResult, path: str) -> None:
     """One figure per input: rows = forms; columns = peak ratio and height ratio on a
     (K, delta) slice at the middle d and a (d, delta) slice at the middle K; the region
@@ -418,6 +432,9 @@ def plot(result: MapResult, path: str) -> None:
     from pathlib import Path
 
     import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     o = result.options
     d_mid, k_mid = o.d[len(o.d) // 2], o.K[len(o.K) // 2]
@@ -441,8 +458,11 @@ def plot(result: MapResult, path: str) -> None:
                             z[b, a] = r["forms"][form][quantity]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     logz = np.log10(z)
-                mesh = ax.pcolormesh(np.arange(len(xs)), o.delta, logz, shading="nearest",
-                                     cmap="RdBu_r", norm=mcolors.TwoSlopeNorm(0.0, -1.0, 1.0))
+                # no interior peak (ratio undefined): its own colour, not white (= ratio 1)
+                cmap = plt.get_cmap("RdBu_r").with_extremes(bad=NO_PEAK_COLOUR)
+                mesh = ax.pcolormesh(np.arange(len(xs)), o.delta, np.ma.masked_invalid(logz),
+                                     shading="nearest", cmap=cmap,
+                                     norm=mcolors.TwoSlopeNorm(0.0, -1.0, 1.0))
                 if quantity == "peak_ratio":
                     ok = (np.abs(z - 1) <= o.peak_tol).astype(float)
                     if np.nanmax(ok, initial=0) > 0 and np.nanmin(ok, initial=1) < 1:
@@ -450,12 +470,20 @@ def plot(result: MapResult, path: str) -> None:
                                    colors="k", linewidths=1.2)
                 step = max(1, len(xs) // 5)
                 ax.set_xticks(np.arange(len(xs))[::step], [str(x) for x in xs[::step]])
-                ax.set_xlabel(axis_name + (f" (d={fixed})" if axis_name == "K" else
-                                           f" (K={fixed})"))
-                ax.set_ylabel("delta")
-                label = "sigma* exact / form" if quantity == "peak_ratio" else "SNR* exact / form"
-                ax.set_title(f"{form}: log10 {label}", fontsize=9)
+                ax.set_xlabel(f"${axis_name}$" + (f" ($d$={fixed})" if axis_name == "K" else
+                                                  f" ($K$={fixed})"))
+                ax.set_ylabel(report.math_name("delta"))
+                label = (r"$\sigma^*_{\mathrm{exact}} / \sigma^*_{\mathrm{form}}$"
+                         if quantity == "peak_ratio" else
+                         r"$\mathrm{SNR}^*_{\mathrm{exact}} / \mathrm{SNR}^*_{\mathrm{form}}$")
+                ax.set_title(f"{form}: $\\log_{{10}}$ {label}", fontsize=9)
                 fig.colorbar(mesh, ax=ax, fraction=0.046)
         fig.suptitle(f"Theorem 1 validity map, {mode} input (black: the {o.peak_tol:.0%} "
                      "peak claim holds inside)")
+        fig.legend(handles=[Patch(facecolor=NO_PEAK_COLOUR, label="no interior peak "
+                                  "(exact or form)"),
+                            Line2D([], [], color="k", lw=1.2,
+                                   label=f"peak within {o.peak_tol:.0%}")],
+                   loc="lower center", ncol=2, fontsize=9, frameon=False)
+        fig.set_layout_engine("tight", rect=(0, 0.04, 1, 1))
         report.save_figure(fig, base.with_name(f"{base.stem}_{mode}{base.suffix}"))

@@ -62,9 +62,16 @@ def empirical_denoiser(model: molrg.MoLRG, N: int, seed: int) -> molrg.Empirical
     return molrg.EmpiricalDenoiser(points, basis=model.basis)
 
 
+MAX_N = 10**6
+"""Largest training set: the memory of a run grows with ``N`` (11.6 GB measured at 1e7 in
+issue 20), so the documented maximum is 1e6."""
+
 @dataclass(frozen=True)
 class MemorizationOptions:
     """Options of ``memorization`` (defaults: Fig. 3's model, N = 30 ... 30000)."""
+
+    VERDICT_SAMPLES = ("samples", "optimal_samples")
+    """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
 
     K: int = 3
     d: int = 5
@@ -81,6 +88,12 @@ class MemorizationOptions:
     sigma_max: float = 5.0
     z: float = UNIMODAL_Z
     peak_tol: float = math.sqrt(2.0)
+    replicates: int = 50
+    doublings: int = 5
+
+    def max_samples(self, samples: int) -> int:
+        """The adaptive budget: ``samples`` doubled at most ``doublings`` times."""
+        return samples * 2**self.doublings
 
     def __post_init__(self) -> None:
         model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
@@ -89,11 +102,17 @@ class MemorizationOptions:
         Ns = tuple(self.N)
         if not Ns:
             raise ParameterError("N is empty; valid: a list of training-set sizes >= 1")
-        Ns = tuple(check_int("N", v, low=1, high=10**7) for v in Ns)
+        Ns = tuple(check_int("N", v, low=1, high=MAX_N) for v in Ns)
         if len(set(Ns)) != len(Ns):
             raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
         object.__setattr__(self, "N", tuple(sorted(Ns)))
         validate_run(self, {"samples": 2 * self.K, "optimal_samples": 2 * self.K})
+        # shapes: replicates for paired (common-random-number) errors, adaptive doubling
+        object.__setattr__(self, "replicates", check_int(
+            "replicates", self.replicates, low=2,
+            high=max(2, min(self.samples, self.optimal_samples) // (2 * self.K))))
+        object.__setattr__(self, "doublings", check_int("doublings", self.doublings, low=0,
+                                                        high=10))
 
     def model(self) -> molrg.MoLRG:
         return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
@@ -117,11 +136,20 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         denoiser, samples = None, p["optimal_samples"]
     else:
         denoiser, samples = empirical_denoiser(model, p["N"], task.seed), p["samples"]
-    res = molrg.snr(model, sigma, input=p["input"], denominator=p["denominator"],
-                    denoiser=denoiser, method=molrg.MonteCarlo(simulator="ambient",
-                                                               samples=samples, seed=p["seed"]))
+    R = p.get("replicates", 50)
+
+    def curve(m: int) -> molrg.SNRResult:  # R replicates: paired errors across sigma
+        return molrg.snr(model, sigma, input=p["input"], denominator=p["denominator"],
+                         denoiser=denoiser, replicates=R,
+                         method=molrg.MonteCarlo(simulator="ambient", samples=m, seed=p["seed"]))
+
+    # adaptive: double the samples while the shape is undetermined (up to the budget)
+    ad = molrg.adaptive_shape(curve, samples, samples * 2 ** p.get("doublings", 5), p["z"])
+    res = ad.result
     return {"N": p["N"], "sigma": sigma.tolist(), "snr": res.estimate.tolist(),
-            "stderr": res.stderr.tolist(), "samples": samples,
+            "stderr": res.stderr.tolist(), "samples": res.n_samples,
+            "untrustworthy": res.untrustworthy.tolist(),
+            "replicates": res.replicates.tolist(), "shape_history": list(ad.history),
             "elapsed_s": time.perf_counter() - start}
 
 
@@ -144,7 +172,8 @@ def run(options: MemorizationOptions | None = None, *, scheduler: str = "serial"
     base = {"K": options.K, "d": options.d, "n": options.n, "delta": options.delta,
             "seed": options.seed, "input": options.input, "denominator": options.denominator,
             "samples": options.samples, "optimal_samples": options.optimal_samples,
-            "sigma": options.sigma().tolist()}
+            "sigma": options.sigma().tolist(), "replicates": options.replicates,
+            "doublings": options.doublings, "z": options.z}
     tasks = [parallel.Task(_key(N), {**base, "N": N}, s)
              for N, s in zip(sizes, seeds, strict=True)]
     start = time.perf_counter()
@@ -170,10 +199,14 @@ def analyse(options: MemorizationOptions, runs: dict[str, Any]) -> dict[str, Any
         window = (sigma >= opt_peak / 2) & (sigma <= opt_peak * 2)
     for key, r in runs.items():
         y, e = np.asarray(r["snr"]), np.asarray(r["stderr"])
-        shape = molrg.curve_shape(y, e, options.z)
+        reps = np.asarray(r.get("replicates", []))
+        shape = molrg.curve_shape(y, e, options.z, cov=molrg.crn_covariance(reps),
+                                  dof=reps.shape[0] - 1, samples=r["samples"]) \
+            if reps.ndim == 2 and reps.shape[0] >= 2 else molrg.curve_shape(y, e, options.z)
         entry = {"N": r["N"], "shape": shape.to_json(), "peak_sigma": molrg.grid_peak(sigma, y),
                  "peak_snr": float(np.max(y)), "snr_at_sigma_min": float(y[0]),
-                 "rise_relative": float(np.max(y) / y[0] - 1.0), "elapsed_s": r["elapsed_s"]}
+                 "rise_relative": float(np.max(y) / y[0] - 1.0), "elapsed_s": r["elapsed_s"],
+                 "samples": r["samples"], "shape_history": r.get("shape_history", [])}
         if opt is not None and window is not None and window.any():
             yo = np.asarray(opt["snr"])
             gap = np.abs(np.log(y[window] / yo[window]))
@@ -196,6 +229,8 @@ def analyse(options: MemorizationOptions, runs: dict[str, Any]) -> dict[str, Any
         "smallest_unimodal_N": min(uni) if uni else None,
         "shapes": {str(N): s for N, s in shapes},
     }
+    out["undetermined_N"] = [N for N, s in shapes if s == "undetermined"]
+    out["shape_samples"] = {str(N): out["curves"][_key(N)]["samples"] for N, _ in shapes}
     return out
 
 
@@ -211,7 +246,7 @@ def evaluate_claims(options: MemorizationOptions, analysis: dict[str, Any]) -> l
             f"shape 'decreasing': no rise from the small-sigma end beyond {z:g} errors",
             f"{small}: shape {sh['shape']}, rise {sh['rise_z']:.3g} errors "
             f"({curves[small]['rise_relative']:+.1%}), argmax at sigma="
-            f"{curves[small]['peak_sigma']:.4g}"))
+            f"{curves[small]['peak_sigma']:.4g}; {curves[small]['samples']} samples"))
     if large in curves:
         sh = curves[large]["shape"]
         claims.append(Claim(
@@ -219,7 +254,7 @@ def evaluate_claims(options: MemorizationOptions, analysis: dict[str, Any]) -> l
             f"shape 'unimodal': interior peak, rise and fall beyond {z:g} errors",
             f"{large}: shape {sh['shape']}, rise {sh['rise_z']:.3g} errors "
             f"({curves[large]['rise_relative']:+.1%}), fall {sh['drop_z']:.3g}, peak sigma "
-            f"{curves[large]['peak_sigma']:.4g}"))
+            f"{curves[large]['peak_sigma']:.4g}; {curves[large]['samples']} samples"))
     gaps = [(N, curves[_key(N)].get("gap_near_optimum_peak")) for N in options.N
             if _key(N) in curves]
     gaps = [(N, g) for N, g in gaps if g is not None]
@@ -246,7 +281,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
     m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
     m.add_argument("--N", default=",".join(map(str, d.N)),
-                   help="training-set sizes, comma-separated (default: 30,300,3000,30000)")
+                   help="training-set sizes, comma-separated, each 1 to 1e6 (default: "
+                   "30,300,3000,30000)")
     s = parser.add_argument_group("SNR")
     s.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
     s.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
@@ -263,6 +299,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
     c.add_argument("--peak-tol", type=float, default=d.peak_tol,
                    help="allowed factor between the largest N's and the optimum's peak")
+    c.add_argument("--replicates", type=int, default=d.replicates,
+                   help="independent replicates per curve, for the paired errors of its "
+                        "shape (default: 50)")
+    c.add_argument("--doublings", type=int, default=d.doublings,
+                   help="adaptive: double the samples up to this many times while a shape "
+                        "is undetermined (default: 5)")
     parallel.add_arguments(parser)
 
 
@@ -281,7 +323,8 @@ def execute(args: argparse.Namespace) -> MemorizationResult:
         K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N), input=args.input,
         denominator=args.denominator, samples=args.samples,
         optimal_samples=args.optimal_samples, seed=args.seed, num_sigma=args.num_sigma,
-        sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z, peak_tol=args.peak_tol)
+        sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z, peak_tol=args.peak_tol,
+        replicates=args.replicates, doublings=args.doublings)
     with parallel.session(args, parallel.partial_runs(NAME)) as s:
         return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
                    done=s.done, on_result=s.on_result)
@@ -304,16 +347,18 @@ def render(result: MemorizationResult, *, table: bool = True) -> list[Any]:
                                 title="SNR per training-set size"))
     curves = result.analysis["curves"]
     out.append(report.table(
-        ["curve", "shape", "rise (errors)", "rise", "peak sigma", "peak SNR", "gap near opt. peak",
-         "N/(K d)", "N/K", "time (s)"],
-        [(k, curves[k]["shape"]["shape"], curves[k]["shape"]["rise_z"],
+        ["curve", "shape", "samples", "rise (errors)", "rise", "peak sigma", "peak SNR",
+         "gap near opt. peak", "N/(K d)", "N/K", "time (s)"],
+        [(k, curves[k]["shape"]["shape"], curves[k].get("samples", 0), curves[k]["shape"]["rise_z"],
           f"{curves[k]['rise_relative']:+.1%}", curves[k]["peak_sigma"], curves[k]["peak_snr"],
           curves[k].get("gap_near_optimum_peak", math.nan), curves[k].get("N_over_Kd", math.nan),
           curves[k].get("N_over_K", math.nan), curves[k]["elapsed_s"]) for k in keys],
         title="shapes"))
     t = result.analysis["transition"]
     out.append(f"transition: largest decreasing N = {t['largest_monotone_N']}, smallest unimodal "
-               f"N = {t['smallest_unimodal_N']} (K d = {o.K * o.d}; n = {o.n} does not enter)")
+               f"N = {t['smallest_unimodal_N']}, undetermined {result.analysis.get('undetermined_N', [])} "
+               f"(K d = {o.K * o.d}; n = {o.n} does not enter; shapes with paired errors of "
+               f"{o.replicates} replicates, samples doubled up to {o.doublings} times)")
     return out + result.render_claims()
 
 
@@ -332,8 +377,9 @@ def plot(result: MemorizationResult, path: str) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     report.plain_log_ticks(ax.yaxis)
-    ax.set_xlabel("noise level sigma")
+    ax.set_xlabel(report.SIGMA_LABEL)
     ax.set_ylabel(f"SNR ({o.denominator}, {o.input} input)")
-    ax.set_title(f"memorising denoiser, K={o.K} d={o.d} delta={o.delta:g} -> {result.verdict}")
+    ax.set_title(f"memorising denoiser, $K$={o.K} $d$={o.d} $\\delta$={o.delta:g} -> "
+                 f"{result.verdict}")
     ax.legend(fontsize=8)
     report.save_figure(fig, path)

@@ -98,6 +98,9 @@ class MixturesOptions:
     claims; ``peak_tol``: allowed peak-location factor.
     """
 
+    VERDICT_SAMPLES = ("samples",)
+    """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
+
     n: int = 50
     d: int = 5
     delta: float = 0.2
@@ -196,7 +199,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                                                 seed=task.seed))
         out["curves"][combo_key(mode, den)] = {
             "per_class": res.per_class.T.tolist(), "per_class_stderr": res.per_class_stderr.T.tolist(),
-            "overall": res.estimate.tolist(), "overall_stderr": res.stderr.tolist()}
+            "overall": res.estimate.tolist(), "overall_stderr": res.stderr.tolist(),
+            "untrustworthy": res.untrustworthy.tolist()}
     return out
 
 
@@ -551,7 +555,8 @@ def plot(result: MixturesResult, path: str) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(key, fontsize=9)
-        ax.set_xlabel("sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
+        ax.set_ylabel("per-class SNR")
         ax.legend(fontsize=6)
     for ax in axes[len(keys):]:
         ax.axis("off")

@@ -6,7 +6,14 @@ Every multi-setting command (``map``, ``sweep``, ``survey``, ``memorization``,
 * ``serial`` (default): in this process, in order; Dask is not imported.
 * ``local``: a :class:`dask.distributed.LocalCluster` of ``--workers`` single-threaded
   processes on this machine.
-* ``tcp://host:port`` (any address): an existing Dask scheduler.
+* ``tcp://host:port`` (any address): an existing Dask scheduler (docs/remote.md); the
+  worker count is read from it.
+
+On Dask, one line on stderr names the scheduler, its worker count and the dashboard link
+(bokeh, in the ``distributed`` extra); before any work every worker must run the same
+Python, molrg sources and library versions as this process (:func:`check_versions`, exit 2
+otherwise); each task runs with one BLAS thread; a Ctrl-C prints one line (the local
+workers ignore SIGINT, this process closes them).
 
 Reproducibility: each task carries its own seed, spawned from the run's seed by
 :meth:`numpy.random.SeedSequence.spawn` in task order, so results are identical whatever
@@ -20,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,43 +145,276 @@ def map_tasks(fn: Callable[[Task], Any], tasks: Sequence[Task], *, scheduler: st
         for task in todo:
             record(*_run_one(fn, task))
     else:
-        _map_dask(fn, todo, scheduler, workers, record)
+        out.workers = _map_dask(fn, todo, scheduler, workers, record)
     out.results = {k: collected[k] for k in keys if k in collected}
     return out
 
 
 def _map_dask(fn: Callable[[Task], Any], todo: Iterable[Task], scheduler: str, workers: int,
-              record: Callable[[str, bool, Any], None]) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+              record: Callable[[str, bool, Any], None]) -> int:
+    """Run ``todo`` on Dask; return the number of workers that ran them (read from the
+    cluster).  Prints one line to stderr: the scheduler, its workers and the dashboard link."""
+    from dask.distributed import as_completed
 
     todo = list(todo)
     if not todo:
-        return
-    import dask
+        return workers
+    client, cluster = _connect(scheduler, workers)
+    try:
+        count = _cluster_workers(client, scheduler)
+        check_versions(client, scheduler)
+        print(f"dask: {scheduler} scheduler, {count} worker(s), {_dashboard(client)}",
+              file=sys.stderr, flush=True)
+        futures = client.map(_run_one_on_worker, [fn] * len(todo), todo, pure=False)
+        for future in as_completed(futures):
+            record(*future.result())
+        return count
+    except KeyboardInterrupt:
+        # one line (the CLI's "interrupted"); futures are cancelled with the client and the
+        # local workers, which ignore SIGINT (see _connect), are closed below
+        _silence_dask_logs()
+        raise
+    finally:
+        # a failed or interrupted shutdown step is not reported: the run's outcome is
+        with suppress(KeyboardInterrupt, Exception):
+            client.close()
+        if cluster is not None:
+            with suppress(KeyboardInterrupt, Exception):
+                cluster.close()
 
+
+CONNECT_TIMEOUT = "10s"
+"""How long to try reaching a ``tcp://`` scheduler before exit 2."""
+WORKER_WAIT = 30.0
+"""Seconds to wait for the first worker of a scheduler that has none yet."""
+
+
+def _connect(scheduler: str, workers: int) -> tuple[Any, Any]:
+    """A client (and the LocalCluster it owns, for ``local``), or a ParameterError."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler != "local":
+        try:
+            return Client(scheduler, timeout=CONNECT_TIMEOUT), None
+        except (OSError, TimeoutError) as exc:
+            raise ParameterError(
+                f"scheduler={scheduler!r} cannot be reached ({type(exc).__name__}: {exc}); "
+                "valid: the address of a running scheduler, e.g. started with `dask scheduler` "
+                "(docs/remote.md)") from None
+    # Dask's workers start with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc return
+    # freed NumPy buffers to the OS at once: every large temporary is then a fresh mmap
+    # and page faults.  Measured on the map: tasks ran 1.4x slower inside the workers.
+    # Single-threaded BLAS (one worker per core) is kept.
+    environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+    dashboard = ":8787" if _have_bokeh() else None  # another free port if 8787 is taken
     cluster = None
-    if scheduler == "local":
-        # Dask's workers start with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc return
-        # freed NumPy buffers to the OS at once: every large temporary is then a fresh mmap
-        # and page faults.  Measured on the map: tasks ran 1.4x slower inside the workers.
-        # Single-threaded BLAS (one worker per core) is kept.
-        environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    interrupted: list[int] = []
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
+                _workers_ignore_sigint(), _deferred_sigint(interrupted), \
+                warnings.catch_warnings():
+            # the link printed says which port the dashboard got
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
             # silence_logs: a worker that heartbeats while the cluster shuts down logs a
             # CommClosedError traceback at ERROR level; the results are already in
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.CRITICAL)
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
-        futures = client.map(_run_one, [fn] * len(todo), todo, pure=False)
-        for future in as_completed(futures):
-            record(*future.result())
-    finally:
-        client.close()
+                                   dashboard_address=dashboard, silence_logs=logging.CRITICAL)
+        if interrupted:
+            raise KeyboardInterrupt
+        return Client(cluster), cluster
+    except BaseException:  # a Ctrl-C during the start
         if cluster is not None:
-            cluster.close()
+            _silence_dask_logs()
+            with suppress(KeyboardInterrupt, Exception):
+                cluster.close()
+        raise
+
+
+@contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """Spawn the local workers with SIGINT ignored.
+
+    A Ctrl-C reaches the terminal's whole process group, and each worker printed some 30
+    lines of traceback.  Meanwhile this process keeps its own handler (a Ctrl-C during the
+    cluster's start interrupts it as usual).  The workers are started through a two-line
+    ``sh`` wrapper of the Python executable, ``trap '' INT; exec python "$@"``: an ignored
+    signal stays ignored through ``exec``, and Python then installs no KeyboardInterrupt
+    handler.  Where there is no ``sh`` (Windows), nothing changes.
+    """
+    import multiprocessing.spawn as mp_spawn
+
+    wrapper = _sigint_ignoring_python()
+    if wrapper is None:
+        yield
+        return
+    previous = mp_spawn.get_executable()
+    mp_spawn.set_executable(wrapper)
+    try:
+        yield
+    finally:
+        mp_spawn.set_executable(previous)
+
+
+@contextmanager
+def _deferred_sigint(interrupted: list[int]) -> Iterator[None]:
+    """A Ctrl-C in the body is recorded in ``interrupted``, not raised: interrupting the
+    LocalCluster's start left its threads and processes half made (tracebacks at exit, or a
+    hang); the caller closes the cluster once it is up and raises KeyboardInterrupt."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(1))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+_WRAPPER: list[str] = []
+
+
+def _sigint_ignoring_python() -> str | None:
+    """Path of the ``sh`` wrapper of :data:`sys.executable` that ignores SIGINT (made once
+    per process, removed at exit); None where ``/bin/sh`` is missing."""
+    import atexit
+    import os
+    import shlex
+    import tempfile
+
+    if _WRAPPER:
+        return _WRAPPER[0]
+    if os.name != "posix" or not os.path.exists("/bin/sh") or not sys.executable:
+        return None
+    fd, path = tempfile.mkstemp(prefix="molrg-worker-python-", suffix=".sh")
+    with os.fdopen(fd, "w") as f:
+        f.write(f"#!/bin/sh\ntrap '' INT\nexec {shlex.quote(sys.executable)} \"$@\"\n")
+    os.chmod(path, 0o700)
+
+    def remove() -> None:
+        with suppress(OSError):
+            os.remove(path)
+
+    atexit.register(remove)
+    _WRAPPER.append(path)
+    return path
+
+
+def _have_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def _dashboard(client: Any) -> str:
+    """``dashboard http://...`` or why there is none."""
+    link = None
+    try:
+        link = client.dashboard_link if client.scheduler_info().get("services", {}).get(
+            "dashboard") else None
+    except Exception:  # a scheduler that does not report its services
+        link = None
+    if link:
+        return f"dashboard {link}"
+    if not _have_bokeh():
+        return "no dashboard (bokeh is not installed: pip install 'molrg[distributed]')"
+    return "no dashboard (the scheduler runs none)"
+
+
+def _cluster_workers(client: Any, scheduler: str) -> int:
+    """The number of workers the scheduler has (waiting up to :data:`WORKER_WAIT` seconds for
+    a first one); a ParameterError when there is none."""
+    count = len(client.scheduler_info().get("workers", {}))
+    if count == 0:
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except (TimeoutError, OSError):
+            raise ParameterError(
+                f"scheduler={scheduler!r} has no workers after {WORKER_WAIT:g} s; valid: a "
+                f"scheduler with workers, e.g. started with `dask worker {scheduler}` "
+                "(docs/remote.md)") from None
+        count = len(client.scheduler_info().get("workers", {}))
+    return count
+
+
+VERSIONED = ("molrg", "numpy", "scipy", "sympy", "dask", "distributed", "cloudpickle")
+
+
+def environment() -> dict[str, str]:
+    """What must match between this process and every worker for identical results: the
+    Python version (``major.minor``), the versions of :data:`VERSIONED` and a digest of the
+    ``molrg`` and ``verify`` sources (two checkouts of one version can differ)."""
+    import hashlib
+    import importlib
+    import platform
+    from importlib import metadata
+    from pathlib import Path
+
+    out = {"python": ".".join(platform.python_version_tuple()[:2])}
+    for name in VERSIONED:  # without importing what is not imported yet (sympy: ~1 s)
+        module = sys.modules.get(name)
+        try:
+            out[name] = str(module.__version__) if module is not None else metadata.version(name)
+        except (AttributeError, metadata.PackageNotFoundError):
+            out[name] = "missing"
+    digest = hashlib.sha256()
+    for package in ("molrg", "verify"):
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root.parent).as_posix().encode())
+            digest.update(path.read_bytes())
+    out["molrg sources"] = digest.hexdigest()[:12]
+    return out
+
+
+def check_versions(client: Any, scheduler: str) -> None:
+    """The equivalent of ``client.get_versions(check=True)`` for what decides molrg's
+    results: :func:`environment` on every worker must equal this process's, else a
+    ParameterError (exit 2) with a table of the differences.
+
+    (Dask's own check only warns, and knows nothing of molrg.)
+    """
+    mine = environment()
+    try:
+        theirs = client.run(_worker_environment)
+    except (ImportError, AttributeError) as exc:  # raised on a worker
+        raise ParameterError(
+            f"scheduler={scheduler!r}: a worker cannot import molrg's verify package "
+            f"({type(exc).__name__}: {exc}); valid: workers running the same molrg as this "
+            "process (docs/remote.md)") from None
+    rows = [f"  {name}: here {mine[name]}, worker {addr} {env.get(name, 'missing')}"
+            for addr, env in sorted(theirs.items()) for name in mine
+            if env.get(name) != mine[name]]
+    if rows:
+        raise ParameterError(
+            f"scheduler={scheduler!r}: the workers do not run the same software as this "
+            "process (results would not be reproducible):\n" + "\n".join(rows[:20])
+            + ("\n  ..." if len(rows) > 20 else "")
+            + "\nvalid: the same Python, molrg and library versions on every worker "
+            "(docs/remote.md)")
+
+
+def _worker_environment() -> dict[str, str]:
+    """:func:`environment` as the worker computes it (pickled by reference)."""
+    return environment()
+
+
+def _run_one_on_worker(fn: Callable[[Task], Any], task: Task) -> tuple[str, bool, Any]:
+    """:func:`_run_one` with BLAS limited to one thread: a worker process per core (or a
+    remote worker started without the nanny's environment) must not start a BLAS thread
+    per core as well."""
+    from molrg._threads import limit_blas
+
+    with limit_blas(1):
+        return _run_one(fn, task)
+
+
+def _silence_dask_logs() -> None:
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)
@@ -196,6 +438,15 @@ def partial_runs(name: str, key: str = "runs",
                       "failures": r.failures}
 
 
+def _partial_document(args: argparse.Namespace, payload: dict[str, Any]) -> dict[str, Any]:
+    """A partial payload in the common envelope (verdict ``null``, ``partial: true``)."""
+    from .report import envelope
+
+    body = {k: v for k, v in payload.items() if k not in ("command", "partial")}
+    return envelope(payload.get("command", args.command), None, body,
+                    arguments=run_arguments(args), partial=True)
+
+
 @contextmanager
 def session(args: argparse.Namespace,
             payload: Callable[[Any], dict[str, Any]]) -> Iterator[Session]:
@@ -208,8 +459,14 @@ def session(args: argparse.Namespace,
 
     check_scheduler(args.scheduler, args.workers)
     done, on_result = resume_state(args)
-    with Progress(enabled=not args.quiet) as progress:
-        yield Session(args.scheduler, args.workers, progress, done, on_result(payload))
+    callback = on_result(payload)
+    try:
+        with Progress(enabled=not args.quiet) as progress:
+            yield Session(args.scheduler, args.workers, progress, done, callback)
+    except KeyboardInterrupt:  # Ctrl-C: the finished settings are kept for --resume
+        if callback is not None:
+            callback.flush()
+        raise
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, resume: bool = True,
@@ -221,7 +478,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, resume: bool = True,
                    "auto (local with one worker per core if Dask is installed, else serial) "
                    f"or a Dask scheduler address such as tcp://host:8786 (default: {default})")
     g.add_argument("--workers", type=int, default=None,
-                   help="worker processes for --scheduler local (default: 2)")
+                   help="worker processes for --scheduler local (default: 2); a tcp:// "
+                   "scheduler's workers are counted from the cluster")
     if resume:
         g.add_argument("--resume", action="store_true",
                        help="skip settings already finished in the --json file of an "
@@ -232,7 +490,7 @@ PARTIAL_EVERY = 30.0
 """Seconds between two partial JSON writes of a running multi-setting command."""
 
 RUN_INDEPENDENT = ("json", "plot", "quiet", "exit_zero", "resume", "scheduler", "workers",
-                   "module", "option_names", "cache")
+                   "module", "option_names", "cache", "style")
 """Arguments that do not change a run's results (left out of :func:`run_arguments`)."""
 
 
@@ -243,6 +501,32 @@ def run_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
     out = {k: v for k, v in sorted(vars(args).items()) if k not in RUN_INDEPENDENT}
     return json.loads(json.dumps(out, default=str))
+
+
+def stored_results(path: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The finished task results of a stored run (its ``runs`` or ``results``), validated
+    as strictly as the arguments: each must match the command's published schema
+    (verify/schemas/), so a damaged file is refused (exit 2) instead of crashing later."""
+    from . import schema
+
+    command = data.get("command")
+    key = "results" if command in ("map", "survey") else "runs"
+    done = data.get(key, {})
+    if data.get("format", report_format()) != report_format():
+        raise ParameterError(f"--json={path!r} cannot be resumed: format "
+                             f"{data.get('format')!r} is not a molrg result")
+    problems = schema.check_task_results(command, key, done)
+    if problems:
+        raise ParameterError(f"--json={path!r} cannot be resumed: its stored results are "
+                             f"malformed ({problems[0]}); valid: the --json file of an "
+                             "interrupted run of the same command line, unmodified")
+    return done
+
+
+def report_format() -> str:
+    from .report import FORMAT
+
+    return FORMAT
 
 
 def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
@@ -272,7 +556,7 @@ def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
                     f"--json={args.json!r} was not written by an interrupted run of this "
                     "command with these options (its results would be reused for other "
                     "settings); valid: --resume with the --json file of the same command line")
-            done = data.get("runs") or data.get("results") or {}
+            done = stored_results(args.json, data)
 
     def factory(payload: Any) -> Any:
         if not args.json:
@@ -281,15 +565,23 @@ def resume_state(args: argparse.Namespace) -> tuple[dict[str, Any] | None, Any]:
         import time
 
         last = [0.0]
+        pending: list[MapResult] = []
 
         def write(result: MapResult) -> None:
             # at most every PARTIAL_EVERY seconds (a large map rewrites megabytes each time);
             # the command writes the final JSON itself
+            pending[:] = [result]
             now = time.monotonic()
             if now - last[0] >= PARTIAL_EVERY:
-                write_json(args.json, {**payload(result), "arguments": run_arguments(args)})
+                flush()
                 last[0] = time.monotonic()
 
+        def flush() -> None:
+            """Write the latest unwritten partial results (on Ctrl-C)."""
+            if pending and args.json != "-":
+                write_json(args.json, _partial_document(args, payload(pending.pop())))
+
+        write.flush = flush  # type: ignore[attr-defined]
         return write
 
     return done, factory

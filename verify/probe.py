@@ -71,6 +71,9 @@ def principal_angles_deg(model: molrg.MoLRG, V: np.ndarray) -> list[float]:
 class ProbeOptions:
     """Options of ``probe`` (defaults: Fig. 3's model)."""
 
+    VERDICT_SAMPLES = ("samples", "snr_samples")
+    """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
+
     K: int = 3
     d: int = 5
     n: int = 50
@@ -104,7 +107,10 @@ class ProbeOptions:
             raise ParameterError(f"probes is empty; valid: a subset of {molrg.PROBES}")
         for p in probes:
             check_choice("probe", p, molrg.PROBES)
-        object.__setattr__(self, "probes", tuple(dict.fromkeys(probes)))
+        if len(set(probes)) != len(probes):
+            raise ParameterError(f"probes={','.join(probes)!r} repeats a probe; give each once "
+                                 f"(valid: a subset of {', '.join(molrg.PROBES)})")
+        object.__setattr__(self, "probes", probes)
         validate_run(self, {"samples": 2 * self.K, "snr_samples": 2 * self.K})
 
     def model(self) -> molrg.MoLRG:
@@ -151,14 +157,20 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     snr = molrg.snr(model, sigma, input=p["input"], denominator=p["denominator"],
                     denoiser=denoiser, method=molrg.MonteCarlo(simulator="ambient",
                                                                samples=p["snr_samples"],
-                                                               seed=p["seed"]))
+                                                               seed=p["seed"]),
+                    replicates=max(2, min(50, p["snr_samples"] // (2 * p["K"]))))  # paired errors
     out: dict[str, Any] = {"sigma": sigma.tolist(), "facts": facts,
                            "snr": {"estimate": snr.estimate.tolist(),
-                                   "stderr": snr.stderr.tolist()}, "probes": {}}
+                                   "stderr": snr.stderr.tolist(),
+                                   "untrustworthy": snr.untrustworthy.tolist(),
+                                   "replicates": snr.replicates.tolist(),
+                                   "samples": snr.n_samples}, "probes": {}}
     for probe in p["probes"]:
         acc = molrg.probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
                              samples=p["samples"], seed=p["seed"])
         out["probes"][probe] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
+                                "lower": np.asarray(acc.lower).tolist(),
+                                "upper": np.asarray(acc.upper).tolist(),
                                 "method": acc.method, "classifier": acc.classifier}
     out["elapsed_s"] = time.perf_counter() - start
     return out
@@ -198,7 +210,12 @@ def analyse(options: ProbeOptions, runs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, r in runs.items():
         y, e = np.asarray(r["snr"]["estimate"]), np.asarray(r["snr"]["stderr"])
-        entry: dict[str, Any] = {"snr": {"shape": molrg.curve_shape(y, e, z).to_json(),
+        reps = np.asarray(r["snr"].get("replicates", []))
+        snr_shape = molrg.curve_shape(y, e, z, cov=molrg.crn_covariance(reps),
+                                      dof=reps.shape[0] - 1,
+                                      samples=r["snr"].get("samples", 0)) \
+            if reps.ndim == 2 and reps.shape[0] >= 2 else molrg.curve_shape(y, e, z)
+        entry: dict[str, Any] = {"snr": {"shape": snr_shape.to_json(),
                                          "peak_sigma": molrg.grid_peak(sigma, y),
                                          "peak_snr": float(y.max())}, "probes": {}}
         for probe, c in r["probes"].items():
@@ -206,7 +223,8 @@ def analyse(options: ProbeOptions, runs: dict[str, Any]) -> dict[str, Any]:
             conc = molrg.concordance(y, e, a, ae, z)
             worst = conc.worst
             entry["probes"][probe] = {
-                "shape": molrg.curve_shape(a, ae, z).to_json(), "peak_sigma": molrg.grid_peak(sigma, a),
+                "shape": molrg.curve_shape(a, ae, z, samples=options.samples).to_json(),
+                "peak_sigma": molrg.grid_peak(sigma, a),
                 "peak_accuracy": float(a.max()), "concordance": conc.to_json(),
                 "worst_pair_sigma": None if worst is None else [float(sigma[worst[0]]),
                                                                 float(sigma[worst[1]])],
@@ -295,7 +313,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> ProbeCommandResult:
     from .memorization import parse_sizes
 
-    probes = tuple(p.strip() for p in args.probes.split(",") if p.strip())
+    if any(not p.strip() for p in args.probes.split(",")):
+        raise ParameterError(f"probes={args.probes!r} has an empty element; valid: "
+                             f"comma-separated probes from {', '.join(molrg.PROBES)}")
+    probes = tuple(p.strip() for p in args.probes.split(","))
     options = ProbeOptions(
         K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N), eta=args.eta,
         probes=probes, input=args.input, denominator=args.denominator, samples=args.samples,
@@ -342,20 +363,26 @@ def render(result: ProbeCommandResult, *, table: bool = True) -> list[Any]:
 def plot(result: ProbeCommandResult, path: str) -> None:
     o = result.options
     keys = list(result.runs)
-    fig, axes = report.new_figure(len(keys), width=4.0, height=3.6)
+    cols = min(3, len(keys))  # rows of at most 3 panels: readable at page width
+    fig, axes = report.new_figure(cols, -(-len(keys) // cols), width=4.0, height=3.4)
+    for ax in axes[len(keys):]:
+        ax.axis("off")
     sigma = o.sigma()
-    for ax, key in zip(axes, keys, strict=True):
+    for ax, key in zip(axes, keys, strict=False):
         r = result.runs[key]
         y = np.asarray(r["snr"]["estimate"])
         ax.plot(sigma, y / y.max(), "k-", lw=2, label="SNR / max")
         for i, (probe, c) in enumerate(r["probes"].items()):
             a, e = np.asarray(c["estimate"]), np.asarray(c["stderr"])
-            ax.errorbar(sigma, a, yerr=2 * e, fmt="o-", ms=2.5, color=f"C{i}", label=probe)
+            lo, hi = np.asarray(c.get("lower", a - 2 * e)), np.asarray(c.get("upper", a + 2 * e))
+            ax.plot(sigma, a, "o-", ms=2.5, color=f"C{i}", label=f"{probe} (95% Wilson)")
+            ax.fill_between(sigma, lo, hi, color=f"C{i}", alpha=0.2)
         ax.set_xscale("log")
         ax.axhline(1 / o.K, color="0.6", ls=":", lw=1)
         ax.set_title(key, fontsize=9)
-        ax.set_xlabel("sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
+        ax.set_ylabel("accuracy; SNR / max")
         ax.set_ylim(0, 1.05)
         ax.legend(fontsize=6)
-    fig.suptitle(f"probe accuracy vs normalised SNR, K={o.K} d={o.d} delta={o.delta:g}")
+    fig.suptitle(f"probe accuracy vs normalised SNR, $K$={o.K} $d$={o.d} $\\delta$={o.delta:g}")
     report.save_figure(fig, path)

@@ -55,6 +55,9 @@ TABLE7_GUESS = ("orthogonal", 3.0)
 class SeparatedOptions:
     """Options of ``separated`` (model and mean placements: our choices, see the docstring)."""
 
+    VERDICT_SAMPLES = ("samples", "probe_samples")
+    """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
+
     K: int = 2
     d: int = 5
     n: int = 50
@@ -122,11 +125,13 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         r = molrg.snr(mix, sigma, input=p["input"], denominator=den,
                       method=molrg.MonteCarlo(simulator="ambient", samples=p["samples"],
                                               seed=task.seed))
-        out["snr"][den] = {"estimate": r.estimate.tolist(), "stderr": r.stderr.tolist()}
+        out["snr"][den] = {"estimate": r.estimate.tolist(), "stderr": r.stderr.tolist(),
+                           "untrustworthy": r.untrustworthy.tolist()}
     acc = molrg.probe_accuracy(mix, sigma, probe="bayes", input=p["input"], samples=p["probe_samples"],
                          seed=task.seed)
     out["accuracy"] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
-                       "classifier": acc.classifier}
+                       "lower": np.asarray(acc.lower).tolist(),
+                       "upper": np.asarray(acc.upper).tolist(), "classifier": acc.classifier}
     return out
 
 
@@ -289,10 +294,12 @@ def plot(result: SeparatedResult, path: str) -> None:
         if title.startswith("SNR"):
             ax.set_yscale("log")
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel("sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
+        ax.set_ylabel("accuracy" if title == "Bayes accuracy" else title)
     axes[1].plot(TABLE7_SIGMA, TABLE7["snr"], "kx--", label="paper Table 7")
     axes[2].plot(TABLE7_SIGMA, TABLE7["accuracy"], "kx--", label="paper Table 7")
     axes[2].legend(fontsize=6)
-    fig.suptitle(f"separated clusters, K={o.K} d={o.d} delta={o.delta:g} -> {result.verdict}")
+    fig.suptitle(f"separated clusters, $K$={o.K} $d$={o.d} $\\delta$={o.delta:g} -> "
+                 f"{result.verdict}")
     report.save_figure(fig, path)
 

@@ -41,8 +41,14 @@ class SweepResult:
 
     @property
     def verdict(self) -> str:
-        ok = all(m["verdict"] == "holds" for r in self.runs.values() for m in r["modes"].values())
-        return "holds" if ok and not self.failures else "deviates"
+        """Any run deviates (or failed): ``deviates``; else any ``undetermined`` (Monte
+        Carlo estimates flagged untrustworthy): ``undetermined``; else ``holds``."""
+        from .theorem1 import combine_verdicts
+
+        if self.failures:
+            return "deviates"
+        return combine_verdicts([m["verdict"] for r in self.runs.values()
+                                 for m in r["modes"].values()])
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -58,6 +64,7 @@ class SweepResult:
                     "peak_sigma_theory": m["peak_sigma_theory"], "peak_ratio": m["peak_ratio"],
                     "peak_snr_simulated": m["peak_snr_simulated"],
                     "peak_snr_theory": m["peak_snr_theory"], "verdict": m["verdict"],
+                    "failed_claims": [c["name"] for c in m.get("claims", []) if not c["holds"]],
                     "forms": {f: {"peak_sigma": v["peak_sigma"], "peak_snr": v["peak_snr"],
                                   "verdict": v["verdict"]} for f, v in m["forms"].items()},
                 })
@@ -181,7 +188,8 @@ def render(result: SweepResult) -> list[Any]:
     rows = [(r[result.vary], r["input"], where(r["peak_sigma_simulated"]),
              r["peak_sigma_simulated_stderr"] if r["peak_sigma_simulated"] else "",
              *(where(r["forms"][f]["peak_sigma"]) for f in molrg.FORMS),
-             r["peak_snr_simulated"], r["peak_snr_theory"], r["verdict"])
+             r["peak_snr_simulated"], r["peak_snr_theory"],
+             r["verdict"] + "".join(f"\n{c}" for c in r["failed_claims"]))
             for r in result.rows()]
     out: list[Any] = [report.table(
         [result.vary, "input", "SNR peak", "+-", *(f"{f} peak" for f in molrg.FORMS),
@@ -190,7 +198,27 @@ def render(result: SweepResult) -> list[Any]:
         f"{result.form} form; 'none': no interior peak (largest as sigma -> 0)")]
     for key, failure in result.failures.items():
         out.append(f"[red]FAILED[/red] {key}: {failure['error']}")
+    out.append(verdict_line(result))
     return out
+
+
+def verdict_line(result: SweepResult) -> str:
+    """The overall verdict, naming the claim and every claim that failed, with counts."""
+    rows = result.rows()
+    failed: dict[str, int] = {}
+    for r in rows:
+        for name in r["failed_claims"]:
+            failed[name] = failed.get(name, 0) + 1
+    deviating = sum(r["verdict"] != "holds" for r in rows)
+    text = (f"verdict (Theorem 1, {result.form} form: unimodal SNR, one interior peak of "
+            f"the approximation, peak within the tolerance, approximation near the peak; at "
+            f"every {result.vary}): [bold]{result.verdict.upper()}[/bold]")
+    if deviating:
+        text += (f" -- {deviating} of {len(rows)} rows deviate: "
+                 + ", ".join(f"{name} in {n}" for name, n in failed.items()))
+    if result.failures:
+        text += f"; {len(result.failures)} value(s) failed to run"
+    return text
 
 
 def plot(result: SweepResult, path: str) -> None:
@@ -217,13 +245,13 @@ def plot(result: SweepResult, path: str) -> None:
                      color=f"C{i}", alpha=0.7, label=f"{mode}: {form}")
     ax2.set_yscale("log")
     report.plain_log_ticks(ax2.yaxis)
-    for ax, ylabel in ((ax1, "peak location sigma*"), (ax2, "peak SNR")):
-        ax.set_xlabel(result.vary)
+    for ax, ylabel in ((ax1, r"peak location $\sigma^*$"), (ax2, "peak SNR")):
+        ax.set_xlabel(report.math_name(result.vary))
         ax.set_ylabel(ylabel)
         if result.vary in ("K", "d", "n"):
             ax.set_xscale("log")
         ax.set_xticks(result.values, [f"{v:g}" for v in result.values])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.legend(fontsize=7)
-    fig.suptitle(f"sweep over {result.vary}")
+    fig.suptitle(f"sweep over {report.math_name(result.vary)}")
     report.save_figure(fig, path)

@@ -19,6 +19,10 @@ Claims, each with its measured value and tolerance:
    factor 2 of the SNR's peak is at most ``--approx-tol`` (3 errors of slack per point).
 
 The verdict is ``holds`` when every claim of the selected form holds, else ``deviates``.
+With Monte Carlo, claims 1, 3 and 4 are ``undetermined`` (and so is the verdict, exit
+status 4, unless another claim deviates) when the simulated curve or peak is flagged
+untrustworthy (:attr:`molrg.SNRResult.untrustworthy`: heavy tails, too few samples) or
+``--samples`` is below ``molrg.MIN_VERDICT_SAMPLES`` (3000).
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ GRID_HALF_WIDTH = 30.0
 """Default grid: ``[c / 30, 30 c]`` around the geometric mean ``c`` of the peaks."""
 MAX_REPLICATES = 1000
 """Most replicate curves for a Monte Carlo peak (each is a full Monte Carlo run)."""
+MAX_K = 10**5
+"""Largest ``--K`` and ``--d`` (:data:`molrg.estimators.MAX_CLASSES`)."""
+DELTA_MIN = 1e-4
+"""Smallest ``--delta`` (:data:`molrg.estimators.QUADRATURE_DELTA_MIN`: the exact SNR and
+the theory are evaluated at every run)."""
+MAX_NUM_SIGMA = 2000
+"""Most grid points (quadrature: ~0.1 s a point at the default setting, so at most a few
+minutes; Monte Carlo: a point costs ``samples`` draws)."""
 UNIMODAL_Z = 4.0
 """Default unimodality threshold for Monte Carlo curves: the 99.9% point of the statistic
 for a flat 40-point curve with independent errors (3000 draws; tests/test_analysis.py)."""
@@ -84,11 +96,20 @@ class Theorem1Options:
     def __post_init__(self) -> None:
         from molrg.validation import check_choice, check_int, check_real
 
-        model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-        object.__setattr__(self, "K", model.K)
-        object.__setattr__(self, "d", model.d)
-        object.__setattr__(self, "n", model.n)
-        object.__setattr__(self, "delta", model.delta)
+        # K, d <= MAX_CLASSES and delta >= QUADRATURE_DELTA_MIN (the theory and the exact
+        # SNR are evaluated at every run); n (and a basis) only for method='ambient'
+        object.__setattr__(self, "K", check_int("K", self.K, low=2, high=MAX_K))
+        object.__setattr__(self, "d", check_int("d", self.d, low=1, high=MAX_K))
+        setting = molrg.Setting(self.K, self.d, self.delta)
+        object.__setattr__(self, "delta", setting.delta)
+        if setting.delta < DELTA_MIN:
+            raise ParameterError(
+                f"delta={self.delta!r} is out of range; valid: [{DELTA_MIN:g}, 1) (below it "
+                "the exact SNR's error bound explodes)")
+        if self.method == "ambient":  # validates n (the basis is needed anyway)
+            object.__setattr__(self, "n", self.model().n)
+        else:
+            object.__setattr__(self, "n", check_int("n", self.n, low=1))
         inputs = tuple(self.inputs)
         if not inputs:
             raise ParameterError("inputs is empty; valid: a non-empty subset of "
@@ -99,26 +120,44 @@ class Theorem1Options:
         check_choice("form", self.form, molrg.FORMS)
         check_choice("estimand", self.estimand, molrg.ESTIMANDS)
         check_choice("method", self.method, molrg.METHODS)
+        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
         if self.method != "quadrature":  # validates samples, seed, batch, backend, dtype
             self.monte_carlo()
+        if self.backend != "numpy" and self.snr_method() == "quadrature":
+            raise ParameterError(
+                f"backend={self.backend!r} applies to Monte Carlo only, and method="
+                f"{self.method!r} is the quadrature here (NumPy, exact); valid: backend="
+                "'numpy', or method='reduced'/'ambient' to simulate on the GPU")
         object.__setattr__(self, "replicates", check_int("replicates", self.replicates, low=2,
                                                          high=MAX_REPLICATES))
-        for name in ("sigma_min", "sigma_max"):
+        from molrg.validation import SIGMA_MAX, SIGMA_MIN
+
+        for name in ("sigma_min", "sigma_max"):  # the library's sigma range, named here
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, check_real(name, value, low=0.0))
+                object.__setattr__(self, name, check_real(name, value, low=SIGMA_MIN,
+                                                          high=SIGMA_MAX, open_low=False,
+                                                          open_high=False))
         if self.sigma_min is not None and self.sigma_max is not None \
                 and self.sigma_max <= self.sigma_min:
             raise ParameterError(f"sigma_max={self.sigma_max!r} must exceed "
                                  f"sigma_min={self.sigma_min!r}")
         object.__setattr__(self, "num_sigma", check_int("num_sigma", self.num_sigma, low=5,
-                                                        high=100_000))
+                                                        high=MAX_NUM_SIGMA))
         for name in ("peak_tol", "approx_tol", "unimodal_z"):
             object.__setattr__(self, name, check_real(name, getattr(self, name), low=0.0,
                                                       open_low=False))
 
     def model(self) -> molrg.MoLRG:
         return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+
+    def setting(self) -> molrg.Setting:
+        return molrg.Setting(self.K, self.d, self.delta)
+
+    def subject(self) -> molrg.Setting | molrg.MoLRG:
+        """What the SNR is evaluated on: the Setting (quadrature, reduced: no basis is
+        built, so ``n`` plays no part) or the MoLRG (ambient)."""
+        return self.model() if self.method == "ambient" else self.setting()
 
     def monte_carlo(self) -> molrg.MonteCarlo:
         simulator = "auto" if self.method == "auto" else self.method
@@ -149,6 +188,24 @@ class Claim:
     measured: float
     tolerance: str
     detail: str = ""
+    undetermined: bool = False
+    """The claim rests on a Monte Carlo estimate flagged untrustworthy (or too few
+    samples): neither holds nor deviates, whatever ``holds`` says."""
+
+
+def verdict_of(claims: Sequence[Claim]) -> str:
+    """``deviates`` if a determined claim fails, else ``undetermined`` if a claim is, else
+    ``holds``: a verdict never holds or deviates on an untrustworthy estimate."""
+    if any(not c.holds and not c.undetermined for c in claims):
+        return "deviates"
+    return "undetermined" if any(c.undetermined for c in claims) else "holds"
+
+
+def combine_verdicts(verdicts: Sequence[str]) -> str:
+    """Several verdicts as one: any ``deviates``, else any ``undetermined``, else ``holds``."""
+    if "deviates" in verdicts:
+        return "deviates"
+    return "undetermined" if "undetermined" in verdicts else "holds"
 
 
 @dataclass(frozen=True)
@@ -163,7 +220,7 @@ class FormResult:
 
     @property
     def verdict(self) -> str:
-        return "holds" if all(c.holds for c in self.claims) else "deviates"
+        return verdict_of(self.claims)
 
     def to_json(self) -> dict[str, Any]:
         return {"snr": self.snr, "peak_sigma": self.peak.sigma, "peak_snr": self.peak.snr,
@@ -214,6 +271,7 @@ class ModeResult:
             "limits_theory": {"sigma_to_0": sel.limits[0], "sigma_to_inf": sel.limits[1]},
             "claims": [asdict(c) for c in sel.claims],
             "verdict": self.verdict,
+            "untrustworthy": bool(np.any(self.exact.untrustworthy) or self.peak.untrustworthy),
             "method": self.exact.method.to_json(),
             "forms": {name: f.to_json() for name, f in self.forms.items()},
         }
@@ -229,7 +287,7 @@ class Theorem1Result:
 
     @property
     def verdict(self) -> str:
-        return "holds" if all(m.verdict == "holds" for m in self.modes.values()) else "deviates"
+        return combine_verdicts([m.verdict for m in self.modes.values()])
 
     @property
     def holds(self) -> bool:
@@ -242,7 +300,7 @@ class Theorem1Result:
                       sigma_max=float(first.sigma[-1]))
         return {"params": params, "form": self.options.form,
                 "modes": {k: m.to_json() for k, m in self.modes.items()},
-                "elapsed_s": self.elapsed_s}
+                "grid": grid_facts(first.sigma), "elapsed_s": self.elapsed_s}
 
     def render(self, *, table: bool = True) -> list[Any]:
         return render(self, table=table)
@@ -336,12 +394,42 @@ def default_grid(setting: molrg.Setting, inputs: Sequence[str]) -> tuple[float, 
 
 def grid(options: Theorem1Options) -> np.ndarray:
     """The log-spaced sigma grid of a run."""
-    lo, hi = default_grid(options.model().setting, options.inputs)
+    lo, hi = default_grid(options.setting(), options.inputs)
     lo = lo if options.sigma_min is None else options.sigma_min
     hi = hi if options.sigma_max is None else options.sigma_max
     if hi <= lo:
         raise ParameterError(f"sigma_max={hi!r} must exceed sigma_min={lo!r}")
     return np.exp(np.linspace(math.log(lo), math.log(hi), options.num_sigma))
+
+
+DEFAULT_LOG_STEP = math.log(GRID_HALF_WIDTH**2) / (40 - 1)
+"""Log spacing of the default grid (40 points over a factor 900): refining it to 80 or 160
+points flips no verdict at the paper's Fig. 3 and Fig. 14 settings (measured for every
+form and input; tests/test_verify.py checks 40 -> 80).  Coarser grids can flip the
+approx-near-peak claim (Fig. 3, clean input, derived form: holds at 8 points, deviates at
+20-160), so a coarser grid marks the verdicts grid-limited."""
+
+
+def grid_facts(sigma: Any) -> dict[str, Any]:
+    """The grid a verdict was computed on, and whether it is coarser than the default
+    (``grid_limited``: the verdict may change on a finer grid)."""
+    sigma = np.asarray(sigma, dtype=float)
+    step = float(np.max(np.diff(np.log(sigma)))) if sigma.size > 1 else math.inf
+    return {"sigma_min": float(sigma[0]), "sigma_max": float(sigma[-1]),
+            "num_sigma": int(sigma.size), "spacing": "log", "log_step": step,
+            "grid_limited": bool(step > DEFAULT_LOG_STEP * (1 + 1e-9))}
+
+
+def grid_line(sigma: Any) -> str:
+    """``grid: 40 log-spaced sigma in [0.01, 9.8]`` (+ a warning when grid-limited)."""
+    g = grid_facts(sigma)
+    text = (f"grid: {g['num_sigma']} log-spaced sigma in [{g['sigma_min']:.4g}, "
+            f"{g['sigma_max']:.4g}] (step x{math.exp(g['log_step']):.3g})")
+    if g["grid_limited"]:
+        text += (f"; [yellow]grid-limited[/yellow]: coarser than the default (step "
+                 f"x{math.exp(DEFAULT_LOG_STEP):.3g}); a finer grid (--num-sigma) may change "
+                 "the verdict")
+    return text
 
 
 def run(options: Theorem1Options | None = None, *,
@@ -351,10 +439,9 @@ def run(options: Theorem1Options | None = None, *,
 
     start = time.perf_counter()
     options = options or Theorem1Options()
-    model = options.model()
-    setting = model.setting
+    setting = options.setting()
     method = options.snr_method()
-    subject = setting if method == "quadrature" else model
+    subject = options.subject()
     sigma = grid(options)
     progress = progress or report.Progress(enabled=False)
     modes = {}
@@ -374,10 +461,46 @@ def run(options: Theorem1Options | None = None, *,
                                      peak_exact=peak, peak_theory=theory_peak,
                                      peak_tol=options.peak_tol, approx_tol=options.approx_tol,
                                      unimodal_z=options.unimodal_z)
+            claims = undetermine(claims, untrusted_reason(options, method, exact, peak))
             forms[form] = FormResult(form, theory, theory_peak,
                                      molrg.limits(setting, input=mode, form=form), claims)
         modes[mode] = ModeResult(mode, options.form, sigma, exact, peak, forms)
     return Theorem1Result(options, modes, time.perf_counter() - start)
+
+
+SIMULATED_CLAIMS = ("simulated-unimodal", "peak-location", "approx-near-peak")
+"""The claims that rest on the (possibly simulated) SNR curve and peak."""
+
+
+def untrusted_reason(options: Theorem1Options, method: Any, exact: molrg.SNRResult,
+                     peak: molrg.SNRPeak) -> str:
+    """Why the simulated claims cannot be decided ("" when they can): fewer than
+    :data:`molrg.MIN_VERDICT_SAMPLES` samples, or estimates flagged untrustworthy."""
+    if method == "quadrature":
+        return ""
+    reasons = []
+    if options.samples < molrg.MIN_VERDICT_SAMPLES:
+        reasons.append(f"--samples={options.samples} < {molrg.MIN_VERDICT_SAMPLES} (too few "
+                       "Monte Carlo samples for a verdict)")
+    bad = np.atleast_1d(exact.untrustworthy)
+    if bad.any():
+        reasons.append(f"the simulated SNR is untrustworthy at {int(bad.sum())} of {bad.size} "
+                       f"noise levels (largest tail share {float(np.max(exact.tail_share)):.2g}"
+                       f" > {molrg.TAIL_SHARE_MAX:g})")
+    if peak.untrustworthy:
+        reasons.append("the simulated peak is untrustworthy (a replicate's argmax on the "
+                       "grid's edge or flagged estimates near it)")
+    return "; ".join(reasons)
+
+
+def undetermine(claims: list[Claim], reason: str) -> list[Claim]:
+    """Mark the claims resting on the simulation undetermined (with ``reason``)."""
+    from dataclasses import replace
+
+    if not reason:
+        return claims
+    return [replace(c, undetermined=True, detail=f"UNDETERMINED: {reason}; {c.detail}")
+            if c.name in SIMULATED_CLAIMS else c for c in claims]
 
 
 def _check_grid_contains(sigma: np.ndarray, peak: molrg.SNRPeak) -> None:
@@ -406,11 +529,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register ``theorem1``'s options."""
     d = Theorem1Options()
     m = parser.add_argument_group("model (defaults: the paper's Fig. 3 setting)")
-    m.add_argument("--K", type=int, default=d.K, help="number of classes (>= 2)")
-    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (>= 1)")
+    m.add_argument("--K", type=int, default=d.K,
+                   help=f"number of classes (2 to {MAX_K:.0e})")
+    m.add_argument("--d", type=int, default=d.d, help=f"subspace dimension (1 to {MAX_K:.0e})")
     m.add_argument("--n", type=int, default=d.n,
-                   help="ambient dimension (>= K*d; only Monte Carlo 'ambient' uses it)")
-    m.add_argument("--delta", type=float, default=d.delta, help="detail-noise level in (0, 1)")
+                   help="ambient dimension (>= K*d, n*K*d <= 1.3e8; only Monte Carlo "
+                   "'ambient' uses it: no basis is built otherwise)")
+    m.add_argument("--delta", type=float, default=d.delta,
+                   help=f"detail-noise level in [{DELTA_MIN:g}, 1)")
     t = parser.add_argument_group("theorem")
     t.add_argument("--form", choices=molrg.FORMS, default=d.form,
                    help="the approximation the verdict is about: printed (as the paper "
@@ -444,7 +570,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sigma-max", type=float, default=None,
                    help="largest sigma of the log grid (default: peak * 30)")
     g.add_argument("--num-sigma", type=int, default=d.num_sigma,
-                   help="grid points (default: %(default)s)")
+                   help=f"grid points (5 to {MAX_NUM_SIGMA}; default: %(default)s)")
     c = parser.add_argument_group("claims")
     c.add_argument("--peak-tol", type=float, default=d.peak_tol,
                    help="allowed |sigma*_SNR / sigma*_approx - 1| (default: %(default)s)")
@@ -479,7 +605,8 @@ def render(result: Theorem1Result, *, table: bool = True) -> list[Any]:
         f"[bold]Theorem 1 check[/bold]: K={o.K} d={o.d} n={o.n} delta={o.delta:g}  "
         f"form={o.form} estimand={o.estimand} "
         f"method={next(iter(result.modes.values())).exact.method.name} "
-        f"({result.elapsed_s:.2f} s)"]
+        f"({result.elapsed_s:.2f} s)",
+        grid_line(next(iter(result.modes.values())).sigma)]
     for mode, r in result.modes.items():
         if table:
             rows = [(s, y, e, *(r.forms[f].snr[i] for f in molrg.FORMS))
@@ -489,7 +616,8 @@ def render(result: Theorem1Result, *, table: bool = True) -> list[Any]:
                                     title=f"input {mode}: SNR and the three forms"))
         out.append(report.table(
             ["claim", "holds", "measured", "tolerance", "detail"],
-            [(c.name, c.holds, c.measured, c.tolerance, c.detail) for c in r.selected.claims],
+            [(c.name, "undetermined" if c.undetermined else c.holds, c.measured, c.tolerance,
+              c.detail) for c in r.selected.claims],
             title=f"input {mode}: claims of the {o.form} form"))
         out.append(report.table(
             ["form", "peak sigma", "ratio SNR/form", "peak SNR", "verdict"],
@@ -518,7 +646,7 @@ def plot(result: Theorem1Result, path: str) -> None:
         y, e = r.exact.estimate, r.exact.stderr
         if np.any(e > 1e-6 * y):
             ax.fill_between(r.sigma, y - 2 * e, y + 2 * e, color="C0", alpha=0.3,
-                            label="SNR +- 2 SE")
+                            label=r"SNR $\pm$ 2 SE")
         ax.plot(r.sigma, y, "o-", color="C0", ms=3, label=f"SNR ({r.exact.method.name})")
         ax.axvline(r.peak.sigma, color="C0", ls=":", lw=1)
         for form, fr in r.forms.items():
@@ -532,9 +660,9 @@ def plot(result: Theorem1Result, path: str) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         report.plain_log_ticks(ax.yaxis)
-        ax.set_xlabel("noise level sigma")
+        ax.set_xlabel(report.SIGMA_LABEL)
         ax.set_ylabel(f"SNR ({o.estimand})")
-        ax.set_title(f"{mode} input: K={o.K} d={o.d} delta={o.delta:g}; "
+        ax.set_title(f"{mode} input: $K$={o.K} $d$={o.d} $\\delta$={o.delta:g}; "
                      f"{o.form} -> {r.verdict}")
         ax.legend(fontsize=8)
     report.save_figure(fig, path)

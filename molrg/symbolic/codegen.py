@@ -7,7 +7,11 @@ Two ways from a derived expression to a number, both thin and both tested:
   ``array_api_strict`` evaluation).  Used by tests and by anyone exploring a derivation.
 * :func:`generate` -- the source of ``molrg/_generated.py``: one plain Python function per
   derived expression, taking the namespace ``xp`` and exactly the symbols it needs (in
-  the order ``sigma, K, d, delta``), with common subexpressions hoisted.  The package
+  the order ``sigma, K, d, delta``), with common subexpressions hoisted, and a typed
+  table of them: ``FORMULAS["noisy"]`` / ``FORMULAS["clean"]`` (:class:`InputFormulas`,
+  one field per input-dependent formula; ``.printed`` / ``.derived`` hold Theorem 1's
+  forms as :class:`FormFormulas`).  Callers import a function by its name, or pick a
+  table field by attribute, so grep finds every use of every formula.  The package
   evaluates these at run time, so ``import molrg`` and every command stay free of SymPy.
   ``python -m molrg.symbolic.codegen`` rewrites the module; a test regenerates it and
   compares, so it cannot drift from the derivation.
@@ -162,6 +166,10 @@ them.  Functions marked in ``NUMPY_ONLY`` use SciPy's Lambert W and run on NumPy
 # fmt: off
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 DERIVATION_HASH = "{digest}"
 
 MEAN_OF_RATIOS_MEAN_THRESHOLD = {mean_threshold}
@@ -195,10 +203,63 @@ def _trigamma(x):
 
 
 def call(name, xp, **values):
-    """Evaluate the generated function ``name`` with the arguments it needs from ``values``."""
+    """Evaluate the generated function ``name`` with the arguments it needs from ``values``.
+
+    Kept for exploration and old callers; library code imports a function by name or uses
+    the typed table ``FORMULAS`` (grep finds those uses, not names built as strings)."""
     return globals()[name](xp, *(values[a] for a in ARGS[name]))
 
+
+@dataclass(frozen=True)
+class Formula:
+    """A generated function and the names of its arguments after ``xp``: calling it with
+    keywords passes the ones it needs (``f(xp, sigma=s, K=k, d=n, delta=e)`` works for every
+    formula of a table, whatever subset it uses)."""
+
+    fn: Callable[..., Any]
+    args: tuple[str, ...]
+
+    def __call__(self, xp: Any, **values: Any) -> Any:
+        return self.fn(xp, *(values[a] for a in self.args))
+
 '''
+
+
+def _table_source(items: list[Entry]) -> list[str]:
+    """The typed table: :class:`FormFormulas` (Theorem 1's quantities in one form) and
+    :class:`InputFormulas` (every formula that depends on the input), one instance per
+    input mode, and ``FORMULAS``."""
+    names = [e.name for e in items]
+    args = {e.name: tuple(str(a) for a in e.args) for e in items}
+    first = MODES[0]
+    form_fields = [n[len(f"{first}_{APPROX_FORMS[0]}_"):] for n in names
+                   if n.startswith(f"{first}_{APPROX_FORMS[0]}_")]
+    input_fields = [n[len(first) + 1:] for n in names if n.startswith(f"{first}_")
+                    and not any(n.startswith(f"{first}_{f}_") for f in APPROX_FORMS)]
+    out = ["", "", "@dataclass(frozen=True)", "class FormFormulas:",
+           '    """Theorem 1\'s quantities in one form (printed or derived) for one input."""',
+           ""]
+    out += [f"    {f}: Formula" for f in form_fields]
+    out += ["", "", "@dataclass(frozen=True)", "class InputFormulas:",
+            '    """Every formula that depends on the input (noisy or clean), by name."""', ""]
+    out += [f"    {f}: Formula" for f in input_fields]
+    out += [f"    {f}: FormFormulas" for f in APPROX_FORMS]
+    for mode in MODES:
+        for f in (*input_fields, *(f"{a}_{q}" for a in APPROX_FORMS for q in form_fields)):
+            if f"{mode}_{f}" not in args:
+                raise ValueError(f"{mode} lacks {f}: the input modes must have the same formulas")
+        out += ["", "", f"{mode.upper()} = InputFormulas("]
+        out += [f"    {f}=Formula({mode}_{f}, {args[f'{mode}_{f}']!r})," for f in input_fields]
+        for form in APPROX_FORMS:
+            out.append(f"    {form}=FormFormulas(")
+            out += [f"        {q}=Formula({mode}_{form}_{q}, {args[f'{mode}_{form}_{q}']!r}),"
+                    for q in form_fields]
+            out.append("    ),")
+        out.append(")")
+    out += ["", "FORMULAS: dict[str, InputFormulas] = {"]
+    out += [f"    {mode!r}: {mode.upper()}," for mode in MODES]
+    out += ["}", '"""The input-dependent formulas by input mode."""', ""]
+    return out
 
 
 def generate() -> str:
@@ -210,7 +271,8 @@ def generate() -> str:
     registry += [f"    {e.name!r}: {tuple(str(a) for a in e.args)!r}," for e in items]
     registry += ["}", "", "NUMPY_ONLY = frozenset({"]
     registry += [f"    {e.name!r}," for e in items if e.numpy_only]
-    registry += ["})", ""]
+    registry += ["})"]
+    registry += _table_source(items)
     preamble = PREAMBLE.format(digest=digest, mean_threshold=finiteness_threshold(1),
                                variance_threshold=finiteness_threshold(2),
                                refinements=PEAK_LAW_REFINEMENTS)

@@ -1,0 +1,198 @@
+"""Feature ensembling across noise levels under label noise (the paper's Appendix B.4).
+
+A linear probe (standardised multinomial logistic regression) is trained on a denoiser's
+features ``xhat = f(x0 + sigma eps, sigma)`` at one noise level, with a fraction ``p`` of
+the training labels corrupted; it is tested on fresh samples with their true labels.  The
+ensemble trains one such probe at each of several noise levels (the paper: the best one,
+two finer and two coarser) and soft-votes: the class of the largest mean predicted
+probability.
+
+Label noise ``p``: each training label is, with probability ``p``, replaced by a class
+drawn uniformly from all ``K`` (so it stays correct with probability ``1 - p + p / K``);
+the replaced set is nested in ``p`` (one uniform per sample, compared with ``p``), and
+every noise level shares the same clean samples and noise draws (common random numbers),
+so differences between levels and between single probe and ensemble are paired.
+
+Errors: ``repeats`` independent repetitions (fresh training and test sets); every
+accuracy is the mean over repetitions with the standard error of that mean (training-set
+variability included).  ``difference``: ensemble minus single probe, paired per repetition.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .validation import ParameterError, ParameterTypeError, check_int, check_real, check_sigma
+
+__all__ = ["LABEL_NOISE", "EnsembleResult", "ensemble_accuracy", "ensemble_sigmas"]
+
+LABEL_NOISE = (0.0, 0.2, 0.4, 0.6, 0.8)
+"""The paper's label-noise levels (fraction of training labels corrupted)."""
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """Accuracies of the single probe and the ensemble per label-noise level.
+
+    Attributes
+    ----------
+    sigma : ``(L,)`` the ensemble's noise levels; ``centre`` the single probe's index.
+    label_noise : ``(F,)`` label-noise levels.
+    single, single_stderr : ``(F,)`` the probe at ``sigma[centre]``.
+    ensemble, ensemble_stderr : ``(F,)`` the soft-voting ensemble over all ``sigma``.
+    difference, difference_stderr : ``(F,)`` ensemble minus single, paired.
+    per_sigma, per_sigma_stderr : ``(F, L)`` each level's probe alone.
+    repeats, train_samples, test_samples : the design.
+    repeat_difference : ``(repeats, F)`` ensemble minus single per repetition (for paired
+        contrasts between label-noise levels).
+    """
+
+    sigma: np.ndarray
+    centre: int
+    label_noise: np.ndarray
+    single: np.ndarray
+    single_stderr: np.ndarray
+    ensemble: np.ndarray
+    ensemble_stderr: np.ndarray
+    difference: np.ndarray
+    difference_stderr: np.ndarray
+    per_sigma: np.ndarray
+    per_sigma_stderr: np.ndarray
+    repeats: int
+    train_samples: int
+    test_samples: int
+    repeat_difference: np.ndarray
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k, v in self.__dict__.items()}
+
+
+def ensemble_sigmas(centre: float, *, factor: float = math.sqrt(2.0), each_side: int = 2
+                    ) -> np.ndarray:
+    """``centre * factor^j`` for ``j = -each_side .. each_side`` (the paper: two finer, two
+    coarser)."""
+    centre = float(check_sigma(centre, "centre"))
+    factor = check_real("factor", factor, low=1.0, open_low=True)
+    each_side = check_int("each_side", each_side, low=0, high=50)
+    return centre * factor ** np.arange(-each_side, each_side + 1, dtype=np.float64)
+
+
+def ensemble_accuracy(model: Any, sigma: Any, /, *, denoiser: Any = None, centre: int | None = None,
+                      label_noise: Any = LABEL_NOISE, train_samples: int = 600,
+                      test_samples: int = 6000, repeats: int = 10, seed: int = 0,
+                      C: float = 1.0) -> EnsembleResult:
+    """Single linear probe at ``sigma[centre]`` vs the soft-voting ensemble over ``sigma``.
+
+    Parameters
+    ----------
+    model : :class:`~molrg.MoLRG` (or :class:`~molrg.LowRankMixture`): the data.
+    sigma : 1-D increasing noise levels of the ensemble (e.g. :func:`ensemble_sigmas`).
+    denoiser : ``None`` (the model's optimal denoiser, :func:`molrg.posterior_mean`) or a
+        callable ``(x_t, sigma) -> xhat``; its ``(m, n)`` output is the feature.
+    centre : index of the single probe's level (default: the middle).
+    label_noise : fractions in ``[0, 1]`` of corrupted training labels.
+    train_samples, test_samples : per repetition (class-balanced).
+    repeats : independent repetitions (``>= 2``, for the standard errors).
+    seed : the seed of everything.
+    C : inverse L2 penalty of the logistic regression.
+    """
+    from .denoisers import posterior_mean
+    from .mixtures import LowRankMixture
+    from .models import MoLRG
+
+    if not isinstance(model, (MoLRG, LowRankMixture)):
+        raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG or molrg.LowRankMixture")
+    sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64)
+    if sig.ndim != 1 or np.any(np.diff(sig) <= 0):
+        raise ParameterError("sigma must be 1-D and increasing")
+    centre = sig.size // 2 if centre is None else check_int("centre", centre, low=0,
+                                                             high=sig.size - 1)
+    noise = np.atleast_1d(np.asarray(label_noise, dtype=np.float64))
+    if noise.ndim != 1 or noise.size < 1 or not np.all((noise >= 0) & (noise <= 1)):
+        raise ParameterError(f"label_noise={label_noise!r}; valid: fractions in [0, 1]")
+    K = model.K
+    train_samples = check_int("train_samples", train_samples, low=2 * K, high=10**7)
+    test_samples = check_int("test_samples", test_samples, low=K, high=10**8)
+    repeats = check_int("repeats", repeats, low=2, high=10**4)
+    C = check_real("C", C, low=0.0, open_low=True)
+    if denoiser is not None and not callable(denoiser):
+        raise ParameterTypeError(f"denoiser={denoiser!r} must be None or a callable (x, sigma)")
+
+    def feats(x: np.ndarray, s: float) -> np.ndarray:
+        out = posterior_mean(model, x, s) if denoiser is None else denoiser(x, s)
+        return np.asarray(out, dtype=np.float64)
+
+    F, L = noise.size, sig.size
+    single = np.empty((repeats, F))
+    ens = np.empty((repeats, F))
+    each = np.empty((repeats, F, L))
+    for r, ss in enumerate(np.random.SeedSequence(seed).spawn(repeats)):
+        rng = np.random.default_rng(ss)
+        x_tr, y_tr = _balanced(model, train_samples, rng)
+        x_te, y_te = _balanced(model, test_samples, rng)
+        e_tr = rng.standard_normal(x_tr.shape)
+        e_te = rng.standard_normal(x_te.shape)
+        u = rng.random(train_samples)
+        random_label = rng.integers(0, K, train_samples)
+        proba = np.zeros((F, L, test_samples, K))
+        for j, s in enumerate(sig):
+            f_tr, f_te = feats(x_tr + s * e_tr, float(s)), feats(x_te + s * e_te, float(s))
+            for i, p in enumerate(noise):
+                labels = np.where(u < p, random_label, y_tr)
+                proba[i, j] = _fit_predict(f_tr, labels, f_te, K, C)
+        for i in range(F):
+            each[r, i] = np.mean(np.argmax(proba[i], axis=-1) == y_te[None, :], axis=-1)
+            single[r, i] = each[r, i, centre]
+            ens[r, i] = np.mean(np.argmax(proba[i].mean(axis=0), axis=-1) == y_te)
+    root = math.sqrt(repeats)
+
+    def mean_se(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return a.mean(axis=0), a.std(axis=0, ddof=1) / root
+
+    s_m, s_e = mean_se(single)
+    e_m, e_e = mean_se(ens)
+    d_m, d_e = mean_se(ens - single)
+    p_m, p_e = mean_se(each)
+    return EnsembleResult(sig, centre, noise, s_m, s_e, e_m, e_e, d_m, d_e, p_m, p_e, repeats,
+                          train_samples, test_samples, ens - single)
+
+
+def _balanced(model: Any, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` clean samples, classes as equal as possible (shuffled)."""
+    from .mixtures import LowRankMixture
+
+    mix = model if isinstance(model, LowRankMixture) else model.to_mixture()
+    K = model.K
+    counts = [m // K + (1 if k < m % K else 0) for k in range(K)]
+    xs, ys = [], []
+    for k, c in enumerate(counts):
+        if c:
+            xs.append(np.asarray(mix.sample_class(k, c, rng), dtype=np.float64))
+            ys.append(np.full(c, k))
+    x0, y = np.concatenate(xs), np.concatenate(ys)
+    order = rng.permutation(m)
+    return x0[order], y[order]
+
+
+def _fit_predict(f_tr: np.ndarray, labels: np.ndarray, f_te: np.ndarray, K: int,
+                 C: float) -> np.ndarray:
+    """Class probabilities ``(m_test, K)`` of a standardised logistic regression (a class
+    absent from the labels gets probability 0)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=500))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(f_tr, labels)
+    out = np.zeros((f_te.shape[0], K))
+    out[:, clf.classes_] = clf.predict_proba(f_te)
+    return out

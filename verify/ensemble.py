@@ -1,0 +1,270 @@
+"""``python -m verify ensemble``: feature ensembling across noise levels under label noise.
+
+The paper's Appendix B.4 (CIFAR, U-Nets): a linear probe on the features of several
+timesteps, soft-voting, is more robust to label noise than the probe at the best
+timestep.  Here, where the data law and the optimal denoiser are known
+(``molrg.ensemble_accuracy``): linear probes (standardised logistic regression) on the
+denoiser output ``xhat`` at the best single noise level ``sigma*`` (the argmax of the
+clean-label probe accuracy on a scan) against the soft-voting ensemble over
+``sigma* sqrt(2)^j``, ``j = -2..2`` (two finer, two coarser, as the paper), with 0, 20,
+40, 60 and 80% of the training labels corrupted (replaced by a uniformly random class).
+
+Settings (OUR CHOICES for the second): ``fig3`` -- the paper's Fig. 3 MoLRG (``K=3, d=5,
+n=50, delta=0.2``; zero-mean classes, so a *linear* probe is weak there by construction);
+``separated`` -- ``molrg.LowRankMixture.separated(3, 5, 50, mean_scale, delta=0.2)``
+(class means, where a linear probe is the natural classifier).  Denoisers: the optimal
+one in both, and the memorising (empirical) denoiser of ``--N`` samples at ``fig3``.
+
+Claims, per (setting, denoiser), at ``--z`` errors (errors over ``--repeats`` independent
+repetitions, paired):
+
+1. ``not-worse``: at every label-noise level the ensemble is not significantly less
+   accurate than the single probe (``ensemble - single > -z se``).
+2. ``more-robust``: the ensemble loses less accuracy from 0% to 80% label noise than the
+   single probe: ``(ens - single)(80%) - (ens - single)(0%) > z se``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+import molrg
+from molrg import ParameterError
+from molrg.validation import check_int, check_real
+
+from . import parallel, report
+from .claims import ClaimsResult, parse_floats
+from .theorem1 import Claim
+
+NAME = "ensemble"
+HELP = "B.4: soft-voting probes over five noise levels vs the best one, under label noise"
+
+SETTINGS = ("fig3", "separated")
+SCAN = np.geomspace(0.05, 3.0, 9)
+"""Noise levels scanned (clean labels) for the best single probe."""
+
+
+@dataclass(frozen=True)
+class EnsembleOptions:
+    """Options of ``ensemble`` (defaults: both settings, the paper's label-noise levels)."""
+
+    settings: tuple[str, ...] = SETTINGS
+    label_noise: tuple[float, ...] = molrg.LABEL_NOISE
+    N: int = 300
+    mean_scale: float = 0.3
+    train_samples: int = 600
+    test_samples: int = 6000
+    repeats: int = 10
+    scan_repeats: int = 3
+    seed: int = 0
+    z: float = 3.0
+
+    def __post_init__(self) -> None:
+        sets = tuple(self.settings)
+        if not sets or any(s not in SETTINGS for s in sets):
+            raise ParameterError(f"settings={list(sets)}; valid: a non-empty subset of "
+                                 f"{list(SETTINGS)}")
+        object.__setattr__(self, "settings", sets)
+        noise = tuple(float(v) for v in self.label_noise)
+        if len(noise) < 2 or any(not 0 <= v <= 1 for v in noise) or noise != tuple(sorted(noise)):
+            raise ParameterError(f"label_noise={list(noise)}; valid: >= 2 increasing fractions "
+                                 "in [0, 1]")
+        object.__setattr__(self, "label_noise", noise)
+        object.__setattr__(self, "N", check_int("N", self.N, low=1, high=10**6))
+        object.__setattr__(self, "mean_scale", check_real("mean_scale", self.mean_scale,
+                                                          low=0.0, open_low=True))
+        object.__setattr__(self, "train_samples", check_int("train_samples", self.train_samples,
+                                                            low=6, high=10**7))
+        object.__setattr__(self, "test_samples", check_int("test_samples", self.test_samples,
+                                                           low=3, high=10**8))
+        object.__setattr__(self, "repeats", check_int("repeats", self.repeats, low=2,
+                                                      high=10**4))
+        object.__setattr__(self, "scan_repeats", check_int("scan_repeats", self.scan_repeats,
+                                                           low=2, high=10**4))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
+        object.__setattr__(self, "z", check_real("z", self.z, low=0.0, open_low=True))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def tasks(self) -> list[tuple[str, str]]:
+        out = []
+        for s in self.settings:
+            out.append((s, "optimal"))
+            if s == "fig3":
+                out.append((s, f"empirical N={self.N}"))
+        return out
+
+
+def _model(setting: str, p: dict[str, Any]) -> Any:
+    if setting == "fig3":
+        return molrg.MoLRG(3, 5, 50, 0.2, seed=p["seed"])
+    return molrg.LowRankMixture.separated(3, 5, 50, p["mean_scale"], delta=0.2, seed=p["seed"])
+
+
+def _task(task: parallel.Task) -> dict[str, Any]:
+    """Worker: scan for the best single level, then single vs ensemble per label noise."""
+    p = task.params
+    model = _model(p["setting"], p)
+    denoiser = None
+    if p["denoiser"] != "optimal":
+        points, _ = model.sample(p["N"], task.seed)
+        denoiser = molrg.EmpiricalDenoiser(points, basis=model.basis)
+    start = time.perf_counter()
+    seed = int(np.random.SeedSequence(task.seed).generate_state(1)[0])
+    scan = molrg.ensemble_accuracy(model, SCAN, denoiser=denoiser, label_noise=(0.0,),
+                                   train_samples=p["train_samples"],
+                                   test_samples=p["test_samples"], repeats=p["scan_repeats"],
+                                   seed=seed)
+    best = float(SCAN[int(np.argmax(scan.per_sigma[0]))])
+    res = molrg.ensemble_accuracy(model, molrg.ensemble_sigmas(best), denoiser=denoiser,
+                                  label_noise=p["label_noise"], train_samples=p["train_samples"],
+                                  test_samples=p["test_samples"], repeats=p["repeats"],
+                                  seed=seed + 1)
+    return {"setting": p["setting"], "denoiser": p["denoiser"], "scan_sigma": SCAN.tolist(),
+            "scan_accuracy": scan.per_sigma[0].tolist(),
+            "scan_stderr": scan.per_sigma_stderr[0].tolist(), "best_sigma": best,
+            "result": res.to_json(), "elapsed_s": time.perf_counter() - start}
+
+
+@dataclass(frozen=True)
+class EnsembleCommandResult(ClaimsResult):
+    """:class:`~verify.claims.ClaimsResult` of ``ensemble``."""
+
+
+def run(options: EnsembleOptions | None = None, *, scheduler: str = "serial",
+        workers: int | None = None, progress: report.Progress | None = None,
+        done: dict[str, Any] | None = None, on_result: Any = None) -> EnsembleCommandResult:
+    options = options or EnsembleOptions()
+    pairs = options.tasks()
+    seeds = parallel.spawn_seeds(options.seed, len(pairs))
+    base = {"seed": options.seed, "N": options.N, "mean_scale": options.mean_scale,
+            "train_samples": options.train_samples, "test_samples": options.test_samples,
+            "repeats": options.repeats, "scan_repeats": options.scan_repeats,
+            "label_noise": list(options.label_noise)}
+    tasks = [parallel.Task(f"{s}/{d}", {**base, "setting": s, "denoiser": d}, seed)
+             for (s, d), seed in zip(pairs, seeds, strict=True)]
+    start = time.perf_counter()
+    progress = progress or report.Progress(enabled=False)
+    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
+                                progress=progress.phase("ensemble"), done=done,
+                                on_result=on_result)
+    analysis = analyse(options, result.results)
+    claims = evaluate_claims(options, analysis)
+    return EnsembleCommandResult(options, result.results, result.failures, analysis, claims,
+                                 time.perf_counter() - start)
+
+
+def analyse(options: EnsembleOptions, runs: dict[str, Any]) -> dict[str, Any]:
+    """Per task: the paired robustness gain ``(ens - single)(last) - (ens - single)(first)``."""
+    out: dict[str, Any] = {}
+    for key, r in runs.items():
+        res = r["result"]
+        rd = np.asarray(res["repeat_difference"])
+        gain = rd[:, -1] - rd[:, 0]
+        out[key] = {"best_sigma": r["best_sigma"], "gain": float(gain.mean()),
+                    "gain_stderr": float(gain.std(ddof=1) / math.sqrt(gain.size)),
+                    "difference": res["difference"],
+                    "difference_stderr": res["difference_stderr"],
+                    "single": res["single"], "ensemble": res["ensemble"]}
+    return out
+
+
+def evaluate_claims(options: EnsembleOptions, analysis: dict[str, Any]) -> list[Claim]:
+    z = options.z
+    claims = []
+    noise = options.label_noise
+    for key, a in analysis.items():
+        d, e = np.asarray(a["difference"]), np.asarray(a["difference_stderr"])
+        zs = np.divide(d, e, out=np.where(d >= 0, np.inf, -np.inf), where=e > 0)
+        worst = int(np.argmin(zs))
+        claims.append(Claim(
+            f"not-worse ({key})", bool(np.all(zs > -z)), float(zs[worst]),
+            f"ensemble - single > -{z:g} errors at every label noise",
+            "ensemble - single: " + ", ".join(f"{p:.0%}: {v:+.4f}+-{s:.4f}"
+                                              for p, v, s in zip(noise, d, e, strict=True))
+            + f" (sigma* = {a['best_sigma']:.3g})"))
+        g, ge = a["gain"], a["gain_stderr"]
+        claims.append(Claim(
+            f"more-robust ({key})", bool(g > z * ge), g / ge if ge > 0 else math.inf,
+            f"(ens - single) at {noise[-1]:.0%} minus at {noise[0]:.0%} > {z:g} errors",
+            f"gain {g:+.4f} +- {ge:.4f}; single {a['single'][0]:.4f} -> {a['single'][-1]:.4f}, "
+            f"ensemble {a['ensemble'][0]:.4f} -> {a['ensemble'][-1]:.4f}"))
+    return claims
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = EnsembleOptions()
+    g = parser.add_argument_group("design")
+    g.add_argument("--settings", default=",".join(d.settings),
+                   help="comma-separated subset of fig3,separated (default: both)")
+    g.add_argument("--label-noise", default=",".join(f"{v:g}" for v in d.label_noise),
+                   help="fractions of corrupted training labels (default: 0,0.2,0.4,0.6,0.8)")
+    g.add_argument("--N", type=int, default=d.N,
+                   help="training points of the memorising denoiser at fig3 (default: 300)")
+    g.add_argument("--mean-scale", type=float, default=d.mean_scale,
+                   help="class-mean scale of the separated setting (default: 0.3)")
+    g.add_argument("--train-samples", type=int, default=d.train_samples,
+                   help="probe training samples per repetition (default: 600)")
+    g.add_argument("--test-samples", type=int, default=d.test_samples,
+                   help="test samples per repetition (default: 6000)")
+    g.add_argument("--repeats", type=int, default=d.repeats,
+                   help="independent repetitions (default: 10)")
+    g.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
+    g.add_argument("--z", type=float, default=d.z, help="error threshold (default: 3)")
+    g.add_argument("--quick", action="store_true",
+                   help="small design for tests (3 repeats, 150/900 samples)")
+    parallel.add_arguments(parser)
+
+
+def execute(args: argparse.Namespace) -> EnsembleCommandResult:
+    quick = {"train_samples": 150, "test_samples": 900, "repeats": 3, "scan_repeats": 2} \
+        if args.quick else {"train_samples": args.train_samples,
+                            "test_samples": args.test_samples, "repeats": args.repeats}
+    options = EnsembleOptions(
+        settings=tuple(s.strip() for s in args.settings.split(",") if s.strip()),
+        label_noise=parse_floats(args.label_noise, "label-noise"), N=args.N,
+        mean_scale=args.mean_scale, seed=args.seed, z=args.z, **quick)
+    with parallel.session(args, parallel.partial_runs(NAME)) as s:
+        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
+                   done=s.done, on_result=s.on_result)
+
+
+def render(result: EnsembleCommandResult, *, table: bool = True) -> list[Any]:
+    o = result.options
+    out: list[Any] = [f"[bold]Feature ensembling under label noise (B.4)[/bold]: "
+                      f"{o.repeats} repetitions, {o.train_samples} training / "
+                      f"{o.test_samples} test samples ({result.elapsed_s:.1f} s)"]
+    rows = []
+    for key, r in result.runs.items():
+        res = r["result"]
+        for i, p in enumerate(res["label_noise"]):
+            rows.append((key, f"{p:.0%}", r["best_sigma"], res["single"][i],
+                         res["single_stderr"][i], res["ensemble"][i], res["ensemble_stderr"][i],
+                         res["difference"][i], res["difference_stderr"][i]))
+    out.append(report.table(["setting/denoiser", "label noise", "sigma*", "single", "+-",
+                             "ensemble", "+-", "ens - single", "+-"], rows,
+                            title="linear-probe accuracy"))
+    return out + result.render_claims()
+
+
+def plot(result: EnsembleCommandResult, path: str) -> None:
+    keys = list(result.runs)
+    fig, axes = report.new_figure(len(keys), width=4.2, height=3.6)
+    for ax, key in zip(np.atleast_1d(axes), keys, strict=False):
+        res = result.runs[key]["result"]
+        p = np.asarray(res["label_noise"]) * 100
+        for name, col in (("single", "C0"), ("ensemble", "C3")):
+            y, e = np.asarray(res[name]), np.asarray(res[f"{name}_stderr"])
+            ax.errorbar(p, y, yerr=2 * e, fmt="o-", color=col, capsize=3, label=name)
+        ax.set_xlabel("label noise (%)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(key, fontsize=9)
+        ax.legend(fontsize=8)
+    report.save_figure(fig, path)
