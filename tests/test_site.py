@@ -30,7 +30,7 @@ ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.parts)
 SUBMODULE_PAGES = {"api-symbolic.md": "molrg.symbolic", "api-reference.md": "molrg.reference",
-                   "api-validation.md": "molrg.validation"}
+                   "api-validation.md": "molrg.validation", "api-train.md": "molrg.train"}
 IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\s[^>]*src=\"([^\"]+)\"")
 FENCE = re.compile(r"^```(?:bash|sh|shell|console)\s*$(.*?)^```", re.MULTILINE | re.DOTALL)
 DOCS_EXTRA = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
@@ -306,6 +306,9 @@ def test_api_signatures_are_formatted_one_parameter_per_line(site: Path) -> None
 
 
 EXAMPLE_PAGES = sorted(p for p in (DOCS / "examples").glob("*.md") if p.name != "index.md")
+# pages whose command is not in the results pipeline yet (no docs/data output to show);
+# shrink-only: a listed page that gains an Output section fails until it is removed here
+PENDING_OUTPUT = {"collapse", "speciation", "trained", "torch_denoiser"}
 
 
 @pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=[p.stem for p in EXAMPLE_PAGES])
@@ -313,6 +316,9 @@ def test_every_example_page_shows_its_output_and_figures(page: Path) -> None:
     """Each worked example shows what its command prints (the results pipeline's console
     output, included at build) and, where the command draws, its figures."""
     text = page.read_text()
+    if page.stem in PENDING_OUTPUT:
+        assert "\n## Output\n" not in text, f"remove {page.stem} from PENDING_OUTPUT"
+        return
     assert "\n## Output\n" in text, f"{page.name} has no Output section"
     output = text.split("\n## Output\n", 1)[1].split("\n## ", 1)[0]
     included = re.findall(r'--8<-- "(docs/data/[^"]+\.txt)"', output)
