@@ -426,7 +426,19 @@ def _z(diff: float, scale: float) -> float:
 def shape_threshold(z: float, dof: float | None = None) -> float:
     """The threshold of :func:`curve_shape`: ``z`` (normal errors) or, with ``dof``
     degrees of freedom of the error estimate, the Student-t quantile with the same
-    one-sided tail probability ``1 - Phi(z)``."""
+    one-sided tail probability ``1 - Phi(z)``.
+
+    Examples
+    --------
+    With exact normal errors the threshold is ``z``; with an error estimated from 10 degrees
+    of freedom it is the Student-t quantile of the same tail, ``scipy.stats.t.isf(1 - Phi(3), 10)``:
+
+    >>> import molrg
+    >>> molrg.shape_threshold(3.0)
+    3.0
+    >>> round(molrg.shape_threshold(3.0, dof=10), 3)
+    3.957
+    """
     if dof is None or math.isinf(dof):
         return float(z)
     from scipy.stats import norm, t
@@ -507,6 +519,17 @@ def crn_covariance(replicates: Any) -> np.ndarray:
     ``replicates``: ``(R, S)``, e.g. ``molrg.snr(..., replicates=R).replicates`` (each a
     common-random-number curve).  Returns ``cov(replicates) / R``, ``(S, S)``, with
     ``R - 1`` degrees of freedom (pass ``dof=R - 1`` to :func:`curve_shape`).
+
+    Examples
+    --------
+    The covariance of the mean of ``R`` replicates is the sample covariance over ``R``:
+
+    >>> import numpy as np
+    >>> import molrg
+    >>> replicates = np.random.default_rng(0).normal(size=(4, 3))  # 4 curves at 3 noise levels
+    >>> cov = molrg.crn_covariance(replicates)
+    >>> cov.shape, bool(np.allclose(cov, np.cov(replicates, rowvar=False) / 4))
+    ((3, 3), True)
     """
     from ._backend import to_numpy
 
@@ -522,7 +545,16 @@ def crn_covariance(replicates: Any) -> np.ndarray:
 def result_shape(result: Any, z: float, *, tol: float = SHAPE_TOL) -> CurveShape:
     """:func:`curve_shape` of an :class:`~molrg.SNRResult` (or any result with
     ``estimate``, ``stderr`` and optional ``replicates``): paired errors from the
-    replicates when there are any, else independent errors."""
+    replicates when there are any, else independent errors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import molrg
+    >>> result = molrg.snr(molrg.MoLRG(K=3, d=5, n=50, delta=0.2), np.geomspace(0.05, 5, 12))
+    >>> molrg.result_shape(result, 3.0).shape
+    'unimodal'
+    """
     reps = np.asarray(getattr(result, "replicates", np.empty(0)))
     samples = int(getattr(result, "n_samples", 0))
     if reps.size and reps.shape[0] >= 2:

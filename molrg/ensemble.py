@@ -76,7 +76,14 @@ class EnsembleResult:
 def ensemble_sigmas(centre: float, *, factor: float = math.sqrt(2.0), each_side: int = 2
                     ) -> np.ndarray:
     """``centre * factor^j`` for ``j = -each_side .. each_side`` (the paper: two finer, two
-    coarser)."""
+    coarser).
+
+    Examples
+    --------
+    >>> import molrg
+    >>> molrg.ensemble_sigmas(0.5, factor=2.0, each_side=1)
+    array([0.25, 0.5 , 1.  ])
+    """
     centre = float(check_sigma(centre, "centre"))
     factor = check_real("factor", factor, low=1.0, open_low=True)
     each_side = check_int("each_side", each_side, low=0, high=50)

@@ -194,6 +194,8 @@ def value_strategy(action: argparse.Action, tmp: Path, valid: bool) -> st.Search
         return VALID_INTS.get(dest, _ints(0, 5)) if valid else INVALID_INTS
     if action.type is float:
         return VALID_FLOATS.get(dest, _floats(0.0, 1.0)) if valid else INVALID_FLOATS
+    if dest == "cache":  # map --cache DIR: inside tmp (a bare word would land in the cwd)
+        return st.sampled_from([str(tmp / "cache")] if valid else ["", " "])
     if dest in ("json", "plot", "markdown"):
         good, bad = _paths(action.option_strings[0], tmp)
         return st.sampled_from(good if valid else bad)

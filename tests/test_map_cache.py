@@ -111,3 +111,19 @@ def test_cli_cache_option_and_the_json_arguments(tmp_path: Path,
     assert "cache" not in data.get("arguments", {})  # the cache does not change results
     rows = [r for rs in data["results"].values() for r in rs]
     assert [r["exact"] for r in rows] == [r["exact"] for r in result.rows]
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_cache_name_is_bad_input(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["map", "--K", "3", "--d", "2", "--delta", "0.3", "--scheduler", "serial",
+                 "--quiet", "--cache", value]) == 2
+    assert "cache=" in capsys.readouterr().err
+
+
+def test_a_cache_that_is_a_file_is_bad_input(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "file"
+    path.write_text("")
+    assert main(["map", "--K", "3", "--d", "2", "--delta", "0.3", "--scheduler", "serial",
+                 "--quiet", "--cache", str(path)]) == 2
+    assert "is a file" in capsys.readouterr().err

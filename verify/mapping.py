@@ -398,14 +398,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parallel.add_arguments(parser, default="auto")
 
 
+def _cache_dir(value: str | None) -> Path | None:
+    """``--cache``: a directory (created when missing), never an empty name or a file."""
+    if value is None:
+        return None
+    if not str(value).strip():
+        raise ParameterError(f"cache={value!r} is empty; valid: a directory path "
+                             "(created if missing)")
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"cache={value!r} is a file; valid: a directory path "
+                             "(created if missing)")
+    return path
+
+
 def execute(args: argparse.Namespace) -> MapResult:
+    cache = _cache_dir(args.cache)
     options = MapOptions(K=_values(args.K, "K", int), d=_values(args.d, "d", int),
                          delta=_values(args.delta, "delta", float), form=args.form,
                          peak_tol=args.peak_tol)
     with parallel.session(args, parallel.partial_runs(NAME, "results",
                                                       options=options.to_json())) as s:
         return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result, cache=args.cache)
+                   done=s.done, on_result=s.on_result, cache=cache)
 
 
 NO_PEAK_COLOUR = "0.6"

@@ -56,6 +56,17 @@ def subspace_recovery(basis: Any, model: Any) -> SubspaceRecovery:
     basis : ``(n, K d)`` learned basis, block ``j`` = columns ``j d : (j+1) d``.
     model : a :class:`~molrg.MoLRG` or :class:`~molrg.LowRankMixture` (its ``bases``), or a
         sequence of ``K >= 1`` arrays ``(n, d_k)``.
+
+    Examples
+    --------
+    Learned blocks that span the true subspaces in another order are recovered exactly:
+
+    >>> import numpy as np
+    >>> import molrg
+    >>> e = np.eye(4)
+    >>> r = molrg.subspace_recovery(e[:, [1, 0]], [e[:, :1], e[:, 1:2]])
+    >>> r.assignment.tolist(), r.block_angles.tolist(), float(r.span_angle)
+    ([1, 0], [0.0, 0.0], 0.0)
     """
     from scipy.optimize import linear_sum_assignment
 
