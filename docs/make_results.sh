@@ -50,4 +50,7 @@ OUT=$D/memorization.txt q python -m verify memorization --json "$D/memorization.
 OUT=$D/mixtures.txt q python -m verify mixtures --json "$D/mixtures.json" --plot "$F/mixtures.png"
 OUT=$D/separated.txt q python -m verify separated --json "$D/separated.json" \
   --plot "$F/separated.png"
+# issue 22: feature ensembling under label noise (B.4)
+OUT=$D/ensemble.txt q python -m verify ensemble --scheduler local --workers 3 \
+  --json "$D/ensemble.json" --plot "$F/ensemble.png"
 echo "done: $D, $F"
