@@ -82,7 +82,7 @@ BASE: dict[str, list[str]] = {
     "probe": ["--K", "2", "--d", "2", "--n", "8", "--N", "10", "--probes", "bayes",
               "--samples", "200", "--snr-samples", "200", "--num-sigma", "5"],
     "peak-law": ["--cases", "3"],
-    "ensemble": ["--quick", "--settings", "separated"],
+    "ensemble": ["--quick", "--settings", "separated", "--label-noise", "0,0.8"],
 }
 """Small-size base arguments (fuzzed options come after them and override them).  A
 command without an entry gets :func:`auto_base`."""
