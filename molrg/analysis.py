@@ -74,8 +74,10 @@ def _covariance(cov: Any, size: int) -> np.ndarray:
     from ._backend import to_numpy
 
     try:
-        arr = np.asarray(to_numpy(cov) if hasattr(cov, "__array_namespace__") else cov,
-                         dtype=np.float64)
+        raw = np.asarray(to_numpy(cov) if hasattr(cov, "__array_namespace__") else cov)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError
+        arr = raw.astype(np.float64)
     except (TypeError, ValueError):
         raise ParameterTypeError("cov must be a 2-D array of real numbers") from None
     if arr.shape != (size, size):
@@ -373,6 +375,7 @@ def curve_shape(y: Any, se: Any, z: float, *, cov: Any = None, dof: float | None
     tol = check_real("tol", tol, low=0.0, high=1e6, open_low=False)
     if dof is not None:
         dof = check_real("dof", dof, low=0.0, open_low=True)
+    samples = check_int("samples", samples, low=0, high=10**13)
     c = None if cov is None else _covariance(cov, y.size)
     t = shape_threshold(z, dof)
     zz = _pair_z(y, se, c)
