@@ -55,7 +55,8 @@ RESULTS := \
 	$(D)/fig3_ambient.json $(D)/map.json \
 	$(D)/sweep_K.json $(D)/sweep_delta.json $(D)/sweep_d.json $(D)/sweep_n.json \
 	$(D)/quadrature_vs_montecarlo.json $(D)/peak_law.json $(D)/proposition1.json $(D)/survey.json \
-	$(D)/probe.json $(D)/memorization.json $(D)/mixtures.json $(D)/separated.json
+	$(D)/probe.json $(D)/memorization.json $(D)/mixtures.json $(D)/separated.json \
+	$(D)/ensemble.json
 
 .PHONY: results map clean-results clean-cache
 results: $(RESULTS)
@@ -122,6 +123,9 @@ $(D)/mixtures.json $(F)/mixtures.png &: $(CORE) verify/mixtures.py
 	$(RUN) $(D)/mixtures.txt $(VERIFY) mixtures --json $(D)/mixtures.json --plot $(F)/mixtures.png
 $(D)/separated.json $(F)/separated.png &: $(CORE) verify/separated.py
 	$(RUN) $(D)/separated.txt $(VERIFY) separated --json $(D)/separated.json --plot $(F)/separated.png
+# issue 22: feature ensembling under label noise (B.4)
+$(D)/ensemble.json $(F)/ensemble.png &: $(CORE) verify/ensemble.py
+	$(RUN) $(D)/ensemble.txt $(VERIFY) ensemble --scheduler local --workers 3 --json $(D)/ensemble.json --plot $(F)/ensemble.png
 
 
 clean-results:  # delete the results (not the map cache): the next `make results` recomputes all

@@ -74,8 +74,10 @@ def _covariance(cov: Any, size: int) -> np.ndarray:
     from ._backend import to_numpy
 
     try:
-        arr = np.asarray(to_numpy(cov) if hasattr(cov, "__array_namespace__") else cov,
-                         dtype=np.float64)
+        raw = np.asarray(to_numpy(cov) if hasattr(cov, "__array_namespace__") else cov)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError
+        arr = raw.astype(np.float64)
     except (TypeError, ValueError):
         raise ParameterTypeError("cov must be a 2-D array of real numbers") from None
     if arr.shape != (size, size):
@@ -439,7 +441,10 @@ def shape_threshold(z: float, dof: float | None = None) -> float:
     >>> round(molrg.shape_threshold(3.0, dof=10), 3)
     3.957
     """
-    if dof is None or math.isinf(dof):
+    z = check_real("z", z, low=0.0, high=40.0, open_low=True)
+    if dof is not None:
+        dof = check_real("dof", dof, low=0.0, open_low=True)
+    if dof is None:
         return float(z)
     from scipy.stats import norm, t
 
@@ -473,10 +478,11 @@ def curve_shape(y: Any, se: Any, z: float, *, cov: Any = None, dof: float | None
     """
     y = _curve("y", y)
     se = _curve("se", se, size=y.size, nonnegative=True, like="y")
-    z = check_real("z", z, low=0.0, open_low=True)
-    tol = check_real("tol", tol, low=0.0, open_low=False)
+    z = check_real("z", z, low=0.0, high=40.0, open_low=True)
+    tol = check_real("tol", tol, low=0.0, high=1e6, open_low=False)
     if dof is not None:
         dof = check_real("dof", dof, low=0.0, open_low=True)
+    samples = check_int("samples", samples, low=0, high=10**13)
     c = None if cov is None else _covariance(cov, y.size)
     t = shape_threshold(z, dof)
     zz = _pair_z(y, se, c)
@@ -533,8 +539,14 @@ def crn_covariance(replicates: Any) -> np.ndarray:
     """
     from ._backend import to_numpy
 
-    arr = np.asarray(to_numpy(replicates) if hasattr(replicates, "__array_namespace__")
-                     else replicates, dtype=np.float64)
+    try:
+        raw = np.asarray(to_numpy(replicates) if hasattr(replicates, "__array_namespace__")
+                         else replicates)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError
+        arr = raw.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ParameterTypeError("replicates must be an (R, S) array of real numbers") from None
     if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
         raise ParameterError(f"replicates has shape {arr.shape}; valid: (R, S) with R >= 2")
     if not np.all(np.isfinite(arr)):
@@ -555,8 +567,15 @@ def result_shape(result: Any, z: float, *, tol: float = SHAPE_TOL) -> CurveShape
     >>> molrg.result_shape(result, 3.0).shape
     'unimodal'
     """
-    reps = np.asarray(getattr(result, "replicates", np.empty(0)))
-    samples = int(getattr(result, "n_samples", 0))
+    if not (hasattr(result, "estimate") and hasattr(result, "stderr")):
+        raise ParameterTypeError(f"result={result!r} must have estimate and stderr (e.g. a "
+                                 "molrg.SNRResult)")
+    try:
+        reps = np.asarray(getattr(result, "replicates", np.empty(0)), dtype=np.float64)
+        samples = int(getattr(result, "n_samples", 0))
+    except (TypeError, ValueError):
+        raise ParameterTypeError("result.replicates must be a real (R, S) array and "
+                                 "result.n_samples an integer") from None
     if reps.size and reps.shape[0] >= 2:
         reps = reps.reshape(reps.shape[0], -1)
         return curve_shape(result.estimate, result.stderr, z, cov=crn_covariance(reps),
@@ -588,8 +607,12 @@ def adaptive_shape(evaluate: Callable[[int], Any], samples: int, max_samples: in
     most ``log2(max_samples / samples) + 1`` looks the overall error rate is at most that
     many times the one-look rate (Bonferroni).
     """
-    samples = check_int("samples", samples, low=1)
-    max_samples = check_int("max_samples", max_samples, low=samples)
+    if not callable(evaluate):
+        raise ParameterTypeError(f"evaluate={evaluate!r} must be a callable samples -> result")
+    samples = check_int("samples", samples, low=1, high=10**12)
+    max_samples = check_int("max_samples", max_samples, low=samples, high=10**13)
+    z = check_real("z", z, low=0.0, high=40.0, open_low=True)
+    tol = check_real("tol", tol, low=0.0, high=1e6, open_low=False)
     history = []
     while True:
         result = evaluate(samples)

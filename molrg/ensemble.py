@@ -84,8 +84,11 @@ def ensemble_sigmas(centre: float, *, factor: float = math.sqrt(2.0), each_side:
     >>> molrg.ensemble_sigmas(0.5, factor=2.0, each_side=1)
     array([0.25, 0.5 , 1.  ])
     """
-    centre = float(check_sigma(centre, "centre"))
-    factor = check_real("factor", factor, low=1.0, open_low=True)
+    c = check_sigma(centre, "centre")
+    if np.ndim(c) != 0:
+        raise ParameterError(f"centre={centre!r} must be one positive noise level")
+    centre = float(c)
+    factor = check_real("factor", factor, low=1.0, high=100.0, open_low=True)
     each_side = check_int("each_side", each_side, low=0, high=50)
     return centre * factor ** np.arange(-each_side, each_side + 1, dtype=np.float64)
 
@@ -120,6 +123,12 @@ def ensemble_accuracy(model: Any, sigma: Any, /, *, denoiser: Any = None, centre
         raise ParameterError("sigma must be 1-D and increasing")
     centre = sig.size // 2 if centre is None else check_int("centre", centre, low=0,
                                                              high=sig.size - 1)
+    try:
+        _raw = np.asarray(label_noise)
+        if _raw.dtype.kind not in "iuf":
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ParameterTypeError("label_noise must be real numbers") from None
     noise = np.atleast_1d(np.asarray(label_noise, dtype=np.float64))
     if noise.ndim != 1 or noise.size < 1 or not np.all((noise >= 0) & (noise <= 1)):
         raise ParameterError(f"label_noise={label_noise!r}; valid: fractions in [0, 1]")
@@ -128,6 +137,7 @@ def ensemble_accuracy(model: Any, sigma: Any, /, *, denoiser: Any = None, centre
     test_samples = check_int("test_samples", test_samples, low=K, high=10**8)
     repeats = check_int("repeats", repeats, low=2, high=10**4)
     C = check_real("C", C, low=0.0, open_low=True)
+    seed = check_int("seed", seed, low=0, high=2**63 - 1)
     if denoiser is not None and not callable(denoiser):
         raise ParameterTypeError(f"denoiser={denoiser!r} must be None or a callable (x, sigma)")
 

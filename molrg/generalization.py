@@ -77,12 +77,25 @@ def generalization_score(model: Any, denoiser: Any, points: Any, sigma: Any, /, 
         raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG or molrg.LowRankMixture")
     if not callable(denoiser):
         raise ParameterTypeError(f"denoiser={denoiser!r} must be a callable (x, sigma) -> xhat")
-    pts = np.asarray(points, dtype=np.float64)
-    if pts.ndim != 2 or pts.shape[1] != model.n or pts.shape[0] < 1:
-        raise ParameterError(f"points has shape {pts.shape}; valid: (N, n) with n={model.n}")
+    if optimal is not None and not callable(optimal):
+        raise ParameterTypeError(f"optimal={optimal!r} must be None or a callable (x, sigma)")
+    try:
+        _raw = np.asarray(points)
+        if _raw.dtype.kind not in "iuf":
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ParameterTypeError("points must be real numbers") from None
+    try:
+        pts = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterTypeError("points must be an (N, n) array of real numbers") from None
+    if pts.ndim != 2 or pts.shape[1] != model.n or pts.shape[0] < 1 \
+            or not np.all(np.isfinite(pts)):
+        raise ParameterError(f"points has shape {pts.shape} (or non-finite entries); valid: "
+                             f"finite (N, n) with n={model.n}")
     sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64).ravel()
     samples = check_int("samples", samples, low=2, high=10**8)
-    seed = check_int("seed", seed, low=0)
+    seed = check_int("seed", seed, low=0, high=2**63 - 1)
     basis = getattr(model, "basis", None)
     try:
         emp = EmpiricalDenoiser(pts, basis=basis) if basis is not None else EmpiricalDenoiser(pts)

@@ -73,6 +73,17 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "collapse_curve": {"sigma": np.array([0.2, 1.0]), "samples": 10,
                        "sampler": molrg.Sampler("sde", 2, 0.1)},
     "law_check": {"samples": 20, "sigma_start": 1.0, "sampler": molrg.Sampler("ode", 2, 0.1)},
+    # issue 22 (shapes)
+    "ensemble_sigmas": {"centre": 0.5},
+    "ensemble_accuracy": {"sigma": np.array([0.3, 0.6]), "label_noise": (0.0, 0.5),
+                          "train_samples": 30, "test_samples": 30, "repeats": 2},
+    "generalization_score": {"denoiser": molrg.EmpiricalDenoiser(X), "samples": 20},
+    "crn_covariance": {"replicates": np.array([[1.0, 2.0, 1.0], [1.1, 2.2, 0.9]])},
+    "result_shape": {"result": molrg.snr(MODEL, np.array([0.2, 1.0]), method=MC, replicates=2)},
+    "adaptive_shape": {"evaluate": lambda m: molrg.snr(MODEL, np.array([0.2, 0.5, 1.0]),
+                                                       method=MC.replace(samples=m),
+                                                       replicates=2),
+                       "samples": 32, "max_samples": 64},
 }
 """Per-callable overrides of the baseline (small and fast)."""
 

@@ -27,6 +27,7 @@ repetitions, paired):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -62,6 +63,7 @@ class EnsembleOptions:
     test_samples: int = 6000
     repeats: int = 10
     scan_repeats: int = 3
+    scan_points: int = 9
     seed: int = 0
     z: float = 3.0
 
@@ -87,6 +89,8 @@ class EnsembleOptions:
                                                       high=10**4))
         object.__setattr__(self, "scan_repeats", check_int("scan_repeats", self.scan_repeats,
                                                            low=2, high=10**4))
+        object.__setattr__(self, "scan_points", check_int("scan_points", self.scan_points,
+                                                          low=1, high=len(SCAN)))
         object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
         object.__setattr__(self, "z", check_real("z", self.z, low=0.0, open_low=True))
 
@@ -118,16 +122,18 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         denoiser = molrg.EmpiricalDenoiser(points, basis=model.basis)
     start = time.perf_counter()
     seed = int(np.random.SeedSequence(task.seed).generate_state(1)[0])
-    scan = molrg.ensemble_accuracy(model, SCAN, denoiser=denoiser, label_noise=(0.0,),
+    grid = SCAN[np.unique(np.linspace(0, SCAN.size - 1, p.get("scan_points", SCAN.size)
+                                      ).round().astype(int))]
+    scan = molrg.ensemble_accuracy(model, grid, denoiser=denoiser, label_noise=(0.0,),
                                    train_samples=p["train_samples"],
                                    test_samples=p["test_samples"], repeats=p["scan_repeats"],
                                    seed=seed)
-    best = float(SCAN[int(np.argmax(scan.per_sigma[0]))])
+    best = float(grid[int(np.argmax(scan.per_sigma[0]))])
     res = molrg.ensemble_accuracy(model, molrg.ensemble_sigmas(best), denoiser=denoiser,
                                   label_noise=p["label_noise"], train_samples=p["train_samples"],
                                   test_samples=p["test_samples"], repeats=p["repeats"],
                                   seed=seed + 1)
-    return {"setting": p["setting"], "denoiser": p["denoiser"], "scan_sigma": SCAN.tolist(),
+    return {"setting": p["setting"], "denoiser": p["denoiser"], "scan_sigma": grid.tolist(),
             "scan_accuracy": scan.per_sigma[0].tolist(),
             "scan_stderr": scan.per_sigma_stderr[0].tolist(), "best_sigma": best,
             "result": res.to_json(), "elapsed_s": time.perf_counter() - start}
@@ -147,7 +153,7 @@ def run(options: EnsembleOptions | None = None, *, scheduler: str = "serial",
     base = {"seed": options.seed, "N": options.N, "mean_scale": options.mean_scale,
             "train_samples": options.train_samples, "test_samples": options.test_samples,
             "repeats": options.repeats, "scan_repeats": options.scan_repeats,
-            "label_noise": list(options.label_noise)}
+            "label_noise": list(options.label_noise), "scan_points": options.scan_points}
     tasks = [parallel.Task(f"{s}/{d}", {**base, "setting": s, "denoiser": d}, seed)
              for (s, d), seed in zip(pairs, seeds, strict=True)]
     start = time.perf_counter()
@@ -219,18 +225,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
     g.add_argument("--z", type=float, default=d.z, help="error threshold (default: 3)")
     g.add_argument("--quick", action="store_true",
-                   help="small design for tests (3 repeats, 150/900 samples)")
+                   help="small design for tests (2 repeats, 60/150 samples, 3-point scan)")
     parallel.add_arguments(parser)
 
 
 def execute(args: argparse.Namespace) -> EnsembleCommandResult:
-    quick = {"train_samples": 150, "test_samples": 900, "repeats": 3, "scan_repeats": 2} \
-        if args.quick else {"train_samples": args.train_samples,
-                            "test_samples": args.test_samples, "repeats": args.repeats}
     options = EnsembleOptions(
         settings=tuple(s.strip() for s in args.settings.split(",") if s.strip()),
         label_noise=parse_floats(args.label_noise, "label-noise"), N=args.N,
-        mean_scale=args.mean_scale, seed=args.seed, z=args.z, **quick)
+        mean_scale=args.mean_scale, seed=args.seed, z=args.z, train_samples=args.train_samples,
+        test_samples=args.test_samples, repeats=args.repeats)  # validated even with --quick
+    if args.quick:
+        options = dataclasses.replace(options, train_samples=60, test_samples=150, repeats=2,
+                                      scan_repeats=2, scan_points=3)
     with parallel.session(args, parallel.partial_runs(NAME)) as s:
         return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
                    done=s.done, on_result=s.on_result)
