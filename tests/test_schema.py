@@ -4,6 +4,7 @@ current, and every file in docs/data/ loads into pandas (and xarray where gridde
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -36,11 +37,13 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     os.environ["COLUMNS"] = "80"
     try:
         for command, argvs in schema.EXAMPLES.items():
+            if command in schema.NEEDS_TORCH and importlib.util.find_spec("torch") is None:
+                continue  # the train extra is not installed: nothing to record
             path = folder / f"{command}.json"
             text = io.StringIO()
             with contextlib.redirect_stdout(text):
                 code = cli.main([command, *argvs[0], "--json", str(path)])
-            assert code in (0, 1), command
+            assert code in (0, 1, 4), command  # 4: undetermined (small samples)
             out[command] = path
             REPORTS[command] = text.getvalue()
     finally:
@@ -55,6 +58,8 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_every_report_reads_at_80_columns(command: str, documents: dict[str, Path]) -> None:
     """Issue 24: at 80 columns the survey, sweep and map tables cut cells to an ellipsis
     ('noisy…', '0.34…'); now no line is wider than 80 and no cell is cut."""
+    if command not in REPORTS:
+        pytest.skip(f"{command} needs the train extra (torch)")
     text = REPORTS[command]
     assert "\u2026" not in text, text
     assert max(len(line) for line in text.splitlines()) <= 80
@@ -88,6 +93,8 @@ def test_every_command_has_a_published_schema() -> None:
 @pytest.mark.parametrize("command", sorted(schema.EXAMPLES))
 def test_every_command_json_validates_against_its_schema(command: str,
                                                          documents: dict[str, Path]) -> None:
+    if command not in documents:
+        pytest.skip(f"{command} needs the train extra (torch)")
     data = json.loads(documents[command].read_text())
     published = schema.load_schema(command)
     jsonschema.validate(data, published)

@@ -50,9 +50,16 @@ EXAMPLES: dict[str, list[list[str]]] = {
                    "--probe-samples", "200", "--num-sigma", "5"]],
     "probe": [["--K", "2", "--d", "2", "--n", "8", "--N", "10", "--probes", "bayes",
                "--samples", "200", "--snr-samples", "200", "--num-sigma", "5"]],
+    "speciation": [["--quick", "--scheduler", "serial"]],
+    "collapse": [["--quick", "--scheduler", "serial"]],
+    "ensemble": [["--quick", "--settings", "separated", "--label-noise", "0,0.8"]],
+    "trained": [["--quick", "--parts", "fig3", "--scheduler", "serial"]],
 }
 """Small runs of every command (seconds each) whose JSON the generator records and the
-tests validate."""
+tests validate (``trained`` needs the ``train`` extra: skipped by the tests without torch)."""
+
+NEEDS_TORCH = ("trained",)
+"""Commands of :data:`EXAMPLES` that need PyTorch (the ``train`` extra)."""
 
 TASK_MAPS = ("runs", "results", "failures")
 """Top-level payload keys whose keys are settings (one entry per task)."""
