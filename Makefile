@@ -9,7 +9,8 @@
 #
 # A result is stale when it is missing or older than the code that computes it (molrg/, the
 # CLI plumbing in verify/ and its own command module) or, for the map, its options.
-# Exit status 0 (every claim holds) and 1 (a claim deviates) are results; 2 (bad input),
+# Exit status 0 (every claim holds), 1 (a claim deviates) and 4 (undetermined: too few
+# samples or untrustworthy Monte Carlo estimates) are results; 2 (bad input),
 # 3 (internal error) or any other status (a crash, Ctrl-C) fails the target: its partial
 # outputs are deleted, the end of its console output is printed and make stops (with -k it
 # goes on with the other targets and still exits non-zero).
@@ -26,27 +27,28 @@ MAP_FORM ?= printed
 MAP_ARGS := --form $(MAP_FORM)
 
 # the code every result depends on
-MOLRG := $(wildcard molrg/*.py molrg/symbolic/*.py)
+MOLRG := $(wildcard molrg/*.py molrg/symbolic/*.py molrg/quadrature/*.py molrg/train/*.py)
 CLI := verify/__init__.py verify/__main__.py verify/cli.py verify/parallel.py verify/report.py
 CORE := $(MOLRG) $(CLI)
 VERIFY := $(PYTHON) -m verify
 
 # $(RUN) LOG COMMAND...: run COMMAND --quiet, its console output into LOG (the .txt beside
-# the .json); exit status 0 or 1 with a fresh .json is a result.  Anything else fails the
+# the .json); exit status 0, 1 or 4 with a fresh .json is a result.  Anything else fails the
 # target: status 2 or 3, a crash, or status 1 without a .json (Python exits 1 on an uncaught
 # exception, e.g. an ImportError before the CLI runs).  The .json is deleted so the next make
 # reruns it; LOG is kept: it holds the error.
 RUN = @mkdir -p $(D) $(F); run() { \
 	log=$$1; shift; json="$${log%.txt}.json"; echo "make: $$*"; rm -f "$$json"; \
 	"$$@" --quiet > "$$log" 2>&1; status=$$?; \
-	if [ $$status -le 1 ] && [ ! -s "$$json" ]; then \
-	    echo "make: exit status $$status but no $$json written" >&2; status=3; \
+	case $$status in 0|1|4) ok=1;; *) ok=0;; esac; \
+	if [ $$ok = 1 ] && [ ! -s "$$json" ]; then \
+	    echo "make: exit status $$status but no $$json written" >&2; status=3; ok=0; \
 	fi; \
-	if [ $$status -gt 1 ]; then \
+	if [ $$ok = 0 ]; then \
 	    echo "make: FAILED with exit status $$status: $$*" >&2; tail -n 20 "$$log" >&2; \
 	    rm -f "$$json"; exit $$status; \
 	fi; \
-	[ $$status = 0 ] && verdict=holds || verdict="a claim deviates"; \
+	case $$status in 0) verdict=holds;; 1) verdict="a claim deviates";; *) verdict=undetermined;; esac; \
 	echo "make: exit status $$status ($$verdict); console output: $$log"; \
 	}; run
 

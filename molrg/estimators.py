@@ -28,6 +28,7 @@ Methods (``method=``, a word or a method object of :mod:`molrg.options`):
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -327,6 +328,13 @@ def snr(
         return _finish(plan, *_quadrature(plan, sig), samples=0,
                        error="numerical error bound of the quadrature")
     per_class, se, sim = _simulate(plan, sig, progress)
+    return _mc_result(plan, per_class, se, sim)
+
+
+def _mc_result(plan: _Plan, per_class: np.ndarray, se: np.ndarray,
+               sim: montecarlo.Simulation) -> SNRResult:
+    """A Monte Carlo result with its tail diagnostic (an :class:`UntrustworthyWarning` when
+    flagged)."""
     error = ("delta method per class ratio of means, classes as strata"
              if plan.estimand == "ratio-of-means"
              else "sample standard deviation of per-sample ratios / sqrt(m), classes as strata")
@@ -340,7 +348,7 @@ def snr(
             f"one sample carries up to {float(np.nanmax(share)):.2g} of a sum (limit "
             f"{TAIL_SHARE_MAX:g}); its standard error does not cover (heavy tails or too few "
             "samples): use more samples, or method='quadrature' where it applies",
-            UntrustworthyWarning, stacklevel=2)
+            UntrustworthyWarning, stacklevel=3)
     return result
 
 
@@ -478,7 +486,7 @@ def _replicated(plan: _Plan, sig: np.ndarray, progress: Any, replicates: Any) ->
     R = check_int("replicates", replicates, low=2, high=max(2, mc.samples // low))
     token = montecarlo.GROUPS.set(R)
     try:
-        per_class, var, sim = _simulate(plan, sig, progress)
+        per_class, se, sim = _simulate(plan, sig, progress)
     finally:
         montecarlo.GROUPS.reset(token)
     groups = _group_means(sim)
@@ -494,11 +502,6 @@ def _replicated(plan: _Plan, sig: np.ndarray, progress: Any, replicates: Any) ->
             / mean_d[..., None]
     curves = [_finish(plan, lin[..., g], np.zeros_like(lin[..., g]), samples=0,
                       error="").estimate for g in range(R)]
-    error = ("delta method per class ratio of means, classes as strata" if not ratios
-             else "sample standard deviation of per-sample ratios / sqrt(m), classes as strata")
-    res = _finish(plan, per_class, np.sqrt(var), samples=sim.samples, error=error,
-                  batch=sim.batch)
+    res = _mc_result(plan, per_class, se, sim)
     reps = np.stack(curves).reshape((R, *plan.sigma.shape))
-    return SNRResult(res.estimate, res.stderr, res.n_samples, res.sigma, res.input,
-                     res.estimand, res.denominator, res.method, res.error_method,
-                     res.per_class, res.per_class_stderr, reps)
+    return dataclasses.replace(res, replicates=reps)

@@ -305,8 +305,8 @@ def test_resume_accepts_results_whose_shape_depends_on_the_options(
     (--probes) inside it vary with the options, so an intact file of another choice than
     the schema's examples still resumes."""
     path = tmp_path / "run.json"
-    assert cli.main([*argv, "--json", str(path)]) in (0, 1)
-    assert cli.main([*argv, "--json", str(path), "--resume"]) in (0, 1), capsys.readouterr().err
+    assert cli.main([*argv, "--json", str(path)]) in (0, 1, 4)  # 4: undetermined (small samples)
+    assert cli.main([*argv, "--json", str(path), "--resume"]) in (0, 1, 4), capsys.readouterr().err
 
 
 def test_only_descriptor_paths_are_appended() -> None:

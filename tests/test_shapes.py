@@ -15,6 +15,10 @@ from tests.conftest import PROFILE
 
 SIGMA = np.geomspace(0.01, 5, 20)
 
+# These tests check the replicate and shape machinery; whether a small-sample estimate is
+# trustworthy (molrg.UntrustworthyWarning) is tested in tests/test_coverage.py.
+pytestmark = pytest.mark.filterwarnings("ignore::molrg.UntrustworthyWarning")
+
 
 # ------------------------------------------------------------------ snr(replicates=R)
 def test_replicates_leave_the_estimate_unchanged_and_average_to_it() -> None:
