@@ -126,9 +126,10 @@ class ProbeResult:
     Attributes
     ----------
     estimate, stderr : float64 arrays shaped like ``sigma``: the accuracy (``sum_k pi_k
-        P(correct | k)``) and its standard error (Monte Carlo: binomial, classes as strata,
-        at the Agresti-Coull proportion ``(x + 2) / (n + 4)`` so that an accuracy of 0 or 1
-        does not report an error of 0) or, for quadrature, a bound on the numerical error.
+        P(correct | k)``) and its standard error (Monte Carlo: the 95% Wilson score
+        interval's half-width / 1.96, classes as strata, so that an accuracy of 0 or 1 does
+        not report an error of 0; ``lower``/``upper`` are the interval) or, for quadrature, a
+        bound on the numerical error.
     n_samples : test samples per ``sigma`` (all classes together); 0 for quadrature.
     train_samples : training samples of the linear probe per ``sigma`` (0 otherwise).
     sigma : the noise levels (float64, the shape given).
