@@ -58,7 +58,7 @@ RESULTS := \
 	$(D)/sweep_K.json $(D)/sweep_delta.json $(D)/sweep_d.json $(D)/sweep_n.json \
 	$(D)/quadrature_vs_montecarlo.json $(D)/peak_law.json $(D)/proposition1.json $(D)/survey.json \
 	$(D)/probe.json $(D)/memorization.json $(D)/mixtures.json $(D)/separated.json \
-	$(D)/ensemble.json
+	$(D)/ensemble.json $(D)/speciation.json $(D)/collapse.json $(D)/trained.json
 
 .PHONY: results map clean-results clean-cache
 results: $(RESULTS)
@@ -125,6 +125,14 @@ $(D)/mixtures.json $(F)/mixtures.png &: $(CORE) verify/mixtures.py
 	$(RUN) $(D)/mixtures.txt $(VERIFY) mixtures --json $(D)/mixtures.json --plot $(F)/mixtures.png
 $(D)/separated.json $(F)/separated.png &: $(CORE) verify/separated.py
 	$(RUN) $(D)/separated.txt $(VERIFY) separated --json $(D)/separated.json --plot $(F)/separated.png
+# issue 23: neighbouring theories (speciation and collapse; Dask on every core)
+$(D)/speciation.json $(F)/speciation.png &: $(CORE) verify/speciation.py
+	$(RUN) $(D)/speciation.txt $(VERIFY) speciation --json $(D)/speciation.json --plot $(F)/speciation.png
+$(D)/collapse.json $(F)/collapse.png &: $(CORE) verify/collapse.py
+	$(RUN) $(D)/collapse.txt $(VERIFY) collapse --json $(D)/collapse.json --plot $(F)/collapse.png
+# issue 21: trained networks (needs the train extra: pip install '.[train]')
+$(D)/trained.json $(F)/trained.png &: $(CORE) verify/trained.py
+	$(RUN) $(D)/trained.txt $(VERIFY) trained --json $(D)/trained.json --plot $(F)/trained.png
 # issue 22: feature ensembling under label noise (B.4)
 $(D)/ensemble.json $(F)/ensemble.png &: $(CORE) verify/ensemble.py
 	$(RUN) $(D)/ensemble.txt $(VERIFY) ensemble --scheduler local --workers 3 --json $(D)/ensemble.json --plot $(F)/ensemble.png

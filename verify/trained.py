@@ -487,6 +487,7 @@ def execute(args: argparse.Namespace) -> TrainedResult:
         options = TrainedOptions(**values)  # type: ignore[arg-type]
     from molrg.train._torch import require_torch
 
+    parallel.check_scheduler(args.scheduler, args.workers)  # every option before the extra
     require_torch("python -m verify trained")
     with parallel.session(args, parallel.partial_runs(NAME)) as s:
         return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
