@@ -606,6 +606,24 @@ def adaptive_shape(evaluate: Callable[[int], Any], samples: int, max_samples: in
     with twice the samples (a fresh evaluation).  Each look is a test at ``z``; with at
     most ``log2(max_samples / samples) + 1`` looks the overall error rate is at most that
     many times the one-look rate (Bonferroni).
+
+    Examples
+    --------
+    A hump ``1, 2, 1`` whose errors shrink as ``1/sqrt(samples)``: the rise ``1 /
+    sqrt(2/samples)`` is 2.83 standard errors at 16 samples (undetermined at ``z = 3``) and
+    4 at 32 (unimodal), so the doubling stops there:
+
+    >>> import numpy as np
+    >>> import molrg
+    >>> from types import SimpleNamespace
+    >>> def evaluate(samples):
+    ...     return SimpleNamespace(estimate=np.array([1.0, 2.0, 1.0]),
+    ...                            stderr=np.full(3, 1 / np.sqrt(samples)))
+    >>> found = molrg.adaptive_shape(evaluate, 8, 1024, 3.0)
+    >>> found.history
+    ((8, 'undetermined'), (16, 'undetermined'), (32, 'unimodal'))
+    >>> found.shape.shape
+    'unimodal'
     """
     if not callable(evaluate):
         raise ParameterTypeError(f"evaluate={evaluate!r} must be a callable samples -> result")
