@@ -10,6 +10,7 @@ numbers rounded to what the docstring claims, with a hand-checkable value where 
 from __future__ import annotations
 
 import doctest
+import importlib.util
 import inspect
 
 import pytest
@@ -48,8 +49,14 @@ def test_every_public_function_has_an_examples_section() -> None:
     assert not done, f"remove from PENDING (they have examples now or are gone): {sorted(done)}"
 
 
+NEEDS_TORCH = {"train_denoiser"}
+"""Public functions whose examples need PyTorch (skipped without the ``train`` extra)."""
+
+
 @pytest.mark.parametrize("name", sorted(n for n in PUBLIC if _doctests(n)))
 def test_examples_run_as_shown(name: str) -> None:
+    if name in NEEDS_TORCH and importlib.util.find_spec("torch") is None:
+        pytest.skip(f"{name}'s example trains a network: needs the train extra (torch)")
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     for test in _doctests(name):
         result = runner.run(test, out=lambda text: None)

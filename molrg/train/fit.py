@@ -366,16 +366,16 @@ def train_denoiser(
     Examples
     --------
     Two epochs of the shared DAE on 64 samples (a fraction of a second once torch is
-    imported); the learnt basis is ``(n, K d)``.  The lines that need torch (the ``train``
-    extra) are marked ``+SKIP``: the default test run has no torch.
+    imported); the learnt basis is ``(n, K d)`` (needs the ``train`` extra: the doctests
+    skip without torch).
 
     >>> import molrg
     >>> model = molrg.MoLRG(K=2, d=1, n=3, delta=0.5, seed=0)
-    >>> den = molrg.train_denoiser(model, samples=64, epochs=2, seed=0)  # doctest: +SKIP
-    >>> den.epoch, len(den.loss_history), den.basis.shape  # doctest: +SKIP
+    >>> den = molrg.train_denoiser(model, samples=64, epochs=2, seed=0)
+    >>> den.epoch, len(den.loss_history), den.basis.shape
     (2, 2, (3, 2))
     >>> x0, _ = model.sample(5, 1)
-    >>> den(x0, 0.5).shape  # doctest: +SKIP
+    >>> den(x0, 0.5).shape
     (5, 3)
     """
     plan = _iv(model, architecture, share, samples, epochs, seed, options, data, checkpoints,
