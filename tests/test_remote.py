@@ -124,7 +124,10 @@ def test_ctrl_c_under_a_local_cluster_prints_one_line() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "verify", "map", "--scheduler", "local", "--workers", "2",
          "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True,
+        # as from a terminal: a runner that starts the suite in the background (SIGINT
+        # ignored, inherited through exec) must not make this test vacuous or hang
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stderr is not None
         first = proc.stderr.readline()  # printed once the tasks are submitted
@@ -149,6 +152,9 @@ def _sigint_ignored() -> bool:
 @cluster
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_local_workers_ignore_sigint_and_this_process_does_not() -> None:
+    # this process keeps the SIGINT disposition it had (default when run from a terminal;
+    # ignored when a runner starts the suite in the background)
+    before_ignored, before_handler = _sigint_ignored(), signal.getsignal(signal.SIGINT)
     client, local = parallel._connect("local", 2)
     try:
         ignored = client.run(_sigint_ignored)
@@ -156,8 +162,8 @@ def test_local_workers_ignore_sigint_and_this_process_does_not() -> None:
         client.close()
         local.close()
     assert len(ignored) == 2 and all(ignored.values()), ignored
-    assert not _sigint_ignored()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert _sigint_ignored() == before_ignored
+    assert signal.getsignal(signal.SIGINT) is before_handler
 
 
 def _blas_threads_now(task: parallel.Task) -> int:
