@@ -29,6 +29,9 @@ def test_replicates_leave_the_estimate_unchanged_and_average_to_it() -> None:
     rep = molrg.snr(model, SIGMA, denoiser=den, method=mc, replicates=25)  # 20 per class each
     assert np.array_equal(plain.estimate, rep.estimate)
     assert np.array_equal(plain.stderr, rep.stderr)
+    # the tail diagnostic travels with the replicated result too (issue 20)
+    assert np.array_equal(plain.tail_share, rep.tail_share)
+    assert np.array_equal(plain.untrustworthy, rep.untrustworthy)
     assert plain.replicates.size == 0 and rep.replicates.shape == (25, SIGMA.size)
     assert np.allclose(rep.replicates.mean(axis=0), rep.estimate, rtol=1e-12)
     # batch-means standard error vs the delta method: chi2 with 24 dof, ratio sd ~ 0.15

@@ -27,11 +27,12 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import molrg
-from molrg import ParameterError
+from molrg import ParameterError, UntrustworthyWarning
 
 from . import (
     collapse,
@@ -167,10 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.check_output_path("--json", args.json)
         report.check_output_path("--plot", getattr(args, "plot", None),
                                  suffixes=report.FIGURE_SUFFIXES)
-        import warnings
-
-        from molrg.estimators import UntrustworthyWarning
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UntrustworthyWarning)
             result = args.module.execute(args)

@@ -53,6 +53,7 @@ import numpy as np
 
 import molrg
 from molrg import ParameterError
+from molrg.train import require_torch
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
@@ -274,8 +275,6 @@ def run(options: TrainedOptions | None = None, *, scheduler: str = "serial",
         workers: int | None = None, progress: report.Progress | None = None,
         done: dict[str, Any] | None = None, on_result: Any = None) -> TrainedResult:
     """Train and evaluate every part (tasks in parallel with ``scheduler``), then judge."""
-    from molrg.train._torch import require_torch
-
     options = options or TrainedOptions()
     require_torch("python -m verify trained")
     start = time.perf_counter()
@@ -485,8 +484,6 @@ def execute(args: argparse.Namespace) -> TrainedResult:
         options = TrainedOptions.quick(**changed)
     else:
         options = TrainedOptions(**values)  # type: ignore[arg-type]
-    from molrg.train._torch import require_torch
-
     parallel.check_scheduler(args.scheduler, args.workers)  # every option before the extra
     require_torch("python -m verify trained")
     with parallel.session(args, parallel.partial_runs(NAME)) as s:

@@ -20,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._torch import require_torch, torch_available
     from .adaptor import TorchDenoiser
     from .angles import SubspaceRecovery, subspace_recovery
     from .fit import TrainedDenoiser, train_denoiser
@@ -33,6 +34,7 @@ __all__ = [
     "TorchDenoiser",
     "TrainOptions",
     "TrainedDenoiser",
+    "require_torch",
     "subspace_recovery",
     "torch_available",
     "train_denoiser",
@@ -48,6 +50,7 @@ _LAZY = {
     "TrainedDenoiser": "fit",
     "train_denoiser": "fit",
     "torch_available": "_torch",
+    "require_torch": "_torch",
 }
 
 
