@@ -12,7 +12,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = ["array_namespace", "to_numpy"]
+__all__ = ["array_namespace", "cached_in", "to_numpy"]
 
 
 def array_namespace(*arrays: Any) -> ModuleType:
@@ -37,3 +37,12 @@ def to_numpy(x: Any) -> np.ndarray:
         return np.from_dlpack(x)
     except (TypeError, AttributeError, BufferError, RuntimeError):
         return np.asarray(x)
+
+
+def cached_in(model: Any, key: tuple[Any, ...], make: Any) -> Any:
+    """``make()`` cached on ``model`` under ``key``: the one namespace/dtype cache of the
+    models (bases, means, scales converted to a backend once, not at every call)."""
+    cache = model.__dict__.setdefault("_ns_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]

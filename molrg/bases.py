@@ -4,6 +4,7 @@ the validation of the idealised MoLRG's parameters (shared by :class:`molrg.MoLR
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ __all__ = [
     "BASIS_KINDS",
     "MAX_BASIS_ENTRIES",
     "ORTHONORMAL_TOL",
+    "DAEParameters",
     "check_basis",
     "check_orthonormal",
     "haar_basis",
@@ -28,6 +30,26 @@ basis of a mixture)."""
 MAX_BASIS_ENTRIES = 2**27
 """Largest basis accepted, ``n K d`` entries (1 GiB in float64): a larger one is refused
 before it is allocated."""
+
+
+@dataclass(frozen=True, eq=False)
+class DAEParameters:
+    """The parameters of a DAE ``xhat = U D(x) U^T x`` (Proposition 1's form): the
+    orthonormal ``(n, K d)`` ``basis`` (block ``l`` = columns ``l d : (l+1) d``), ``K``
+    and the ``delta`` used in its coefficients.
+
+    A capability, not a model: a model whose optimal denoiser has this form (the idealised
+    :class:`~molrg.MoLRG`) and a denoiser of this form (:class:`~molrg.DAE`) answer
+    ``dae_parameters`` with one; the fast ambient simulator runs any pair that does."""
+
+    basis: np.ndarray
+    K: int
+    delta: float
+
+    @property
+    def rank(self) -> int:
+        """``K d``, the number of columns of :attr:`basis`."""
+        return int(self.basis.shape[1])
 
 
 def check_orthonormal(name: str, arr: np.ndarray) -> None:

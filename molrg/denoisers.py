@@ -22,7 +22,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from . import kernel
 from ._backend import array_namespace
-from .models import MoLRG, _check_basis
+from .bases import DAEParameters
+from .models import _check_basis, check_model
+from .posterior import posterior_mean as mixture_posterior_mean
 from .validation import (
     ParameterError,
     ParameterTypeError,
@@ -36,17 +38,65 @@ __all__ = [
     "DAE",
     "Denoiser",
     "OptimalDenoiser",
+    "check_denoiser",
     "dae",
+    "dae_parameters_of",
     "features",
+    "is_optimal",
     "posterior_mean",
 ]
 
 
 @runtime_checkable
 class Denoiser(Protocol):
-    """A denoiser: ``(x_t, sigma) -> xhat`` on ``(m, n)`` arrays of one namespace."""
+    """A denoiser: ``(x_t, sigma) -> xhat`` on ``(m, n)`` arrays of one namespace.
+
+    That call is all a denoiser must provide.  Optional capabilities let the planners pick
+    faster or exact paths, asked through :func:`is_optimal`, :func:`dae_parameters_of` and
+    :func:`check_denoiser` (never by testing the class):
+
+    ``optimal_for(model) -> bool``
+        True when the denoiser *is* ``model``'s optimal denoiser (exact methods apply).
+    ``dae_parameters``
+        :class:`~molrg.bases.DAEParameters` when the denoiser has Proposition 1's form
+        ``U D(x) U^T x`` (the fast ambient simulator; the DAE's Bayes probe).
+    ``check_model(model)``
+        raises a :class:`~molrg.ParameterError` when the denoiser cannot run on ``model``
+        (e.g. a basis of another ``n``); called before any work.
+    ``points``
+        the training points of a memorising (empirical) denoiser.
+    """
 
     def __call__(self, x: Any, sigma: float, /) -> Any: ...
+
+
+def is_optimal(model: Any, denoiser: Any) -> bool:
+    """Whether ``denoiser`` is ``model``'s optimal denoiser (``None`` is)."""
+    if denoiser is None:
+        return True
+    optimal_for = getattr(denoiser, "optimal_for", None)
+    return bool(optimal_for(model)) if callable(optimal_for) else False
+
+
+def dae_parameters_of(model: Any, denoiser: Any) -> DAEParameters | None:
+    """The :class:`~molrg.bases.DAEParameters` of ``denoiser`` (of ``model``'s optimal
+    denoiser for ``None``), or ``None`` when it is not of Proposition 1's form."""
+    if denoiser is None:
+        return model.dae_parameters  # type: ignore[no-any-return]
+    return getattr(denoiser, "dae_parameters", None)
+
+
+def check_denoiser(model: Any, denoiser: Any) -> None:
+    """Refuse a ``denoiser`` that is neither ``None`` nor callable, or that cannot run on
+    ``model`` (its ``check_model`` capability), before any work."""
+    if denoiser is None:
+        return
+    if not callable(denoiser):
+        raise ParameterTypeError(f"denoiser={denoiser!r} must be None (the optimal denoiser) or a "
+                                 "callable (x_t, sigma) -> xhat, e.g. molrg.DAE(basis, K, delta)")
+    check = getattr(denoiser, "check_model", None)
+    if callable(check):
+        check(model)
 
 
 def _scalar_sigma(sigma: Any) -> float:
@@ -181,6 +231,23 @@ class DAE:
         object.__setattr__(self, "basis", basis)
         object.__setattr__(self, "delta", check_delta(self.delta))
 
+    @property
+    def dae_parameters(self) -> DAEParameters:
+        """This DAE's basis, ``K`` and ``delta`` (capability of :class:`Denoiser`)."""
+        return DAEParameters(self.basis, self.K, self.delta)
+
+    def optimal_for(self, model: Any) -> bool:
+        """False: even with a model's own basis the DAE is treated as a denoiser to be
+        simulated (the exact methods are for :class:`OptimalDenoiser` / ``None``)."""
+        return False
+
+    def check_model(self, model: Any) -> None:
+        """Refuse a model of another ambient dimension ``n``."""
+        n = getattr(model, "n", None)
+        if n is None or self.basis.shape[0] != n:
+            raise ParameterError(f"denoiser basis has n={self.basis.shape[0]}; valid: the "
+                                 f"model's n={n} (a model with n and bases)")
+
     def basis_in(self, xp: Any, dtype: str) -> Any:
         """The basis in namespace ``xp`` and ``dtype`` (cached)."""
         cache = self.__dict__.setdefault("_cache", {})
@@ -228,20 +295,18 @@ def posterior_mean(model: Any, x: Any, sigma: float) -> Any:
     >>> np.round(xhat, 4)
     array([3.9604, 0.    , 0.    ])
     """
-    from .mixtures import LowRankMixture
-    from .posterior import posterior_mean as mixture_posterior_mean
-
-    if isinstance(model, MoLRG):
-        check_array("x", x)
-        if x.ndim == 0 or x.shape[-1] != model.n:
-            raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={model.n}")
-        s = _scalar_sigma(sigma)
-        xp = array_namespace(x)
-        basis = model.basis_in(xp, _as_dtype_name(x))
-        return _dae_features(x, basis, model.K, s, model.delta) @ xp.matrix_transpose(basis)
-    if isinstance(model, LowRankMixture):
-        return mixture_posterior_mean(model, x, sigma)
-    raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG or a molrg.LowRankMixture")
+    model = check_model(model, ambient=True)
+    params = model.dae_parameters
+    if params is None:
+        return mixture_posterior_mean(model.to_mixture(), x, sigma)
+    check_array("x", x)
+    n = params.basis.shape[0]
+    if x.ndim == 0 or x.shape[-1] != n:
+        raise ParameterError(f"x has shape {tuple(x.shape)}; valid: (..., n) with n={n}")
+    s = _scalar_sigma(sigma)
+    xp = array_namespace(x)
+    basis = model.basis_in(xp, _as_dtype_name(x))  # type: ignore[attr-defined]
+    return _dae_features(x, basis, params.K, s, params.delta) @ xp.matrix_transpose(basis)
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,14 +316,19 @@ class OptimalDenoiser:
     model: Any
 
     def __post_init__(self) -> None:
-        from .mixtures import LowRankMixture
-
-        if not isinstance(self.model, (MoLRG, LowRankMixture)):
-            raise ParameterTypeError(f"model={self.model!r} must be a molrg.MoLRG or a "
-                                     "molrg.LowRankMixture")
+        check_model(self.model, ambient=True)
 
     def __call__(self, x: Any, sigma: float, /) -> Any:
         return posterior_mean(self.model, x, sigma)
+
+    def optimal_for(self, model: Any) -> bool:
+        """True for the model it was built for (capability of :class:`Denoiser`)."""
+        return model is self.model
+
+    @property
+    def dae_parameters(self) -> DAEParameters | None:
+        """The model's (Proposition 1's DAE for the idealised MoLRG; else ``None``)."""
+        return self.model.dae_parameters  # type: ignore[no-any-return]
 
 
 def check_output(denoiser: Any, out: Any, x: Any) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import Random, namespace, resolve_dtype
-from .arrays import to_numpy
+from .arrays import cached_in, to_numpy
 from .bases import ORTHONORMAL_TOL, check_orthonormal, haar_basis, ideal_parameters
 from .options import MEAN_PLACEMENTS
 from .validation import ParameterError, ParameterTypeError, check_int, check_real
@@ -52,15 +52,6 @@ WEIGHTS_TOL = 1e-12
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
-
-
-def cached_in(model: Any, key: tuple[Any, ...], make: Any) -> Any:
-    """``make()`` cached on ``model`` under ``key``: the one namespace/dtype cache of the
-    models (bases, means, scales converted to a backend once, not at every call)."""
-    cache = model.__dict__.setdefault("_ns_cache", {})
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
 
 
 def _as_host(name: str, value: Any) -> np.ndarray:
@@ -257,6 +248,20 @@ class LowRankMixture:
         return cached_in(self, ("scales", space.__name__, str(dt)),
                          lambda: space.asarray(self.scales(), dtype=dt))
 
+    # capabilities (molrg.models.Model): what planners ask instead of testing the class
+    @property
+    def setting(self) -> None:
+        """``None``: not the idealised MoLRG (no exact methods)."""
+
+    @property
+    def ambient(self) -> bool:
+        """True: the model has ``n`` and bases."""
+        return True
+
+    @property
+    def dae_parameters(self) -> None:
+        """``None``: the optimal denoiser is not of Proposition 1's DAE form."""
+
     def to_mixture(self) -> LowRankMixture:
         """This model (as :meth:`molrg.MoLRG.to_mixture` gives the general form of the
         idealised one): every model answers ``to_mixture()``, so callers need no
@@ -345,29 +350,25 @@ class LowRankMixture:
             x0 = x0 + self.means_in(space, dt)[k, :][None, :]
         return x0
 
-    # ------------------------------------------------------------------ constructors
+    # constructors (the module functions below, as class methods)
     @classmethod
     def two_subspaces(cls, *args: Any, **kwargs: Any) -> LowRankMixture:
         """See :func:`two_subspaces`."""
         return two_subspaces(*args, **kwargs)
-
     @classmethod
     def unequal_ranks(cls, *args: Any, **kwargs: Any) -> LowRankMixture:
         """See :func:`unequal_ranks`."""
         return unequal_ranks(*args, **kwargs)
-
     @classmethod
     def from_molrg(cls, *args: Any, **kwargs: Any) -> LowRankMixture:
         """See :func:`from_molrg`."""
         return from_molrg(*args, **kwargs)
-
     @classmethod
     def separated(cls, *args: Any, **kwargs: Any) -> LowRankMixture:
         """See :func:`separated`."""
         return separated(*args, **kwargs)
 
 
-# ---------------------------------------------------------------------- constructors
 def two_subspaces(
     n: int,
     d: int,

@@ -12,29 +12,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from . import _backend
+from .arrays import cached_in
 from .bases import (
     BASIS_KINDS,
     MAX_BASIS_ENTRIES,
     ORTHONORMAL_TOL,
+    DAEParameters,
     check_basis,
     haar_basis,
     ideal_parameters,
 )
-from .mixtures import LowRankMixture, cached_in
-from .validation import ParameterTypeError, check_delta, check_int
+from .mixtures import LowRankMixture
+from .validation import ParameterError, ParameterTypeError, check_delta, check_int
 
 __all__ = [
     "BASIS_KINDS",
     "MAX_BASIS_ENTRIES",
     "ORTHONORMAL_TOL",
     "MoLRG",
+    "Model",
     "Setting",
     "as_setting",
+    "check_model",
     "class_scales",
     "haar_basis",
     "latent",
@@ -76,6 +80,26 @@ class Setting:
         """Class probabilities: ``1/K`` each (read-only; as ``LowRankMixture.weights``)."""
         return uniform_weights(self.K)
 
+    @property
+    def total_rank(self) -> int:
+        """``K d``."""
+        return self.K * self.d
+
+    @property
+    def ambient(self) -> bool:
+        """False: a Setting has no ambient dimension or bases (it cannot be sampled)."""
+        return False
+
+    @property
+    def dae_parameters(self) -> None:
+        """``None``: without a basis there is no DAE to run."""
+        return None
+
+    def to_mixture(self) -> LowRankMixture:
+        """Refused: a Setting has no ``n`` or bases (use :class:`MoLRG`)."""
+        raise ParameterError(f"model={self!r} has no ambient dimension or bases; valid: a "
+                             "molrg.MoLRG(K, d, n, delta) or a molrg.LowRankMixture")
+
     def to_json(self) -> dict[str, Any]:
         return {"K": self.K, "d": self.d, "delta": self.delta}
 
@@ -86,6 +110,57 @@ def as_setting(value: Any, name: str = "setting") -> Setting:
     if isinstance(setting, Setting):
         return setting
     raise ParameterTypeError(f"{name}={value!r} must be a molrg.Setting(K, d, delta) or a molrg.MoLRG")
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What every model answers (its capabilities), so that planners ask, not test classes.
+
+    :class:`Setting`, :class:`MoLRG` and :class:`~molrg.LowRankMixture` implement it; a new
+    model family that implements it (and ``sample``, ``n``, ``basis_in`` where ``ambient``)
+    is accepted by :func:`molrg.snr`, :func:`molrg.probe_accuracy` and the rest unchanged.
+
+    Attributes
+    ----------
+    K : number of classes.
+    weights : ``(K,)`` class probabilities.
+    total_rank : columns of the stacked basis (``K d`` for the idealised model).
+    setting : the :class:`Setting` ``(K, d, delta)`` when the model is the idealised MoLRG
+        (the exact methods apply: quadrature, the reduced simulator), else ``None``.
+    ambient : whether the model has ``n`` and bases (can be sampled; ambient simulation).
+    dae_parameters : :class:`~molrg.bases.DAEParameters` when the optimal denoiser is a DAE
+        of Proposition 1's form (the fast ambient simulator), else ``None``.
+    to_mixture() : the model as a :class:`~molrg.LowRankMixture` (the general family every
+        sampled path understands); refused when not ``ambient``.
+    """
+
+    @property
+    def K(self) -> int: ...
+    @property
+    def weights(self) -> np.ndarray: ...
+    @property
+    def total_rank(self) -> int: ...
+    @property
+    def setting(self) -> Setting | None: ...
+    @property
+    def ambient(self) -> bool: ...
+    @property
+    def dae_parameters(self) -> DAEParameters | None: ...
+    def to_mixture(self) -> LowRankMixture: ...
+
+
+def check_model(model: Any, name: str = "model", *, ambient: bool = False) -> Model:
+    """``model`` if it is a model (:class:`Model`'s capabilities), and has ``n`` and bases
+    when ``ambient`` is asked for; else a :class:`~molrg.ParameterTypeError` (a
+    :class:`~molrg.ParameterError`) naming it and what is valid."""
+    if not isinstance(model, Model):
+        raise ParameterTypeError(f"{name}={model!r} must be a molrg.Setting, molrg.MoLRG or "
+                                 "molrg.LowRankMixture (or a model with molrg.models.Model's "
+                                 "capabilities)")
+    if ambient and not model.ambient:
+        raise ParameterTypeError(f"{name}={model!r} has no ambient dimension or bases; valid: a "
+                             "molrg.MoLRG(K, d, n, delta) or a molrg.LowRankMixture")
+    return model
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +216,22 @@ class MoLRG:
     def setting(self) -> Setting:
         """The model's :class:`Setting` ``(K, d, delta)``."""
         return Setting(self.K, self.d, self.delta)
+
+    @property
+    def total_rank(self) -> int:
+        """``K d`` (as :attr:`molrg.LowRankMixture.total_rank`)."""
+        return self.rank
+
+    @property
+    def ambient(self) -> bool:
+        """True: the model has ``n`` and a basis (it can be sampled)."""
+        return True
+
+    @property
+    def dae_parameters(self) -> DAEParameters:
+        """The optimal denoiser is the DAE with the model's basis, ``K`` and ``delta``
+        (Proposition 1)."""
+        return DAEParameters(self.basis, self.K, self.delta)
 
     @property
     def weights(self) -> np.ndarray:

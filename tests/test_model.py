@@ -171,3 +171,56 @@ def test_replace_keeps_the_other_parameters() -> None:
     np.testing.assert_array_equal(r.basis, m.basis)  # same seed, same basis
     with pytest.raises(molrg.ParameterError, match="delta"):
         m.replace(delta=2.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Capabilities (issue 19): what planners ask a model or denoiser instead of its class
+# ---------------------------------------------------------------------------------------
+def test_every_model_answers_the_model_protocol_consistently():
+    from molrg.models import Model, check_model
+
+    setting = molrg.Setting(3, 2, 0.3)
+    ideal = molrg.MoLRG(3, 2, 12, 0.3)
+    mix = ideal.to_mixture()
+    for model in (setting, ideal, mix):
+        assert isinstance(model, Model)
+        assert check_model(model) is model
+        assert model.total_rank == 6
+        assert np.allclose(model.weights, 1 / 3)
+    assert setting.setting == ideal.setting == setting and mix.setting is None
+    assert (setting.ambient, ideal.ambient, mix.ambient) == (False, True, True)
+    assert setting.dae_parameters is None and mix.dae_parameters is None
+    params = ideal.dae_parameters
+    assert params.K == 3 and params.delta == 0.3 and params.rank == 6
+    assert np.array_equal(params.basis, ideal.basis)
+    with pytest.raises(molrg.ParameterTypeError, match="ambient"):
+        check_model(setting, ambient=True)
+    with pytest.raises(molrg.ParameterTypeError, match="model="):
+        check_model(object())
+    with pytest.raises(molrg.ParameterError, match="no ambient"):
+        setting.to_mixture()
+
+
+def test_denoiser_capabilities_are_asked_not_tested_by_class():
+    from molrg.denoisers import check_denoiser, dae_parameters_of, is_optimal
+
+    model = molrg.MoLRG(3, 2, 12, 0.3)
+    optimal = molrg.OptimalDenoiser(model)
+    dae = molrg.DAE(model.basis, 3, 0.3)
+
+    def plain(x, sigma):
+        return x
+
+    assert is_optimal(model, None) and is_optimal(model, optimal)
+    assert not is_optimal(model.replace(seed=1), optimal)  # another model's optimum
+    assert not is_optimal(model, dae) and not is_optimal(model, plain)
+    assert dae_parameters_of(model, None).K == 3
+    assert dae_parameters_of(model, dae).delta == 0.3
+    assert dae_parameters_of(model, optimal) is not None
+    assert dae_parameters_of(model, plain) is None
+    assert dae_parameters_of(model.to_mixture(), molrg.OptimalDenoiser(model.to_mixture())) is None
+    check_denoiser(model, dae)
+    with pytest.raises(molrg.ParameterError, match="n=12"):
+        check_denoiser(model.embedded(20), dae)
+    with pytest.raises(molrg.ParameterTypeError, match="callable"):
+        check_denoiser(model, 3)
