@@ -47,19 +47,11 @@ from molrg import ParameterError
 from molrg.validation import check_int
 
 from . import parallel, report
-from .claims import ClaimsResult, validate_run
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_sizes, validate_run
+from .paper import empirical_denoiser
 
 NAME = "memorization"
 HELP = "SNR of the memorising (empirical) denoiser for several N vs the optimum (our construction)"
-
-
-def empirical_denoiser(model: molrg.MoLRG, N: int, seed: int) -> molrg.EmpiricalDenoiser:
-    """The memorising denoiser of ``N`` clean samples of ``model`` drawn with ``seed``,
-    evaluated in the coordinates of the model's basis (the points lie in its span: exact,
-    and ``n / (K d)`` times cheaper)."""
-    points, _ = model.sample(N, seed)
-    return molrg.EmpiricalDenoiser(points, basis=model.basis)
 
 
 MAX_N = 10**6
@@ -306,16 +298,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="adaptive: double the samples up to this many times while a shape "
                         "is undetermined (default: 5)")
     parallel.add_arguments(parser)
-
-
-def parse_sizes(text: str) -> tuple[int, ...]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ParameterError(f"N={text!r} must be comma-separated integers") from None
-    if not values or any(not (math.isfinite(v) and v.is_integer()) for v in values):
-        raise ParameterError(f"N={text!r} must be comma-separated integers >= 1")
-    return tuple(int(v) for v in values)
 
 
 def execute(args: argparse.Namespace) -> MemorizationResult:

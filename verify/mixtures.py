@@ -51,31 +51,12 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats, validate_run
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats, validate_run
+from .paper import PAPER, PAPER_SIGMA_56, build_mixture
 
 NAME = "mixtures"
 HELP = "the paper's Tables 4-6 (overlap, unequal ranks, unequal weights) for the optimal denoiser"
 
-PAPER_SIGMA_4 = (0.008, 0.023, 0.06, 0.14, 0.296, 0.585, 1.088, 1.923)
-PAPER_SIGMA_56 = (0.002, 0.008, 0.023, 0.06, 0.14, 0.296, 0.585, 1.088, 1.923)
-PAPER: dict[str, dict[str, Any]] = {
-    # NeurIPS 2025 version (arXiv 2502.05743v3), Appendix C, Tables 4-6, as printed:
-    # a trained parameterised DAE, 30,000 training samples, n=50, d=5, delta=0.2.
-    "angle=90": {"table": "Table 4, theta = 90 (non-overlapping)", "sigma": PAPER_SIGMA_4,
-                 "rows": {"overall": (24.88, 25.15, 26.95, 35.84, 58.27, 20.84, 4.05, 1.57)}},
-    "angle=30": {"table": "Table 4, theta = 30 (overlapping)", "sigma": PAPER_SIGMA_4,
-                 "rows": {"overall": (16.7, 16.92, 18.39, 25.97, 38.54, 22.88, 14.56, 12.55)}},
-    "ranks": {"table": "Table 5, d0 = 10, d1 = 2", "sigma": PAPER_SIGMA_56,
-              "rows": {"class 0": (68.94, 69, 69.83, 74.87, 102.24, 195.44, 215.31, 34.17, 8.44),
-                       "class 1": (7.75, 7.75, 7.8, 8.08, 8.79, 6.5, 1.8, 0.46, 0.27),
-                       "overall": (24.12, 24.13, 24.28, 25.21, 28.19, 23.34, 8.18, 2.84, 1.45)}},
-    "weights": {"table": "Table 6, pi = (0.8, 0.2)", "sigma": PAPER_SIGMA_56,
-                "rows": {"class 0": (52.35, 52.43, 52.98, 56.74, 75.61, 134.76, 72.38, 13.56, 4.5),
-                         "class 1": (12.15, 12.16, 12.31, 13.1, 17.49, 23.91, 6.05, 1.17, 0.52),
-                         "overall": (38.69, 38.74, 39.17, 41.85, 55.77, 90.54, 35.28, 7.4,
-                                     2.81)}},
-}
 LIMIT_SIGMA = (1e-3, 1e3)
 """Where Monte Carlo is put beside the derived sigma -> 0 and sigma -> inf limits."""
 COMBOS = tuple((i, den) for i in molrg.INPUTS for den in molrg.DENOMINATORS)
@@ -175,22 +156,10 @@ class MixturesOptions:
         return asdict(self)
 
 
-def build(setting: dict[str, Any], seed: int) -> molrg.LowRankMixture:
-    """The mixture of one setting (basis from ``seed``)."""
-    n, d, delta = setting["n"], setting["d"], setting["delta"]
-    if setting["family"] == "angle-all":
-        return molrg.LowRankMixture.two_subspaces(n, d, setting["angle"], delta=delta, seed=seed)
-    if setting["family"] == "angle-one":
-        return molrg.LowRankMixture.two_subspaces(n, d, setting["angle"], delta=delta,
-                                                  seed=seed, count=1)
-    return molrg.LowRankMixture.unequal_ranks(n, tuple(setting["ranks"]), delta,
-                                              weights=setting["weights"], seed=seed)
-
-
 def _task(task: parallel.Task) -> dict[str, Any]:
     """Worker: every input/denominator curve of one setting (module level for Dask)."""
     p = task.params
-    mix = build(p, task.seed % 2**31)
+    mix = build_mixture(p, task.seed % 2**31)
     sigma = np.array(p["sigma"])
     out: dict[str, Any] = {"sigma": sigma.tolist(), "curves": {}}
     for mode, den in COMBOS:

@@ -42,9 +42,8 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, validate_run
-from .memorization import empirical_denoiser
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_sizes, validate_run
+from .paper import empirical_denoiser
 
 NAME = "probe"
 HELP = "probe accuracy (Bayes, linear, energy) vs sigma beside the SNR, per denoiser"
@@ -311,7 +310,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> ProbeCommandResult:
-    from .memorization import parse_sizes
 
     if any(not p.strip() for p in args.probes.split(",")):
         raise ParameterError(f"probes={args.probes!r} has an empty element; valid: "

@@ -37,18 +37,12 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats, validate_run
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats, validate_run
+from .paper import TABLE7, TABLE7_GUESS, TABLE7_SIGMA
 
 NAME = "separated"
 HELP = "well-separated clusters (non-zero means): is the SNR monotone? (means: our choice)"
 
-TABLE7_SIGMA = (0.03, 0.053, 0.098, 0.189, 0.282, 0.379, 0.48, 0.588, 0.704, 0.83, 0.989, 1.492)
-TABLE7 = {  # NeurIPS 2025 version, Appendix C, Table 7, as printed (setting not stated)
-    "accuracy": (1.0, 1.0, 1.0, 0.998, 0.977, 0.924, 0.857, 0.785, 0.718, 0.66, 0.616, 0.526),
-    "snr": (0.54, 0.539, 0.535, 0.524, 0.513, 0.502, 0.484, 0.465, 0.436, 0.406, 0.37, 0.297),
-}
-TABLE7_GUESS = ("orthogonal", 3.0)
 
 
 @dataclass(frozen=True)
