@@ -59,8 +59,22 @@ def _command(entry: Any) -> Command[Any]:
 
 
 COMMANDS: tuple[Command[Any], ...] = tuple(_command(c) for c in (
-    theorem1.Theorem1(), mapping, sweep, survey, proposition1, derive, peaklaw, memorization, mixtures,
-    separated, probe, speciation, collapse, trained, ensemble))
+    theorem1.Theorem1(),
+    mapping,
+    sweep,
+    survey,
+    proposition1.Proposition1(),
+    derive.Derive(),
+    peaklaw.PeakLaw(),
+    memorization,
+    mixtures,
+    separated,
+    probe,
+    speciation,
+    collapse,
+    trained,
+    ensemble,
+))
 """Every command, in the order of ``python -m verify --help``."""
 
 
