@@ -98,7 +98,7 @@ def add_options(parser: argparse.ArgumentParser, options_type: type) -> None:
             converter = meta["type"] or next(
                 (t for t in (bool, int, float, str) if isinstance(default, t)
                  and t is not bool), None)
-            if converter is not None and meta["choices"] is None:
+            if converter not in (None, str) and meta["choices"] is None:
                 kwargs["type"] = converter
             if meta["choices"] is not None:
                 kwargs["choices"] = meta["choices"]

@@ -438,6 +438,12 @@ class Context:
             return Progress(enabled=False).phase(name)
         return self.progress.phase(name)
 
+    def map(self, fn: Callable[[Task], Any], tasks: Sequence[Task], phase: str) -> MapResult:
+        """:func:`map_tasks` in this context: its scheduler and workers, the progress of
+        ``phase``, skipping the finished tasks of a resumed run, reporting each result."""
+        return map_tasks(fn, tasks, scheduler=self.scheduler, workers=self.workers,
+                         progress=self.phase(phase), done=self.done, on_result=self.on_result)
+
 
 Session = Context
 """The former name of :class:`Context`."""
