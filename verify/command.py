@@ -81,8 +81,12 @@ def options_of(options_type: type) -> list[tuple[dataclasses.Field[Any], dict[st
             if "option" in f.metadata]
 
 
-def add_options(parser: argparse.ArgumentParser, options_type: type) -> None:
-    """One argparse option per :func:`option` field of ``options_type``, in field order."""
+def add_options(parser: argparse.ArgumentParser, options_type: type,
+                extra: dict[str, tuple[str, dict[str, Any]]] | None = None) -> None:
+    """One argparse option per :func:`option` field of ``options_type``, in field order;
+    ``extra``: command-line-only flags (not options fields), ``{field: (flag, argparse
+    keywords)}``, each added right after the option of that field, in its group."""
+    extra = extra or {}
     groups: dict[str | None, Any] = {None: parser}
     for f, meta in options_of(options_type):
         title = meta["group"]
@@ -106,6 +110,20 @@ def add_options(parser: argparse.ArgumentParser, options_type: type) -> None:
                 kwargs["metavar"] = meta["metavar"]
         flag = meta["flag"] or "--" + f.name.replace("_", "-")
         groups[title].add_argument(flag, **kwargs)
+        if f.name in extra:
+            groups[title].add_argument(extra[f.name][0], **extra[f.name][1])
+
+
+def set_unchanged(args: argparse.Namespace, options_type: type,
+                  values: dict[str, Any]) -> None:
+    """Set each option of ``values`` (command-line values, by field) that ``args`` leaves
+    at its default (what a ``--quick`` flag does)."""
+    defaults = {f.name: meta["text"] if meta["text"] is not None else f.default
+                for f, meta in options_of(options_type)}
+    dests = {f.name: meta["dest"] or f.name for f, meta in options_of(options_type)}
+    for name, value in values.items():
+        if getattr(args, dests[name]) == defaults[name]:
+            setattr(args, dests[name], value)
 
 
 def build_options(options_type: type, args: argparse.Namespace) -> Any:
@@ -129,7 +147,8 @@ class Command(Generic[O]):
     ``Options`` (a frozen dataclass of :func:`option` fields), ``plots`` (offer ``--plot``
     and ``--style``), ``scheduler`` (the default of ``--scheduler``; ``None``: the command
     runs no tasks, no parallel options), ``resume`` (offer ``--resume``), ``partial``
-    (the key of its finished tasks in the partial JSON: ``runs`` or ``results``).
+    (the key of its finished tasks in the partial JSON: ``runs`` or ``results``),
+    ``flags`` (command-line-only flags; override :meth:`options` to read them).
     """
 
     name: ClassVar[str]
@@ -140,6 +159,10 @@ class Command(Generic[O]):
     scheduler: ClassVar[str | None] = None
     resume: ClassVar[bool] = True
     partial: ClassVar[str] = "runs"
+    flags: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
+    """Command-line-only flags (such as ``--quick``), not options fields: ``{field: (flag,
+    argparse keywords)}``, each right after that field's option; :meth:`options` reads
+    them."""
 
     def run(self, options: O, context: Context) -> Result:
         """Compute the result (callable from Python: ``run(Options(...), Context())``)."""
@@ -148,7 +171,7 @@ class Command(Generic[O]):
     # -- the command line (override only for options the fields cannot say) -----------
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """The command's options (from ``Options``) and the parallel ones."""
-        add_options(parser, self.Options)
+        add_options(parser, self.Options, self.flags)
         if self.scheduler is not None:
             parallel.add_arguments(parser, resume=self.resume, default=self.scheduler)
 
