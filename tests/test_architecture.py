@@ -438,41 +438,6 @@ def test_both_models_sample_with_count_and_rng_and_the_old_keyword_is_deprecated
     np.testing.assert_array_equal(old[0], new[0])
 
 
-def test_worked_example_a_new_verify_command_is_one_module(tmp_path: Path) -> None:
-    """A command is a module with NAME, HELP, add_arguments and execute; registering it is
-    one entry in ``verify.cli.COMMANDS`` (patched here)."""
-    import argparse
-    import json
-    import types
-
-    from verify import cli
-
-    class Answer:
-        verdict = "holds"
-
-        def to_json(self) -> dict[str, int]:
-            return {"answer": 42}
-
-        def render(self, *, table: bool = True) -> list[str]:
-            return ["the answer holds"]
-
-    toy = types.ModuleType("toy", "``python -m verify toy``: a toy command.")
-    toy.NAME, toy.HELP, toy.PLOTS = "toy", "a toy command", False  # type: ignore[attr-defined]
-    toy.add_arguments = lambda parser: parser.add_argument(  # type: ignore[attr-defined]
-        "--times", type=int, default=1)
-    toy.execute = lambda args: Answer()  # type: ignore[attr-defined]
-    saved = cli.COMMANDS
-    cli.COMMANDS = (*saved, toy)
-    try:
-        out = tmp_path / "toy.json"
-        assert cli.main(["toy", "--times", "2", "--quiet", "--json", str(out)]) == 0
-        written = json.loads(out.read_text())
-        assert written["verdict"] == "holds" and written["answer"] == 42
-        assert isinstance(cli.build_parser(), argparse.ArgumentParser)
-    finally:
-        cli.COMMANDS = saved
-
-
 # --------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from scipy.linalg import subspace_angles
 
 import molrg
-from verify import cli, memorization, mixtures, probe, separated
+from verify import cli, memorization, mixtures, paper, probe
 
 FAST = {
     "memorization": ["--N", "10,400", "--samples", "300", "--optimal-samples", "3000",
@@ -186,13 +186,13 @@ def test_derived_mixture_limits() -> None:
 
 
 def test_mixtures_paper_comparison_uses_the_printed_grid() -> None:
-    sigma = np.array(sorted({*mixtures.PAPER_SIGMA_56, 1.0}))
+    sigma = np.array(sorted({*paper.PAPER_SIGMA_56, 1.0}))
     curves = {mixtures.combo_key(i, d): {"overall": list(sigma), "per_class": [list(sigma)] * 2}
               for i, d in mixtures.COMBOS}
     out = mixtures.compare_with_paper("weights", sigma, {"curves": curves})
     row = out["rows"]["class 0"]["combos"]["noisy/others"]
-    np.testing.assert_allclose(row["ours"], mixtures.PAPER_SIGMA_56)
-    assert separated.TABLE7_GUESS == ("orthogonal", 3.0)
+    np.testing.assert_allclose(row["ours"], paper.PAPER_SIGMA_56)
+    assert paper.TABLE7_GUESS == ("orthogonal", 3.0)
 
 
 @pytest.mark.parametrize("holds", [True, False])
@@ -202,8 +202,7 @@ def test_a_claim_command_verdict_never_rests_on_untrustworthy_estimates(holds: b
     undetermined -- whether the claims hold or not."""
     from types import SimpleNamespace
 
-    from verify.claims import ClaimsResult
-    from verify.theorem1 import Claim
+    from verify.claims import Claim, ClaimsResult
 
     claims = [Claim("c", holds, 1.0, "tol")]
     options = SimpleNamespace(VERDICT_SAMPLES=("samples",), samples=10**5)

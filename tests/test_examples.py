@@ -2,7 +2,7 @@
 
 Each script runs in-process at small sizes (``MOLRG_EXAMPLE_SMALL=1``, which the scripts
 read) in a temporary working directory (they write ``out/...``).  A script whose
-subcommand is still a stub (its ``HELP`` says "(being built)") is skipped, so it runs
+subcommand is still a stub (its ``help`` says "(being built)") is skipped, so it runs
 automatically once the command exists.
 """
 
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import runpy
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from verify.command import Command
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -20,11 +23,11 @@ SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 STUB_MARK = "(being built)"
 
 
-def commands() -> dict[str, ModuleType]:
-    """``{subcommand name: module}`` of ``python -m verify``."""
-    from verify.cli import COMMANDS
+def commands() -> dict[str, Command[Any]]:
+    """``{subcommand name: command}`` of ``python -m verify``."""
+    from verify.commands import COMMANDS
 
-    return {module.NAME: module for module in COMMANDS}
+    return {command.name: command for command in COMMANDS}
 
 
 def script_for(command: str) -> Path:
@@ -37,8 +40,8 @@ def test_example_runs(script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
                       capsys: pytest.CaptureFixture[str]) -> None:
     command = script.stem.replace("_", "-")
     module = commands().get(command)
-    if module is not None and STUB_MARK in module.HELP:
-        pytest.skip(f"python -m verify {command} is still a stub: {module.HELP}")
+    if module is not None and STUB_MARK in module.help:
+        pytest.skip(f"python -m verify {command} is still a stub: {module.help}")
     monkeypatch.setenv("MOLRG_EXAMPLE_SMALL", "1")
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(script), run_name="__main__")

@@ -171,7 +171,7 @@ def test_a_missing_optional_package_is_exit_2(monkeypatch: pytest.MonkeyPatch,
     def needs_torch(args: object) -> object:
         raise ModuleNotFoundError("No module named 'torch'", name="torch")
 
-    monkeypatch.setattr(theorem1, "execute", needs_torch)
+    monkeypatch.setattr(theorem1.Theorem1, "execute", lambda self, args: needs_torch(args))
     assert cli.main(T1) == 2
     err = capsys.readouterr().err
     assert "'torch'" in err and "pip install" in err and "bug" not in err
@@ -184,12 +184,12 @@ def test_a_planted_internal_error_is_exit_3(monkeypatch: pytest.MonkeyPatch,
     def bug(args: object) -> object:
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(theorem1, "execute", bug)
+    monkeypatch.setattr(theorem1.Theorem1, "execute", lambda self, args: bug(args))
     assert cli.main(T1) == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "internal error: ZeroDivisionError: planted" in err
     # a module that is not an optional extra is a bug too
-    monkeypatch.setattr(theorem1, "execute", lambda args: __import__("molrg._no_such_module"))
+    monkeypatch.setattr(theorem1.Theorem1, "execute", lambda self, args: __import__("molrg._no_such_module"))
     assert cli.main(T1) == 3
 
 
@@ -241,7 +241,7 @@ def test_ctrl_c_flushes_the_partial_json(tmp_path: Path, monkeypatch: pytest.Mon
                                          capsys: pytest.CaptureFixture[str]) -> None:
     """Ctrl-C after the first setting: the partial JSON holds it (within the partial-write
     interval nothing had been written before) and --resume finishes from there."""
-    from verify import sweep, theorem1
+    from verify import sweep, theorem
 
     calls = []
     real = sweep._task
@@ -261,7 +261,7 @@ def test_ctrl_c_flushes_the_partial_json(tmp_path: Path, monkeypatch: pytest.Mon
     assert list(data["runs"]) == [calls[0]]
     assert "partial results in" in capsys.readouterr().err
     ran = []
-    monkeypatch.setattr(theorem1, "run", _counting(theorem1.run, ran))
+    monkeypatch.setattr(theorem, "run", _counting(theorem.run, ran))
     monkeypatch.setattr(sweep, "_task", real)
     assert cli.main([*SWEEP, "--json", str(path), "--resume"]) in (0, 1)
     assert len(ran) == 1  # only the unfinished setting ran

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import molrg
-from verify import cli, report, schema
+from verify import cli, commands, report, schema
 
 jsonschema = pytest.importorskip("jsonschema")
 pd = pytest.importorskip("pandas")
@@ -81,7 +81,7 @@ def test_wide_tables_split_rather_than_cut() -> None:
 
 
 def test_every_command_has_a_published_schema() -> None:
-    assert set(schema.EXAMPLES) == {m.NAME for m in cli.COMMANDS}
+    assert set(schema.EXAMPLES) == {m.name for m in commands.COMMANDS}
     for command in schema.EXAMPLES:
         published = schema.load_schema(command)
         assert published is not None, f"run python -m verify.schema ({command})"

@@ -119,12 +119,12 @@ def test_cli_reference_covers_every_subcommand() -> None:
         import molrg_docs
     finally:
         sys.path.remove(str(DOCS / "hooks"))
-    from verify.cli import COMMANDS
+    from verify.commands import COMMANDS
 
     text = molrg_docs.cli_reference()
-    for module in COMMANDS:
-        assert f"## `verify {module.NAME}`" in text
-        assert f"usage: python -m verify {module.NAME}" in text
+    for command in COMMANDS:
+        assert f"## `verify {command.name}`" in text
+        assert f"usage: python -m verify {command.name}" in text
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ every run here names a Monte Carlo simulator (``--method reduced``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import molrg
 from tests.conftest import monte_carlo
 from verify import cli, peaklaw, theorem1
+from verify.command import Context
 
 EXIT = {"holds": 0, "deviates": 1, "undetermined": 4}
 
@@ -80,10 +80,11 @@ def test_help_explains_each_claim_and_exits_0(capsys: pytest.CaptureFixture[str]
 
 def test_an_internal_error_exits_3_with_a_traceback(monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    def broken(args: argparse.Namespace) -> None:
+    def broken(self: peaklaw.PeakLaw, options: peaklaw.PeakLawOptions,
+               context: Context) -> None:
         raise RuntimeError("planted")
 
-    monkeypatch.setattr(peaklaw, "execute", broken)
+    monkeypatch.setattr(peaklaw.PeakLaw, "run", broken)
     assert cli.main(["peak-law", "--cases", "1"]) == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "internal error: RuntimeError: planted" in err

@@ -34,29 +34,7 @@ from typing import Any
 import molrg
 from molrg import ParameterError, UntrustworthyWarning
 
-from . import (
-    collapse,
-    derive,
-    ensemble,
-    mapping,
-    memorization,
-    mixtures,
-    parallel,
-    peaklaw,
-    probe,
-    proposition1,
-    report,
-    separated,
-    speciation,
-    survey,
-    sweep,
-    theorem1,
-    trained,
-)
-
-COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
-            mixtures, separated, probe, speciation, collapse, trained,
-            ensemble)
+from . import commands, parallel, report
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
@@ -86,18 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=version_string())
     sub = parser.add_subparsers(dest="command", metavar="command", required=True)
-    for module in COMMANDS:
-        p = sub.add_parser(module.NAME, help=_plain(module.HELP),
-                           description=_plain(module.__doc__),
+    for command in commands.COMMANDS:
+        p = sub.add_parser(command.name, help=_plain(command.help),
+                           description=_plain(command.description
+                                              or sys.modules[type(command).__module__].__doc__),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
+        command.add_arguments(p)
         for action in p._actions:
             action.help = _plain(action.help)
         out = p.add_argument_group("output")
         out.add_argument("--json", metavar="PATH",
                          help="write the results (and the overall verdict) as JSON to PATH "
                          "('-': stdout; the report then goes to stderr; format: docs/json.md)")
-        if getattr(module, "PLOTS", True):
+        if command.plots:
             out.add_argument("--plot", metavar="PATH",
                              help="save a figure to PATH (.png, .pdf or .svg); the files "
                              "written are printed on stderr (map writes PATH_noisy and "
@@ -109,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="no progress bars and no per-sigma tables")
         out.add_argument("--exit-zero", action="store_true",
                          help="exit 0 even when a claim deviates (the report still says so)")
-        p.set_defaults(module=module, option_names={
+        p.set_defaults(handler=command, option_names={
             a.dest: a.option_strings[0] for a in p._actions if a.option_strings})
     return parser
 
@@ -170,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  suffixes=report.FIGURE_SUFFIXES)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UntrustworthyWarning)
-            result = args.module.execute(args)
+            result = args.handler.execute(args)
         flagged = [w for w in caught if issubclass(w.category, UntrustworthyWarning)]
         for w in caught:  # the others go on as they came (to the caller's filters)
             if not issubclass(w.category, UntrustworthyWarning):
@@ -255,18 +234,3 @@ def _failed_tasks(name: str, result: Any) -> int:
           f"{errors[key]} (a bug in molrg; please report it with the command line)",
           file=sys.stderr)
     return 3
-
-
-class Result:
-    """What every command's ``execute`` returns (documentation of the protocol)."""
-
-    verdict: str  # "holds", "deviates", "undetermined" or "info" (checks no claim)
-
-    def to_json(self) -> dict[str, Any]:  # pragma: no cover - protocol
-        raise NotImplementedError
-
-    def render(self, *, table: bool = True) -> list[Any]:  # pragma: no cover - protocol
-        raise NotImplementedError
-
-    def plot(self, path: str) -> None:  # pragma: no cover - protocol
-        raise NotImplementedError

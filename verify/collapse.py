@@ -47,8 +47,7 @@ from molrg import ParameterError, uturn
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats
 
 NAME = "collapse"
 HELP = "U-turn collapse level of the memorising denoiser vs the SNR peak (issue 23)"

@@ -7,7 +7,6 @@ so the documentation cannot drift from the code (a test regenerates and compares
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,9 @@ from typing import Any
 import molrg
 
 from . import report
+from .command import Command, Context, option
+from .theorem import input_modes
 
-NAME = "derive"
-HELP = "print the derived Proposition-1 / Theorem-1 expressions (text, LaTeX, markdown)"
-PLOTS = False
 CLOSED_FORMS = ("derived", "printed")
 
 
@@ -46,7 +44,7 @@ class DeriveResult:
         return out
 
 
-def run(*, modes: tuple[str, ...] = ("noisy", "clean"), form: str = "derived",
+def expressions(*, modes: tuple[str, ...] = ("noisy", "clean"), form: str = "derived",
         latex: bool = False) -> dict[str, dict[str, str]]:
     """Derived expressions per mode, as strings (LaTeX if ``latex``)."""
     sym = molrg.symbolic
@@ -112,27 +110,40 @@ def markdown() -> str:
     return "\n".join(out)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", choices=("noisy", "clean", "both"), default="both",
-                        help="input mode (default: both)")
-    parser.add_argument("--form", choices=CLOSED_FORMS, default="derived",
-                        help="closed form of Theorem 1 (default: derived)")
-    parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
-    parser.add_argument("--expanded", action="store_true",
-                        help="print every expression in full (default: each in terms of the "
-                        "names defined before it; the JSON always has them in full)")
-    parser.add_argument("--markdown", metavar="PATH",
-                        help="write the generated math reference (docs/math.md) to PATH")
+@dataclass(frozen=True)
+class DeriveOptions:
+    """Options of ``derive``."""
+
+    inputs: tuple[str, ...] = option(("noisy", "clean"), "input mode (default: both)",
+                                     flag="--input", dest="input",
+                                     choices=("noisy", "clean", "both"), text="both",
+                                     parse=input_modes)
+    form: str = option("derived", "closed form of Theorem 1 (default: derived)",
+                       choices=CLOSED_FORMS)
+    latex: bool = option(False, "print LaTeX instead of text", action="store_true")
+    expanded: bool = option(False, "print every expression in full (default: each in terms "
+                            "of the names defined before it; the JSON always has them in "
+                            "full)", action="store_true")
+    markdown: str | None = option(None, "write the generated math reference (docs/math.md) "
+                                  "to PATH", metavar="PATH")
 
 
-def execute(args: argparse.Namespace) -> DeriveResult:
-    if args.markdown:
-        report.check_output_path("--markdown", args.markdown)
-        with report.open_output(args.markdown, "--markdown") as f:
-            f.write(markdown().encode())
-        return DeriveResult({}, args.markdown)
-    modes = ("noisy", "clean") if args.input == "both" else (args.input,)
-    full = run(modes=modes, form=args.form, latex=args.latex)
-    display = None if args.latex or args.expanded else {
-        f"input: {mode}, form: {args.form}": compact(mode, args.form) for mode in modes}
-    return DeriveResult(full, display=display)
+class Derive(Command[DeriveOptions]):
+    """``python -m verify derive``."""
+
+    name = "derive"
+    help = "print the derived Proposition-1 / Theorem-1 expressions (text, LaTeX, markdown)"
+    Options = DeriveOptions
+    plots = False
+
+    def run(self, options: DeriveOptions, context: Context) -> DeriveResult:
+        if options.markdown:
+            report.check_output_path("--markdown", options.markdown)
+            with report.open_output(options.markdown, "--markdown") as f:
+                f.write(markdown().encode())
+            return DeriveResult({}, options.markdown)
+        modes, form = options.inputs, options.form
+        full = expressions(modes=modes, form=form, latex=options.latex)
+        display = None if options.latex or options.expanded else {
+            f"input: {mode}, form: {form}": compact(mode, form) for mode in modes}
+        return DeriveResult(full, display=display)

@@ -40,8 +40,7 @@ from molrg import ParameterError
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats
-from .theorem1 import Claim
+from .claims import Claim, ClaimsResult, parse_floats
 
 NAME = "ensemble"
 HELP = "B.4: soft-voting probes over five noise levels vs the best one, under label noise"

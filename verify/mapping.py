@@ -78,7 +78,7 @@ class MapOptions:
         K = self.K or log_integers(2, 1000, 20)
         d = self.d or log_integers(1, 512, 20)
         delta = self.delta or tuple(float(x) for x in np.linspace(0.02, 0.95, 20))
-        from .theorem1 import DELTA_MIN, MAX_K
+        from .theorem import DELTA_MIN, MAX_K
 
         object.__setattr__(self, "K", tuple(check_int("K", k, low=2, high=MAX_K) for k in K))
         object.__setattr__(self, "d", tuple(check_int("d", x, low=1, high=4096) for x in d))

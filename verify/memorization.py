@@ -33,7 +33,6 @@ completeness; ``n`` does not enter).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import time
@@ -47,24 +46,18 @@ from molrg import ParameterError
 from molrg.validation import check_int
 
 from . import parallel, report
-from .claims import ClaimsResult, validate_run
-from .theorem1 import UNIMODAL_Z, Claim
-
-NAME = "memorization"
-HELP = "SNR of the memorising (empirical) denoiser for several N vs the optimum (our construction)"
-
-
-def empirical_denoiser(model: molrg.MoLRG, N: int, seed: int) -> molrg.EmpiricalDenoiser:
-    """The memorising denoiser of ``N`` clean samples of ``model`` drawn with ``seed``,
-    evaluated in the coordinates of the model's basis (the points lie in its span: exact,
-    and ``n / (K d)`` times cheaper)."""
-    points, _ = model.sample(N, seed)
-    return molrg.EmpiricalDenoiser(points, basis=model.basis)
-
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_sizes, validate_run
+from .command import Command, Context, option
+from .paper import empirical_denoiser
 
 MAX_N = 10**6
 """Largest training set: the memory of a run grows with ``N`` (11.6 GB measured at 1e7 in
 issue 20), so the documented maximum is 1e6."""
+
+MODEL = "model (defaults: the paper's Fig. 3 setting)"
+SNR = "SNR"
+CLAIMS = "claims"
+
 
 @dataclass(frozen=True)
 class MemorizationOptions:
@@ -73,23 +66,32 @@ class MemorizationOptions:
     VERDICT_SAMPLES = ("samples", "optimal_samples")
     """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
 
-    K: int = 3
-    d: int = 5
-    n: int = 50
-    delta: float = 0.2
-    N: tuple[int, ...] = (30, 300, 3000, 30000)
-    input: str = "noisy"
-    denominator: str = "others"
-    samples: int = 3000
-    optimal_samples: int = 100_000
-    seed: int = 0
-    num_sigma: int = 20
-    sigma_min: float = 0.01
-    sigma_max: float = 5.0
-    z: float = UNIMODAL_Z
-    peak_tol: float = math.sqrt(2.0)
-    replicates: int = 50
-    doublings: int = 5
+    K: int = option(3, "classes (default: 3)", group=MODEL)
+    d: int = option(5, "subspace dimension (default: 5)", group=MODEL)
+    n: int = option(50, "ambient dimension (default: 50)", group=MODEL)
+    delta: float = option(0.2, "detail noise (default: 0.2)", group=MODEL)
+    N: tuple[int, ...] = option((30, 300, 3000, 30000), "training-set sizes, "
+                                "comma-separated, each 1 to 1e6 (default: "
+                                "30,300,3000,30000)", group=MODEL, text="30,300,3000,30000",
+                                parse=parse_sizes)
+    input: str = option("noisy", "default: noisy", group=SNR, choices=molrg.INPUTS)
+    denominator: str = option("others", "default: others", group=SNR,
+                              choices=molrg.DENOMINATORS)
+    samples: int = option(3000, "Monte Carlo samples per sigma for the empirical "
+                          "denoisers", group=SNR)
+    optimal_samples: int = option(100_000, "Monte Carlo samples per sigma for the optimum",
+                                  group=SNR)
+    seed: int = option(0, "seed (default: 0)", group=SNR)
+    num_sigma: int = option(20, "grid points (default: 20)", group=SNR)
+    sigma_min: float = option(0.01, "default: 0.01", group=SNR)
+    sigma_max: float = option(5.0, "default: 5", group=SNR)
+    z: float = option(UNIMODAL_Z, "error threshold (default: 4)", group=CLAIMS)
+    peak_tol: float = option(math.sqrt(2.0), "allowed factor between the largest N's and "
+                             "the optimum's peak", group=CLAIMS)
+    replicates: int = option(50, "independent replicates per curve, for the paired errors "
+                             "of its shape (default: 50)", group=CLAIMS)
+    doublings: int = option(5, "adaptive: double the samples up to this many times while "
+                            "a shape is undetermined (default: 5)", group=CLAIMS)
 
     def max_samples(self, samples: int) -> int:
         """The adaptive budget: ``samples`` doubled at most ``doublings`` times."""
@@ -162,10 +164,10 @@ def _key(N: int | None) -> str:
     return "optimal" if N is None else f"N={N}"
 
 
-def run(options: MemorizationOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> MemorizationResult:
+def run(options: MemorizationOptions | None = None,
+        context: Context | None = None) -> MemorizationResult:
     """Run the optimum and every ``N`` (tasks), then analyse."""
+    context = context or Context()
     options = options or MemorizationOptions()
     sizes: list[int | None] = [None, *options.N]
     seeds = parallel.spawn_seeds(options.seed, len(sizes))
@@ -177,10 +179,7 @@ def run(options: MemorizationOptions | None = None, *, scheduler: str = "serial"
     tasks = [parallel.Task(_key(N), {**base, "N": N}, s)
              for N, s in zip(sizes, seeds, strict=True)]
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("memorization"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks, "memorization")
     analysis = analyse(options, result.results)
     claims = evaluate_claims(options, analysis)
     return MemorizationResult(options, result.results, result.failures, analysis, claims,
@@ -273,63 +272,6 @@ def evaluate_claims(options: MemorizationOptions, analysis: dict[str, Any]) -> l
     return claims
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = MemorizationOptions()
-    m = parser.add_argument_group("model (defaults: the paper's Fig. 3 setting)")
-    m.add_argument("--K", type=int, default=d.K, help="classes (default: 3)")
-    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
-    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
-    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
-    m.add_argument("--N", default=",".join(map(str, d.N)),
-                   help="training-set sizes, comma-separated, each 1 to 1e6 (default: "
-                   "30,300,3000,30000)")
-    s = parser.add_argument_group("SNR")
-    s.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
-    s.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
-                   help="default: others")
-    s.add_argument("--samples", type=int, default=d.samples,
-                   help="Monte Carlo samples per sigma for the empirical denoisers")
-    s.add_argument("--optimal-samples", type=int, default=d.optimal_samples,
-                   help="Monte Carlo samples per sigma for the optimum")
-    s.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
-    s.add_argument("--num-sigma", type=int, default=d.num_sigma, help="grid points (default: 20)")
-    s.add_argument("--sigma-min", type=float, default=d.sigma_min, help="default: 0.01")
-    s.add_argument("--sigma-max", type=float, default=d.sigma_max, help="default: 5")
-    c = parser.add_argument_group("claims")
-    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
-    c.add_argument("--peak-tol", type=float, default=d.peak_tol,
-                   help="allowed factor between the largest N's and the optimum's peak")
-    c.add_argument("--replicates", type=int, default=d.replicates,
-                   help="independent replicates per curve, for the paired errors of its "
-                        "shape (default: 50)")
-    c.add_argument("--doublings", type=int, default=d.doublings,
-                   help="adaptive: double the samples up to this many times while a shape "
-                        "is undetermined (default: 5)")
-    parallel.add_arguments(parser)
-
-
-def parse_sizes(text: str) -> tuple[int, ...]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ParameterError(f"N={text!r} must be comma-separated integers") from None
-    if not values or any(not (math.isfinite(v) and v.is_integer()) for v in values):
-        raise ParameterError(f"N={text!r} must be comma-separated integers >= 1")
-    return tuple(int(v) for v in values)
-
-
-def execute(args: argparse.Namespace) -> MemorizationResult:
-    options = MemorizationOptions(
-        K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N), input=args.input,
-        denominator=args.denominator, samples=args.samples,
-        optimal_samples=args.optimal_samples, seed=args.seed, num_sigma=args.num_sigma,
-        sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z, peak_tol=args.peak_tol,
-        replicates=args.replicates, doublings=args.doublings)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
 def render(result: MemorizationResult, *, table: bool = True) -> list[Any]:
     o = result.options
     out: list[Any] = [
@@ -383,3 +325,15 @@ def plot(result: MemorizationResult, path: str) -> None:
                  f"{result.verdict}")
     ax.legend(fontsize=8)
     report.save_figure(fig, path)
+
+
+class Memorization(Command[MemorizationOptions]):
+    """``python -m verify memorization``."""
+
+    name = "memorization"
+    help = "SNR of the memorising (empirical) denoiser for several N vs the optimum (our construction)"
+    Options = MemorizationOptions
+    scheduler = "serial"
+
+    def run(self, options: MemorizationOptions, context: Context) -> MemorizationResult:
+        return run(options, context)

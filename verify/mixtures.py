@@ -38,7 +38,6 @@ DAE whose training is not fully specified.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -51,31 +50,10 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats, validate_run
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats, validate_run
+from .command import Command, Context, option
+from .paper import PAPER, PAPER_SIGMA_56, build_mixture
 
-NAME = "mixtures"
-HELP = "the paper's Tables 4-6 (overlap, unequal ranks, unequal weights) for the optimal denoiser"
-
-PAPER_SIGMA_4 = (0.008, 0.023, 0.06, 0.14, 0.296, 0.585, 1.088, 1.923)
-PAPER_SIGMA_56 = (0.002, 0.008, 0.023, 0.06, 0.14, 0.296, 0.585, 1.088, 1.923)
-PAPER: dict[str, dict[str, Any]] = {
-    # NeurIPS 2025 version (arXiv 2502.05743v3), Appendix C, Tables 4-6, as printed:
-    # a trained parameterised DAE, 30,000 training samples, n=50, d=5, delta=0.2.
-    "angle=90": {"table": "Table 4, theta = 90 (non-overlapping)", "sigma": PAPER_SIGMA_4,
-                 "rows": {"overall": (24.88, 25.15, 26.95, 35.84, 58.27, 20.84, 4.05, 1.57)}},
-    "angle=30": {"table": "Table 4, theta = 30 (overlapping)", "sigma": PAPER_SIGMA_4,
-                 "rows": {"overall": (16.7, 16.92, 18.39, 25.97, 38.54, 22.88, 14.56, 12.55)}},
-    "ranks": {"table": "Table 5, d0 = 10, d1 = 2", "sigma": PAPER_SIGMA_56,
-              "rows": {"class 0": (68.94, 69, 69.83, 74.87, 102.24, 195.44, 215.31, 34.17, 8.44),
-                       "class 1": (7.75, 7.75, 7.8, 8.08, 8.79, 6.5, 1.8, 0.46, 0.27),
-                       "overall": (24.12, 24.13, 24.28, 25.21, 28.19, 23.34, 8.18, 2.84, 1.45)}},
-    "weights": {"table": "Table 6, pi = (0.8, 0.2)", "sigma": PAPER_SIGMA_56,
-                "rows": {"class 0": (52.35, 52.43, 52.98, 56.74, 75.61, 134.76, 72.38, 13.56, 4.5),
-                         "class 1": (12.15, 12.16, 12.31, 13.1, 17.49, 23.91, 6.05, 1.17, 0.52),
-                         "overall": (38.69, 38.74, 39.17, 41.85, 55.77, 90.54, 35.28, 7.4,
-                                     2.81)}},
-}
 LIMIT_SIGMA = (1e-3, 1e3)
 """Where Monte Carlo is put beside the derived sigma -> 0 and sigma -> inf limits."""
 COMBOS = tuple((i, den) for i in molrg.INPUTS for den in molrg.DENOMINATORS)
@@ -83,6 +61,24 @@ COMBOS = tuple((i, den) for i in molrg.INPUTS for den in molrg.DENOMINATORS)
 
 def combo_key(input: str, denominator: str) -> str:
     return f"{input}/{denominator}"
+
+
+
+def angle_modes(text: str) -> tuple[str, ...]:
+    """``--angle-mode``: ``all``, ``one`` or ``both``."""
+    return ("all", "one") if text == "both" else (text,)
+
+
+def parse_ranks(text: str) -> tuple[int, ...]:
+    """``--ranks``: comma-separated integers."""
+    ranks = parse_floats(text, "ranks")
+    if any(not r.is_integer() for r in ranks):
+        raise ParameterError(f"ranks={text!r}: ranks are integers")
+    return tuple(int(r) for r in ranks)
+
+MODEL = "model (defaults: the paper's appendix base case)"
+CLAIMS = "claims"
+MONTE = "Monte Carlo and grid"
 
 
 @dataclass(frozen=True)
@@ -101,22 +97,37 @@ class MixturesOptions:
     VERDICT_SAMPLES = ("samples",)
     """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
 
-    n: int = 50
-    d: int = 5
-    delta: float = 0.2
-    angles: tuple[float, ...] = (90.0, 60.0, 30.0)
-    angle_modes: tuple[str, ...] = ("all", "one")
-    ranks: tuple[int, int] = (10, 2)
-    weights: tuple[float, float] = (0.8, 0.2)
-    input: str = "noisy"
-    denominator: str = "complement"
-    samples: int = 100_000
-    seed: int = 0
-    num_sigma: int = 36
-    sigma_min: float = 2e-3
-    sigma_max: float = 20.0
-    z: float = UNIMODAL_Z
-    peak_tol: float = math.sqrt(2.0)
+    n: int = option(50, "ambient dimension (default: 50)", group=MODEL)
+    d: int = option(5, "subspace dimension (default: 5)", group=MODEL)
+    delta: float = option(0.2, "detail noise (default: 0.2)", group=MODEL)
+    angles: tuple[float, ...] = option((90.0, 60.0, 30.0), "principal angles in degrees "
+                                       "(default: 90,60,30; 90 always runs)", group=MODEL,
+                                       text="90,60,30",
+                                       parse=lambda text: parse_floats(text, "angles"))
+    angle_modes: tuple[str, ...] = option(("all", "one"), "all d principal angles equal "
+                                          "theta, only one, or both (default)",
+                                          flag="--angle-mode", dest="angle_mode",
+                                          group=MODEL, choices=("all", "one", "both"),
+                                          text="both", parse=angle_modes)
+    ranks: tuple[int, int] = option((10, 2), "unequal ranks d0,d1 (default: 10,2)",
+                                    group=MODEL, text="10,2", parse=parse_ranks)
+    weights: tuple[float, float] = option((0.8, 0.2), "unequal weights (default: 0.8,0.2)",
+                                          group=MODEL, text="0.8,0.2",
+                                          parse=lambda text: parse_floats(text, "weights"))
+    input: str = option("noisy", "input the claims are judged on (default: noisy; both "
+                        "are computed)", group=CLAIMS, choices=molrg.INPUTS)
+    denominator: str = option("complement", "denominator the claims are judged on "
+                              "(default: complement, arXiv Definition 1; both are "
+                              "computed)", group=CLAIMS, choices=molrg.DENOMINATORS)
+    z: float = option(UNIMODAL_Z, "error threshold (default: 4)", group=CLAIMS)
+    peak_tol: float = option(math.sqrt(2.0), "allowed peak-location factor (default: sqrt "
+                             "2)", group=CLAIMS)
+    samples: int = option(100_000, "samples per sigma, all classes (default: %(default)s)",
+                          group=MONTE)
+    seed: int = option(0, "seed (default: 0)", group=MONTE)
+    num_sigma: int = option(36, "dense grid points", group=MONTE)
+    sigma_min: float = option(2e-3, "dense grid start", group=MONTE)
+    sigma_max: float = option(20.0, "dense grid end", group=MONTE)
 
     def __post_init__(self) -> None:
         d = check_int("d", self.d, low=1)
@@ -175,22 +186,10 @@ class MixturesOptions:
         return asdict(self)
 
 
-def build(setting: dict[str, Any], seed: int) -> molrg.LowRankMixture:
-    """The mixture of one setting (basis from ``seed``)."""
-    n, d, delta = setting["n"], setting["d"], setting["delta"]
-    if setting["family"] == "angle-all":
-        return molrg.LowRankMixture.two_subspaces(n, d, setting["angle"], delta=delta, seed=seed)
-    if setting["family"] == "angle-one":
-        return molrg.LowRankMixture.two_subspaces(n, d, setting["angle"], delta=delta,
-                                                  seed=seed, count=1)
-    return molrg.LowRankMixture.unequal_ranks(n, tuple(setting["ranks"]), delta,
-                                              weights=setting["weights"], seed=seed)
-
-
 def _task(task: parallel.Task) -> dict[str, Any]:
     """Worker: every input/denominator curve of one setting (module level for Dask)."""
     p = task.params
-    mix = build(p, task.seed % 2**31)
+    mix = build_mixture(p, task.seed % 2**31)
     sigma = np.array(p["sigma"])
     out: dict[str, Any] = {"sigma": sigma.tolist(), "curves": {}}
     for mode, den in COMBOS:
@@ -214,10 +213,10 @@ class MixturesResult(ClaimsResult):
         return {**super().to_json(), "settings": self.settings}
 
 
-def run(options: MixturesOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> MixturesResult:
+def run(options: MixturesOptions | None = None,
+        context: Context | None = None) -> MixturesResult:
     """Run every setting (in parallel with ``scheduler``) and evaluate the claims."""
+    context = context or Context()
     options = options or MixturesOptions()
     settings = options.settings()
     sigma = np.unique(np.concatenate([options.dense(), PAPER_SIGMA_56, LIMIT_SIGMA]))
@@ -225,10 +224,7 @@ def run(options: MixturesOptions | None = None, *, scheduler: str = "serial",
     tasks = [parallel.Task(s["key"], {**s, "samples": options.samples, "sigma": sigma.tolist()},
                            seed) for s, seed in zip(settings, seeds, strict=True)]
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("mixtures"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks, "mixtures")
     analysis = analyse(options, settings, result.results)
     claims = evaluate_claims(options, analysis, result.results)
     return MixturesResult(options, result.results, result.failures, analysis, claims,
@@ -436,54 +432,6 @@ def comparative_claims(options: MixturesOptions, analysis: dict[str, Any],
 # ---------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = MixturesOptions()
-    m = parser.add_argument_group("model (defaults: the paper's appendix base case)")
-    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
-    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
-    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
-    m.add_argument("--angles", default="90,60,30",
-                   help="principal angles in degrees (default: 90,60,30; 90 always runs)")
-    m.add_argument("--angle-mode", choices=("all", "one", "both"), default="both",
-                   help="all d principal angles equal theta, only one, or both (default)")
-    m.add_argument("--ranks", default="10,2", help="unequal ranks d0,d1 (default: 10,2)")
-    m.add_argument("--weights", default="0.8,0.2", help="unequal weights (default: 0.8,0.2)")
-    c = parser.add_argument_group("claims")
-    c.add_argument("--input", choices=molrg.INPUTS, default=d.input,
-                   help="input the claims are judged on (default: noisy; both are computed)")
-    c.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
-                   help="denominator the claims are judged on (default: complement, arXiv "
-                   "Definition 1; both are computed)")
-    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
-    c.add_argument("--peak-tol", type=float, default=d.peak_tol,
-                   help="allowed peak-location factor (default: sqrt 2)")
-    s = parser.add_argument_group("Monte Carlo and grid")
-    s.add_argument("--samples", type=int, default=d.samples,
-                   help="samples per sigma, all classes (default: %(default)s)")
-    s.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
-    s.add_argument("--num-sigma", type=int, default=d.num_sigma, help="dense grid points")
-    s.add_argument("--sigma-min", type=float, default=d.sigma_min, help="dense grid start")
-    s.add_argument("--sigma-max", type=float, default=d.sigma_max, help="dense grid end")
-    parallel.add_arguments(parser)
-
-
-def execute(args: argparse.Namespace) -> MixturesResult:
-    modes = ("all", "one") if args.angle_mode == "both" else (args.angle_mode,)
-    ranks = parse_floats(args.ranks, "ranks")
-    if any(not r.is_integer() for r in ranks):
-        raise ParameterError(f"ranks={args.ranks!r}: ranks are integers")
-    options = MixturesOptions(
-        n=args.n, d=args.d, delta=args.delta, angles=parse_floats(args.angles, "angles"),
-        angle_modes=modes, ranks=tuple(int(r) for r in ranks),  # type: ignore[arg-type]
-        weights=parse_floats(args.weights, "weights"), input=args.input,  # type: ignore[arg-type]
-        denominator=args.denominator, samples=args.samples, seed=args.seed,
-        num_sigma=args.num_sigma, sigma_min=args.sigma_min, sigma_max=args.sigma_max,
-        z=args.z, peak_tol=args.peak_tol)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
 def render(result: MixturesResult, *, table: bool = True) -> list[Any]:
     o = result.options
     combo = combo_key(o.input, o.denominator)
@@ -562,3 +510,15 @@ def plot(result: MixturesResult, path: str) -> None:
         ax.axis("off")
     fig.suptitle(f"per-class SNR of the optimal denoiser ({combo}) vs the paper's trained DAE")
     report.save_figure(fig, path)
+
+
+class Mixtures(Command[MixturesOptions]):
+    """``python -m verify mixtures``."""
+
+    name = "mixtures"
+    help = "the paper's Tables 4-6 (overlap, unequal ranks, unequal weights) for the optimal denoiser"
+    Options = MixturesOptions
+    scheduler = "serial"
+
+    def run(self, options: MixturesOptions, context: Context) -> MixturesResult:
+        return run(options, context)

@@ -418,16 +418,35 @@ def _silence_dask_logs() -> None:
 
 
 @dataclass(frozen=True)
-class Session:
-    """What a multi-setting command's ``run`` takes from its command line: the scheduler,
-    the progress display, the finished results of a resumed run and the partial-JSON
-    callback (see :func:`session`)."""
+class Context:
+    """What a command's ``run`` takes from its command line besides its options: the
+    scheduler and workers of its tasks, the progress display, the finished results of a
+    resumed run and the partial-JSON callback (see :func:`session`).  The defaults run
+    in-process, silently, from scratch (a call from Python)."""
 
-    scheduler: str
-    workers: int | None
-    progress: Any
-    done: dict[str, Any] | None
-    on_result: Callable[[Any], None] | None
+    scheduler: str = "serial"
+    workers: int | None = None
+    progress: Any = None
+    done: dict[str, Any] | None = None
+    on_result: Callable[[Any], None] | None = None
+
+    def phase(self, name: str) -> Any:
+        """The progress callback of phase ``name`` (a no-op without a display)."""
+        if self.progress is None:
+            from .report import Progress
+
+            return Progress(enabled=False).phase(name)
+        return self.progress.phase(name)
+
+    def map(self, fn: Callable[[Task], Any], tasks: Sequence[Task], phase: str) -> MapResult:
+        """:func:`map_tasks` in this context: its scheduler and workers, the progress of
+        ``phase``, skipping the finished tasks of a resumed run, reporting each result."""
+        return map_tasks(fn, tasks, scheduler=self.scheduler, workers=self.workers,
+                         progress=self.phase(phase), done=self.done, on_result=self.on_result)
+
+
+Session = Context
+"""The former name of :class:`Context`."""
 
 
 def partial_runs(name: str, key: str = "runs",
@@ -449,7 +468,7 @@ def _partial_document(args: argparse.Namespace, payload: dict[str, Any]) -> dict
 
 @contextmanager
 def session(args: argparse.Namespace,
-            payload: Callable[[Any], dict[str, Any]]) -> Iterator[Session]:
+            payload: Callable[[Any], dict[str, Any]]) -> Iterator[Context]:
     """``with session(args, partial_runs(NAME)) as s: return run(..., **s-fields)``.
 
     Validates ``--scheduler``/``--workers``, reads a ``--resume`` file, and opens the
@@ -462,7 +481,7 @@ def session(args: argparse.Namespace,
     callback = on_result(payload)
     try:
         with Progress(enabled=not args.quiet) as progress:
-            yield Session(args.scheduler, args.workers, progress, done, callback)
+            yield Context(args.scheduler, args.workers, progress, done, callback)
     except KeyboardInterrupt:  # Ctrl-C: the finished settings are kept for --resume
         if callback is not None:
             callback.flush()
@@ -490,7 +509,7 @@ PARTIAL_EVERY = 30.0
 """Seconds between two partial JSON writes of a running multi-setting command."""
 
 RUN_INDEPENDENT = ("json", "plot", "quiet", "exit_zero", "resume", "scheduler", "workers",
-                   "module", "option_names", "cache", "style")
+                   "handler", "option_names", "cache", "style")
 """Arguments that do not change a run's results (left out of :func:`run_arguments`)."""
 
 

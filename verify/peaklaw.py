@@ -10,7 +10,6 @@ first-order-in-``exp(-Delta)`` regime; measured: below a margin of about 4 the l
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,8 @@ import molrg
 from molrg.validation import check_int
 
 from . import report
+from .command import Command, Context, option
 
-NAME = "peak-law"
-HELP = "measure the closed-form peak law against the root-found peak over the box"
-PLOTS = False
-"""No figure: the report is a table (``--plot`` is not offered)."""
 MARGIN_REGIME = 6.0
 
 
@@ -63,9 +59,35 @@ class PeakLawResult:
                 "tolerance; docs/peak_law.md) | " + "; ".join(parts))
 
 
-def run(*, cases: int = 400, seed: int = 0) -> PeakLawResult:
-    cases = check_int("cases", cases, low=1, high=100_000)
-    check_int("seed", seed, low=0)
+@dataclass(frozen=True)
+class PeakLawOptions:
+    """Options of ``peak-law``."""
+
+    cases: int = option(400, "random (K, d, delta) triples (default: 400)")
+    seed: int = option(0, "random seed (default: 0)")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cases", check_int("cases", self.cases, low=1, high=100_000))
+        check_int("seed", self.seed, low=0)
+
+
+class PeakLaw(Command[PeakLawOptions]):
+    """``python -m verify peak-law``."""
+
+    name = "peak-law"
+    help = "measure the closed-form peak law against the root-found peak over the box"
+    Options = PeakLawOptions
+    plots = False
+    """No figure: the report is a table (``--plot`` is not offered)."""
+
+    def run(self, options: PeakLawOptions, context: Context) -> PeakLawResult:
+        return run(options)
+
+
+def run(options: PeakLawOptions | None = None) -> PeakLawResult:
+    """Compare the law with the root-found peak at ``options.cases`` random settings."""
+    options = options or PeakLawOptions()
+    cases, seed = options.cases, options.seed
     rng = np.random.default_rng(seed)
     box = [(int(rng.integers(2, 33)), round(float(np.exp(rng.uniform(0, np.log(256))))),
             float(rng.uniform(0.05, 0.9))) for _ in range(cases)]
@@ -100,13 +122,3 @@ def run(*, cases: int = 400, seed: int = 0) -> PeakLawResult:
             "regime_p90_rel_error": float(np.quantile(err_regime, 0.9)) if err_regime.size else None,
         }
     return PeakLawResult(cases, summary)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cases", type=int, default=400,
-                        help="random (K, d, delta) triples (default: 400)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-
-
-def execute(args: argparse.Namespace) -> PeakLawResult:
-    return run(cases=args.cases, seed=args.seed)

@@ -29,7 +29,6 @@ fall with sigma (and is constant for the clean input).
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -42,12 +41,9 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, validate_run
-from .memorization import empirical_denoiser
-from .theorem1 import UNIMODAL_Z, Claim
-
-NAME = "probe"
-HELP = "probe accuracy (Bayes, linear, energy) vs sigma beside the SNR, per denoiser"
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_sizes, validate_run
+from .command import Command, Context, option
+from .paper import empirical_denoiser
 
 
 def perturbed_basis(model: molrg.MoLRG, eta: float, seed: int) -> np.ndarray:
@@ -67,6 +63,20 @@ def principal_angles_deg(model: molrg.MoLRG, V: np.ndarray) -> list[float]:
             for k in range(model.K)]
 
 
+def parse_probes(text: str) -> tuple[str, ...]:
+    """``--probes``: comma-separated probe names (each checked by :class:`ProbeOptions`)."""
+    if any(not p.strip() for p in text.split(",")):
+        raise ParameterError(f"probes={text!r} has an empty element; valid: "
+                             f"comma-separated probes from {', '.join(molrg.PROBES)}")
+    return tuple(p.strip() for p in text.split(","))
+
+
+MODEL = "model (defaults: the paper's Fig. 3 setting)"
+DENOISERS = "denoisers and probes"
+MONTE = "Monte Carlo and grid"
+CLAIMS = "claims"
+
+
 @dataclass(frozen=True)
 class ProbeOptions:
     """Options of ``probe`` (defaults: Fig. 3's model)."""
@@ -74,23 +84,31 @@ class ProbeOptions:
     VERDICT_SAMPLES = ("samples", "snr_samples")
     """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
 
-    K: int = 3
-    d: int = 5
-    n: int = 50
-    delta: float = 0.2
-    N: tuple[int, ...] = (30, 3000)
-    eta: float = 0.5
-    probes: tuple[str, ...] = molrg.PROBES
-    input: str = "noisy"
-    denominator: str = "others"
-    samples: int = 40_000
-    snr_samples: int = 40_000
-    seed: int = 0
-    num_sigma: int = 20
-    sigma_min: float = 0.02
-    sigma_max: float = 4.0
-    z: float = UNIMODAL_Z
-    peak_tol: float = math.sqrt(2.0)
+    K: int = option(3, "classes (default: 3)", group=MODEL)
+    d: int = option(5, "subspace dimension (default: 5)", group=MODEL)
+    n: int = option(50, "ambient dimension (default: 50)", group=MODEL)
+    delta: float = option(0.2, "detail noise (default: 0.2)", group=MODEL)
+    N: tuple[int, ...] = option((30, 3000), "training-set sizes of the memorising "
+                                "denoisers (default: 30,3000)", group=DENOISERS,
+                                text="30,3000", parse=parse_sizes)
+    eta: float = option(0.5, "perturbation of the DAE basis, V = polar(U + eta G / "
+                        "sqrt(n)) (default: 0.5)", group=DENOISERS)
+    probes: tuple[str, ...] = option(molrg.PROBES, "probes, comma-separated (default: "
+                                     "bayes,linear,energy)", group=DENOISERS,
+                                     text=",".join(molrg.PROBES), parse=parse_probes)
+    input: str = option("noisy", "default: noisy", group=DENOISERS, choices=molrg.INPUTS)
+    denominator: str = option("others", "SNR denominator (default: others)",
+                              group=DENOISERS, choices=molrg.DENOMINATORS)
+    samples: int = option(40_000, "probe test samples per sigma (the linear probe trains "
+                          "on as many)", group=MONTE)
+    snr_samples: int = option(40_000, "SNR samples per sigma", group=MONTE)
+    seed: int = option(0, "seed (default: 0)", group=MONTE)
+    num_sigma: int = option(20, "grid points (default: 20)", group=MONTE)
+    sigma_min: float = option(0.02, "default: 0.02", group=MONTE)
+    sigma_max: float = option(4.0, "default: 4", group=MONTE)
+    z: float = option(UNIMODAL_Z, "error threshold (default: 4)", group=CLAIMS)
+    peak_tol: float = option(math.sqrt(2.0), "allowed factor between the accuracy's and "
+                             "the SNR's peaks (sqrt 2)", group=CLAIMS)
 
     def __post_init__(self) -> None:
         model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
@@ -181,9 +199,9 @@ class ProbeCommandResult(ClaimsResult):
     """:class:`~verify.claims.ClaimsResult` of ``probe``."""
 
 
-def run(options: ProbeOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> ProbeCommandResult:
+def run(options: ProbeOptions | None = None,
+        context: Context | None = None) -> ProbeCommandResult:
+    context = context or Context()
     options = options or ProbeOptions()
     specs = options.denoisers()
     seeds = parallel.spawn_seeds(options.seed, len(specs))
@@ -194,9 +212,7 @@ def run(options: ProbeOptions | None = None, *, scheduler: str = "serial",
     tasks = [parallel.Task(s["key"], {**base, "spec": s}, seed)
              for s, seed in zip(specs, seeds, strict=True)]
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("probe"), done=done, on_result=on_result)
+    result = context.map(_task, tasks, "probe")
     analysis = analyse(options, result.results)
     claims = evaluate_claims(options, analysis)
     return ProbeCommandResult(options, result.results, result.failures, analysis, claims,
@@ -277,56 +293,6 @@ def evaluate_claims(options: ProbeOptions, analysis: dict[str, Any]) -> list[Cla
     return claims
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = ProbeOptions()
-    m = parser.add_argument_group("model (defaults: the paper's Fig. 3 setting)")
-    m.add_argument("--K", type=int, default=d.K, help="classes (default: 3)")
-    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
-    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
-    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
-    g = parser.add_argument_group("denoisers and probes")
-    g.add_argument("--N", default=",".join(map(str, d.N)),
-                   help="training-set sizes of the memorising denoisers (default: 30,3000)")
-    g.add_argument("--eta", type=float, default=d.eta,
-                   help="perturbation of the DAE basis, V = polar(U + eta G / sqrt(n)) "
-                   "(default: 0.5)")
-    g.add_argument("--probes", default=",".join(d.probes),
-                   help="probes, comma-separated (default: bayes,linear,energy)")
-    g.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
-    g.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
-                   help="SNR denominator (default: others)")
-    s = parser.add_argument_group("Monte Carlo and grid")
-    s.add_argument("--samples", type=int, default=d.samples,
-                   help="probe test samples per sigma (the linear probe trains on as many)")
-    s.add_argument("--snr-samples", type=int, default=d.snr_samples, help="SNR samples per sigma")
-    s.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
-    s.add_argument("--num-sigma", type=int, default=d.num_sigma, help="grid points (default: 20)")
-    s.add_argument("--sigma-min", type=float, default=d.sigma_min, help="default: 0.02")
-    s.add_argument("--sigma-max", type=float, default=d.sigma_max, help="default: 4")
-    c = parser.add_argument_group("claims")
-    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
-    c.add_argument("--peak-tol", type=float, default=d.peak_tol,
-                   help="allowed factor between the accuracy's and the SNR's peaks (sqrt 2)")
-    parallel.add_arguments(parser)
-
-
-def execute(args: argparse.Namespace) -> ProbeCommandResult:
-    from .memorization import parse_sizes
-
-    if any(not p.strip() for p in args.probes.split(",")):
-        raise ParameterError(f"probes={args.probes!r} has an empty element; valid: "
-                             f"comma-separated probes from {', '.join(molrg.PROBES)}")
-    probes = tuple(p.strip() for p in args.probes.split(","))
-    options = ProbeOptions(
-        K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N), eta=args.eta,
-        probes=probes, input=args.input, denominator=args.denominator, samples=args.samples,
-        snr_samples=args.snr_samples, seed=args.seed, num_sigma=args.num_sigma,
-        sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z, peak_tol=args.peak_tol)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
 def render(result: ProbeCommandResult, *, table: bool = True) -> list[Any]:
     o = result.options
     out: list[Any] = [
@@ -386,3 +352,15 @@ def plot(result: ProbeCommandResult, path: str) -> None:
         ax.legend(fontsize=6)
     fig.suptitle(f"probe accuracy vs normalised SNR, $K$={o.K} $d$={o.d} $\\delta$={o.delta:g}")
     report.save_figure(fig, path)
+
+
+class Probe(Command[ProbeOptions]):
+    """``python -m verify probe``."""
+
+    name = "probe"
+    help = "probe accuracy (Bayes, linear, energy) vs sigma beside the SNR, per denoiser"
+    Options = ProbeOptions
+    scheduler = "serial"
+
+    def run(self, options: ProbeOptions, context: Context) -> ProbeCommandResult:
+        return run(options, context)

@@ -14,7 +14,6 @@ all are below ``--tol`` (default 1e-10), 1 otherwise.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +23,8 @@ import molrg
 from molrg.validation import check_int, check_real
 
 from . import report
+from .command import Command, Context, option
 
-NAME = "proposition1"
-HELP = "posterior mean: derived symbolic form = closed form = dense Bayes"
-PLOTS = False
-"""No figure: the report is a table (``--plot`` is not offered)."""
 PAIRS = (("closed form", "symbolic"), ("dense Bayes", "symbolic"), ("closed form", "dense Bayes"))
 
 
@@ -63,15 +59,46 @@ class Proposition1Result:
                 f"verdict: [bold]{self.verdict.upper()}[/bold]"]
 
 
-def run(*, cases: int = 100, seed: int = 0, n_max: int = 32, sigma_min: float = 1e-3,
-        sigma_max: float = 1e2, tol: float = 1e-10) -> Proposition1Result:
+@dataclass(frozen=True)
+class Proposition1Options:
+    """Options of ``proposition1``, validated on construction."""
+
+    cases: int = option(100, "random cases (default: 100)")
+    seed: int = option(0, "random seed (default: 0)")
+    n_max: int = option(32, "largest ambient dimension of the random models (default: 32)")
+    sigma_min: float = option(1e-3, "smallest noise level drawn (log-uniform; default: 1e-3)")
+    sigma_max: float = option(1e2, "largest noise level drawn (default: 1e2)")
+    tol: float = option(1e-10, "largest allowed relative error (default: 1e-10)")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cases", check_int("cases", self.cases, low=1, high=100_000))
+        object.__setattr__(self, "n_max", check_int("n_max", self.n_max, low=4, high=256))
+        lo = check_real("sigma_min", self.sigma_min, low=0.0)
+        object.__setattr__(self, "sigma_min", lo)
+        object.__setattr__(self, "sigma_max", check_real("sigma_max", self.sigma_max, low=lo,
+                                                         open_low=False))
+        object.__setattr__(self, "tol", check_real("tol", self.tol, low=0.0))
+        check_int("seed", self.seed, low=0)
+
+
+class Proposition1(Command[Proposition1Options]):
+    """``python -m verify proposition1``."""
+
+    name = "proposition1"
+    help = "posterior mean: derived symbolic form = closed form = dense Bayes"
+    Options = Proposition1Options
+    plots = False
+    """No figure: the report is a table (``--plot`` is not offered)."""
+
+    def run(self, options: Proposition1Options, context: Context) -> Proposition1Result:
+        return run(options)
+
+
+def run(options: Proposition1Options | None = None) -> Proposition1Result:
     """Compare the three computations on ``cases`` random (model, sigma, point) triples."""
-    cases = check_int("cases", cases, low=1, high=100_000)
-    n_max = check_int("n_max", n_max, low=4, high=256)
-    lo = check_real("sigma_min", sigma_min, low=0.0)
-    hi = check_real("sigma_max", sigma_max, low=lo, open_low=False)
-    tol = check_real("tol", tol, low=0.0)
-    check_int("seed", seed, low=0)
+    options = options or Proposition1Options()
+    cases, seed, n_max, tol = options.cases, options.seed, options.n_max, options.tol
+    lo, hi = options.sigma_min, options.sigma_max
     rng = np.random.default_rng(seed)
     worst = {f"{a} vs {b}": 0.0 for a, b in PAIRS}
     where: dict[str, dict[str, Any]] = {}
@@ -99,21 +126,3 @@ def run(*, cases: int = 100, seed: int = 0, n_max: int = 32, sigma_min: float = 
                 where[key] = {"K": K, "d": d, "n": n, "delta": delta, "kind": kind,
                               "sigma": sigma}
     return Proposition1Result(cases, tol, worst, where)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cases", type=int, default=100, help="random cases (default: 100)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--n-max", type=int, default=32,
-                        help="largest ambient dimension of the random models (default: 32)")
-    parser.add_argument("--sigma-min", type=float, default=1e-3,
-                        help="smallest noise level drawn (log-uniform; default: 1e-3)")
-    parser.add_argument("--sigma-max", type=float, default=1e2,
-                        help="largest noise level drawn (default: 1e2)")
-    parser.add_argument("--tol", type=float, default=1e-10,
-                        help="largest allowed relative error (default: 1e-10)")
-
-
-def execute(args: argparse.Namespace) -> Proposition1Result:
-    return run(cases=args.cases, seed=args.seed, n_max=args.n_max, sigma_min=args.sigma_min,
-               sigma_max=args.sigma_max, tol=args.tol)

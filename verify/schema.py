@@ -188,11 +188,13 @@ def envelope_properties() -> dict[str, Any]:
 def _result_type(command: str) -> type | None:
     import typing
 
-    from .cli import COMMANDS
+    from .commands import find
 
-    module = next(m for m in COMMANDS if command == m.NAME)
+    handler = find(command)
     try:
-        return typing.get_type_hints(module.execute).get("return")
+        legacy = getattr(handler, "module", None)  # a module not yet ported to Command
+        fn = legacy.execute if legacy is not None else handler.run
+        return typing.get_type_hints(fn).get("return")
     except Exception:  # pragma: no cover - an unresolvable annotation
         return None
 
@@ -209,7 +211,7 @@ def _command_json(command: str, argv: list[str]) -> dict[str, Any]:
     args = build_parser().parse_args([command, *argv, "--quiet"])
     del _argparse
     with contextlib.redirect_stderr(io.StringIO()):
-        result = args.module.execute(args)
+        result = args.handler.execute(args)
     from .report import envelope, jsonable
 
     return jsonable(envelope(command, result.verdict, result.to_json(),

@@ -25,7 +25,6 @@ Claims (``--z`` errors; shapes as in ``molrg.curve_shape``), for ``--denominator
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -37,18 +36,18 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats, validate_run
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats, validate_run
+from .command import Command, Context, option
+from .paper import TABLE7, TABLE7_GUESS, TABLE7_SIGMA
 
-NAME = "separated"
-HELP = "well-separated clusters (non-zero means): is the SNR monotone? (means: our choice)"
 
-TABLE7_SIGMA = (0.03, 0.053, 0.098, 0.189, 0.282, 0.379, 0.48, 0.588, 0.704, 0.83, 0.989, 1.492)
-TABLE7 = {  # NeurIPS 2025 version, Appendix C, Table 7, as printed (setting not stated)
-    "accuracy": (1.0, 1.0, 1.0, 0.998, 0.977, 0.924, 0.857, 0.785, 0.718, 0.66, 0.616, 0.526),
-    "snr": (0.54, 0.539, 0.535, 0.524, 0.513, 0.502, 0.484, 0.465, 0.436, 0.406, 0.37, 0.297),
-}
-TABLE7_GUESS = ("orthogonal", 3.0)
+def placement_modes(text: str) -> tuple[str, ...]:
+    """``--placement``: one mean placement, or ``both``."""
+    return molrg.MEAN_PLACEMENTS if text == "both" else (text,)
+
+
+MODEL = "model (our choices; the paper does not define Table 7's)"
+SNR = "SNR, accuracy and claims"
 
 
 @dataclass(frozen=True)
@@ -58,21 +57,31 @@ class SeparatedOptions:
     VERDICT_SAMPLES = ("samples", "probe_samples")
     """Monte Carlo sample counts a verdict rests on (each >= molrg.MIN_VERDICT_SAMPLES)."""
 
-    K: int = 2
-    d: int = 5
-    n: int = 50
-    delta: float = 0.2
-    scales: tuple[float, ...] = (0.0, 1.0, 3.0, 10.0)
-    placements: tuple[str, ...] = molrg.MEAN_PLACEMENTS
-    input: str = "noisy"
-    denominator: str = "complement"
-    samples: int = 40_000
-    probe_samples: int = 10_000
-    seed: int = 0
-    num_sigma: int = 24
-    sigma_min: float = 0.01
-    sigma_max: float = 20.0
-    z: float = UNIMODAL_Z
+    K: int = option(2, "classes (default: 2)", group=MODEL)
+    d: int = option(5, "subspace dimension (default: 5)", group=MODEL)
+    n: int = option(50, "ambient dimension (default: 50)", group=MODEL)
+    delta: float = option(0.2, "detail noise (default: 0.2)", group=MODEL)
+    scales: tuple[float, ...] = option((0.0, 1.0, 3.0, 10.0), "mean norms, "
+                                       "comma-separated (0 = zero-mean control; default: "
+                                       "0,1,3,10)", group=MODEL, text="0,1,3,10",
+                                       parse=lambda text: parse_floats(text, "scales"))
+    placements: tuple[str, ...] = option(molrg.MEAN_PLACEMENTS, "means orthogonal to "
+                                         "every subspace, inside the own subspace, or "
+                                         "both", flag="--placement", dest="placement",
+                                         group=MODEL,
+                                         choices=(*molrg.MEAN_PLACEMENTS, "both"),
+                                         text="both", parse=placement_modes)
+    input: str = option("noisy", "default: noisy", group=SNR, choices=molrg.INPUTS)
+    denominator: str = option("complement", "denominator the claims are judged on "
+                              "(default: complement; both shown)", group=SNR,
+                              choices=molrg.DENOMINATORS)
+    samples: int = option(40_000, "SNR samples per sigma", group=SNR)
+    probe_samples: int = option(10_000, "Bayes-probe test samples per sigma", group=SNR)
+    seed: int = option(0, "seed (default: 0)", group=SNR)
+    num_sigma: int = option(24, "grid points", group=SNR)
+    sigma_min: float = option(0.01, "default: 0.01", group=SNR)
+    sigma_max: float = option(20.0, "default: 20", group=SNR)
+    z: float = option(UNIMODAL_Z, "error threshold (default: 4)", group=SNR)
 
     def __post_init__(self) -> None:
         K = check_int("K", self.K, low=2)
@@ -140,9 +149,9 @@ class SeparatedResult(ClaimsResult):
     """:class:`~verify.claims.ClaimsResult` of ``separated``."""
 
 
-def run(options: SeparatedOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> SeparatedResult:
+def run(options: SeparatedOptions | None = None,
+        context: Context | None = None) -> SeparatedResult:
+    context = context or Context()
     options = options or SeparatedOptions()
     settings = options.settings()
     sigma = np.unique(np.concatenate([options.sigma(), TABLE7_SIGMA]))
@@ -153,10 +162,7 @@ def run(options: SeparatedOptions | None = None, *, scheduler: str = "serial",
     tasks = [parallel.Task(_key(p, s), {**base, "placement": p, "scale": s}, seed)
              for (p, s), seed in zip(settings, seeds, strict=True)]
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("separated"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks, "separated")
     analysis = analyse(options, result.results)
     claims = evaluate_claims(options, analysis)
     return SeparatedResult(options, result.results, result.failures, analysis, claims,
@@ -214,44 +220,6 @@ def evaluate_claims(options: SeparatedOptions, analysis: dict[str, Any]) -> list
     return claims
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = SeparatedOptions()
-    m = parser.add_argument_group("model (our choices; the paper does not define Table 7's)")
-    m.add_argument("--K", type=int, default=d.K, help="classes (default: 2)")
-    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
-    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
-    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
-    m.add_argument("--scales", default="0,1,3,10",
-                   help="mean norms, comma-separated (0 = zero-mean control; default: 0,1,3,10)")
-    m.add_argument("--placement", choices=(*molrg.MEAN_PLACEMENTS, "both"), default="both",
-                   help="means orthogonal to every subspace, inside the own subspace, or both")
-    c = parser.add_argument_group("SNR, accuracy and claims")
-    c.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
-    c.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
-                   help="denominator the claims are judged on (default: complement; both shown)")
-    c.add_argument("--samples", type=int, default=d.samples, help="SNR samples per sigma")
-    c.add_argument("--probe-samples", type=int, default=d.probe_samples,
-                   help="Bayes-probe test samples per sigma")
-    c.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
-    c.add_argument("--num-sigma", type=int, default=d.num_sigma, help="grid points")
-    c.add_argument("--sigma-min", type=float, default=d.sigma_min, help="default: 0.01")
-    c.add_argument("--sigma-max", type=float, default=d.sigma_max, help="default: 20")
-    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
-    parallel.add_arguments(parser)
-
-
-def execute(args: argparse.Namespace) -> SeparatedResult:
-    placements = molrg.MEAN_PLACEMENTS if args.placement == "both" else (args.placement,)
-    options = SeparatedOptions(
-        K=args.K, d=args.d, n=args.n, delta=args.delta, scales=parse_floats(args.scales, "scales"),
-        placements=placements, input=args.input, denominator=args.denominator,
-        samples=args.samples, probe_samples=args.probe_samples, seed=args.seed,
-        num_sigma=args.num_sigma, sigma_min=args.sigma_min, sigma_max=args.sigma_max, z=args.z)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
 def render(result: SeparatedResult, *, table: bool = True) -> list[Any]:
     o = result.options
     out: list[Any] = [
@@ -303,3 +271,14 @@ def plot(result: SeparatedResult, path: str) -> None:
                  f"{result.verdict}")
     report.save_figure(fig, path)
 
+
+class Separated(Command[SeparatedOptions]):
+    """``python -m verify separated``."""
+
+    name = "separated"
+    help = "well-separated clusters (non-zero means): is the SNR monotone? (means: our choice)"
+    Options = SeparatedOptions
+    scheduler = "serial"
+
+    def run(self, options: SeparatedOptions, context: Context) -> SeparatedResult:
+        return run(options, context)

@@ -46,8 +46,7 @@ from molrg.probes import bayes_accuracy_exact
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult, parse_floats
-from .theorem1 import Claim
+from .claims import Claim, ClaimsResult, parse_floats
 
 NAME = "speciation"
 HELP = "U-turn speciation level vs the SNR peak and the speciation theories (issue 23)"

@@ -22,7 +22,7 @@ import numpy as np
 import molrg
 from molrg.validation import check_int
 
-from . import parallel, report, theorem1
+from . import parallel, report, theorem
 
 NAME = "survey"
 HELP = "run the Theorem 1 check at random (K, d, delta) and summarise where each form holds"
@@ -62,7 +62,7 @@ class SurveyResult:
         if self.num_sigma is not None:
             coarse = self.num_sigma < 40
             out.append(f"grid: {self.num_sigma} log-spaced sigma per case over a factor "
-                       f"{theorem1.GRID_HALF_WIDTH**2:g} around the peaks (theorem1's grid)"
+                       f"{theorem.GRID_HALF_WIDTH**2:g} around the peaks (theorem1's grid)"
                        + ("; [yellow]grid-limited[/yellow]: coarser than theorem1's default "
                           "(40), a finer grid (--num-sigma 40) may change the 'holds' counts"
                           if coarse else ""))
@@ -109,7 +109,7 @@ def _task(task: parallel.Task) -> list[dict[str, Any]]:
     for estimand in ESTIMANDS:
         if estimand == "mean-of-ratios" and (p["K"] - 1) * p["d"] < 3:
             continue
-        options = theorem1.Theorem1Options(
+        options = theorem.Theorem1Options(
             K=p["K"], d=p["d"], n=p["K"] * p["d"], delta=p["delta"], estimand=estimand,
             samples=p["samples"], seed=task.seed % 2**31, num_sigma=p["num_sigma"],
             replicates=p["replicates"])
@@ -117,7 +117,7 @@ def _task(task: parallel.Task) -> list[dict[str, Any]]:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # infinite-variance warning
-            res = theorem1.run(options)
+            res = theorem.run(options)
         for mode, m in res.modes.items():
             rows.append({
                 "K": p["K"], "d": p["d"], "delta": p["delta"], "input": mode,
@@ -143,7 +143,7 @@ def run(*, cases: int = 60, seed: int = 0, samples: int = 40_000, num_sigma: int
         done: dict[str, Any] | None = None, on_result: Any = None) -> SurveyResult:
     cases = check_int("cases", cases, low=1, high=100_000)
     check_int("seed", seed, low=0)
-    theorem1.Theorem1Options(samples=samples, num_sigma=num_sigma, replicates=replicates)
+    theorem.Theorem1Options(samples=samples, num_sigma=num_sigma, replicates=replicates)
     points = draw_box(cases, seed) + (corners() if with_corners else [])
     seeds = parallel.spawn_seeds(seed, len(points))
     tasks = [parallel.Task(f"K={K},d={d},delta={delta:.6g}",

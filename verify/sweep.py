@@ -20,7 +20,7 @@ import numpy as np
 import molrg
 from molrg import ParameterError
 
-from . import parallel, report, theorem1
+from . import parallel, report, theorem
 
 NAME = "sweep"
 HELP = "vary one of K, d, delta, n (Fig. 14) and compare the SNR's and the theory's peaks"
@@ -30,7 +30,7 @@ INTEGER = ("K", "d", "n")
 
 @dataclass(frozen=True)
 class SweepResult:
-    """One :class:`theorem1.Theorem1Result` (as JSON) per value of the varied parameter."""
+    """One :class:`theorem.Theorem1Result` (as JSON) per value of the varied parameter."""
 
     JUDGES_TRUST = True
     """Its verdict already accounts for untrustworthy Monte Carlo estimates."""
@@ -46,7 +46,7 @@ class SweepResult:
     def verdict(self) -> str:
         """Any run deviates (or failed): ``deviates``; else any ``undetermined`` (Monte
         Carlo estimates flagged untrustworthy): ``undetermined``; else ``holds``."""
-        from .theorem1 import combine_verdicts
+        from .claims import combine_verdicts
 
         if self.failures:
             return "deviates"
@@ -93,20 +93,20 @@ def _key(vary: str, value: float) -> str:
 
 def _task(task: parallel.Task) -> dict[str, Any]:
     """Worker: one theorem1 run (module level, so Dask can pickle it)."""
-    options = theorem1.Theorem1Options(**task.params)
-    return theorem1.run(options).to_json()
+    options = theorem.Theorem1Options(**task.params)
+    return theorem.run(options).to_json()
 
 
-def run(*, vary: str, values: list[float], base: theorem1.Theorem1Options | None = None,
+def run(*, vary: str, values: list[float], base: theorem.Theorem1Options | None = None,
         scheduler: str = "serial", workers: int | None = None,
         progress: report.Progress | None = None, done: dict[str, Any] | None = None,
         on_result: Any = None) -> SweepResult:
-    """Run :func:`theorem1.run` for each value of ``vary``; every value validated first."""
+    """Run :func:`theorem.run` for each value of ``vary``; every value validated first."""
     if vary not in FIG14:
         raise ParameterError(f"vary={vary!r} is not valid; valid: {', '.join(FIG14)}")
     if not values:
         raise ParameterError("values is empty; give at least one value")
-    base = base or theorem1.Theorem1Options(**cast("dict[str, Any]", FIG14))
+    base = base or theorem.Theorem1Options(**cast("dict[str, Any]", FIG14))
     tasks = []
     for value in values:
         v = int(value) if vary in INTEGER else float(value)
@@ -175,7 +175,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> SweepResult:
     values = parse_values(args.values, args.vary)
     inputs = ("noisy", "clean") if args.input == "both" else (args.input,)
-    base = theorem1.Theorem1Options(
+    base = theorem.Theorem1Options(
         K=args.K, d=args.d, n=args.n, delta=args.delta, inputs=inputs, form=args.form,
         estimand=args.estimand, method=args.method, samples=args.samples, seed=args.seed,
         num_sigma=args.num_sigma, backend=args.backend, peak_tol=args.peak_tol)

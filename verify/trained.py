@@ -57,11 +57,9 @@ from molrg.train import require_torch
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import ClaimsResult
-from .mixtures import PAPER as PAPER_TABLES
-from .mixtures import build as build_mixture
-from .separated import TABLE7, TABLE7_GUESS, TABLE7_SIGMA
-from .theorem1 import UNIMODAL_Z, Claim
+from .claims import UNIMODAL_Z, Claim, ClaimsResult
+from .paper import PAPER as PAPER_TABLES
+from .paper import TABLE7, TABLE7_GUESS, TABLE7_SIGMA, build_mixture
 
 NAME = "trained"
 HELP = "trained DAEs (PyTorch) vs the optimum and the paper: Fig. 3(a), Tables 3-7, B.3"
