@@ -45,9 +45,11 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .ensemble import LABEL_NOISE, EnsembleResult, ensemble_accuracy, ensemble_sigmas
     from .estimators import MIN_VERDICT_SAMPLES, TAIL_SHARE_MAX, SNRResult, UntrustworthyWarning, snr
     from .generalization import (
+        REGIMES,
         GeneralizationScore,
         Regime,
         SizeStudy,
+        StudyOptions,
         generalization_score,
         memorization_regime,
         size_study,
@@ -101,6 +103,7 @@ __all__ = [
     "METHODS",
     "MIN_VERDICT_SAMPLES",
     "PROBES",
+    "REGIMES",
     "SHAPES",
     "SHAPE_TOL",
     "SIMULATORS",
@@ -128,6 +131,7 @@ __all__ = [
     "Sampler",
     "Setting",
     "SizeStudy",
+    "StudyOptions",
     "SubspaceRecovery",
     "TorchDenoiser",
     "TrainOptions",
@@ -194,6 +198,8 @@ _LAZY: dict[str, str] = {
     "GeneralizationScore": "generalization",
     "Regime": "generalization",
     "SizeStudy": "generalization",
+    "StudyOptions": "generalization",
+    "REGIMES": "generalization",
     "memorization_regime": "generalization",
     "size_study": "generalization",
     "training_epochs": "generalization",

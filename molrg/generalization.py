@@ -45,8 +45,8 @@ import numpy as np
 
 from .validation import ParameterError, ParameterTypeError, check_int, check_sigma
 
-__all__ = ["GeneralizationScore", "Regime", "SizeStudy", "generalization_score",
-           "memorization_regime", "size_study", "training_epochs"]
+__all__ = ["REGIMES", "GeneralizationScore", "Regime", "SizeStudy", "StudyOptions",
+           "generalization_score", "memorization_regime", "size_study", "training_epochs"]
 
 
 @dataclass(frozen=True)
@@ -132,44 +132,41 @@ def generalization_score(model: Any, denoiser: Any, points: Any, sigma: Any, /, 
     x0, _ = model.sample(samples, rng)
     x0 = np.asarray(x0, dtype=np.float64)
     eps = rng.standard_normal(x0.shape)
-    S = sig.size
-    out = {k: np.empty(S) for k in ("g", "ge", "a", "ae", "b", "be", "t", "te", "c")}
-    root = math.sqrt(samples)
-    for i, s in enumerate(sig):
-        x = x0 + s * eps
-        f = np.asarray(denoiser(x, float(s)), dtype=np.float64)
-        fo = np.asarray(opt(x, float(s)), dtype=np.float64)
-        fp = np.asarray(emp(x, float(s)), dtype=np.float64)
-        a = np.sum((f - fo) ** 2, axis=1)
-        b = np.sum((f - fp) ** 2, axis=1)
-        c = np.sum((fp - fo) ** 2, axis=1)
-        p = np.sum((f - fo) * (fp - fo), axis=1)
-        C = float(c.mean())
-        if C > 0:
-            t = float(p.mean()) / C
-            out["t"][i], out["te"][i] = t, float(((p - t * c) / C).std(ddof=1) / root)
-        else:
-            out["t"][i], out["te"][i] = math.nan, math.nan
-        out["c"][i] = C
-        A, B = float(a.mean()), float(b.mean())
-        tot = A + B
-        if tot > 0:
-            g = A / tot
-            psi = (B * a - A * b) / tot**2
-            ge = float(psi.std(ddof=1) / root)
-        else:
-            g, ge = math.nan, math.nan
-        out["g"][i], out["ge"][i] = g, ge
-        out["a"][i], out["ae"][i] = A, float(a.std(ddof=1) / root)
-        out["b"][i], out["be"][i] = B, float(b.std(ddof=1) / root)
+    rows = [_distances(np.asarray(denoiser(x0 + s * eps, float(s)), dtype=np.float64),
+                       np.asarray(opt(x0 + s * eps, float(s)), dtype=np.float64),
+                       np.asarray(emp(x0 + s * eps, float(s)), dtype=np.float64))
+            for s in sig]
+    out = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     return GeneralizationScore(sig, out["g"], out["ge"], out["a"], out["ae"], out["b"],
                                out["be"], samples, out["t"], out["te"], out["c"])
+
+
+def _distances(f: np.ndarray, fo: np.ndarray, fp: np.ndarray) -> dict[str, float]:
+    """One level's ``g``, ``A``, ``B``, ``t``, ``C`` and their errors from the outputs of
+    the denoiser, the optimum and the empirical denoiser on the same draws."""
+    root = math.sqrt(f.shape[0])
+    a = np.sum((f - fo) ** 2, axis=1)
+    b = np.sum((f - fp) ** 2, axis=1)
+    c = np.sum((fp - fo) ** 2, axis=1)
+    p = np.sum((f - fo) * (fp - fo), axis=1)
+    A, B, C = float(a.mean()), float(b.mean()), float(c.mean())
+    out = {"a": A, "ae": float(a.std(ddof=1) / root), "b": B,
+           "be": float(b.std(ddof=1) / root), "c": C, "g": math.nan, "ge": math.nan,
+           "t": math.nan, "te": math.nan}
+    if A + B > 0:
+        out["g"] = A / (A + B)
+        out["ge"] = float(((B * a - A * b) / (A + B) ** 2).std(ddof=1) / root)
+    if C > 0:
+        out["t"] = float(p.mean()) / C
+        out["te"] = float(((p - out["t"] * c) / C).std(ddof=1) / root)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
 # Reading the score: memorising or generalising
 # ---------------------------------------------------------------------------------------
 REGIMES = ("memorises", "generalises", "undetermined")
+"""The outcomes of :func:`memorization_regime`."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +258,8 @@ def training_epochs(N: int, steps: int, batch_size: int) -> int:
     ``batch_size`` (at least 1): equal step budgets across training-set sizes, so a small
     set is seen many more times than a large one.
 
+    Examples
+    --------
     >>> import molrg
     >>> molrg.training_epochs(64, 8000, 128), molrg.training_epochs(16384, 8000, 128)
     (8000, 62)
@@ -325,56 +324,121 @@ class SizeStudy:
                 "score": self.score.to_json(), "regime": self.regime.to_json()}
 
 
-def _adaptive_snr(model: Any, sigma: np.ndarray, denoiser: Any, samples: int, max_samples: int,
-                  replicates: int, seed: int, z: float, input: str,
-                  denominator: str) -> tuple[Any, Any, tuple[tuple[int, str, bool], ...]]:
+@dataclass(frozen=True)
+class StudyOptions:
+    """How :func:`size_study` evaluates a trained network (all on fresh samples).
+
+    Parameters
+    ----------
+    samples : Monte Carlo samples per sigma of each SNR curve to start with.
+    max_samples : doubled up to this many while a shape is undetermined or an estimate
+        untrustworthy (default: 16 x ``samples``).
+    replicates : paired replicate groups of each SNR curve.
+    probe_samples : linear-probe samples per sigma.
+    score_samples : :func:`generalization_score` samples.
+    z : shape and regime threshold (errors).
+    input, denominator : the SNR's input mode and denominator.
+    regime_sigma_max : :func:`memorization_regime` reads levels up to this (default: all).
+
+    Examples
+    --------
+    >>> import molrg
+    >>> molrg.StudyOptions(samples=3000).max_samples
+    48000
+    """
+
+    samples: int = 3000
+    max_samples: int | None = None
+    replicates: int = 50
+    probe_samples: int = 4000
+    score_samples: int = 4000
+    z: float = 4.0
+    input: str = "noisy"
+    denominator: str = "others"
+    regime_sigma_max: float | None = None
+
+    def __post_init__(self) -> None:
+        from .options import DENOMINATORS, INPUTS
+        from .validation import check_choice, check_real
+
+        samples = check_int("samples", self.samples, low=2, high=10**9)
+        object.__setattr__(self, "samples", samples)
+        object.__setattr__(self, "max_samples", samples * 16 if self.max_samples is None
+                           else check_int("max_samples", self.max_samples, low=samples,
+                                          high=10**10))
+        object.__setattr__(self, "replicates", check_int("replicates", self.replicates, low=2,
+                                                         high=max(2, samples // 2)))
+        for name in ("probe_samples", "score_samples"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), low=2,
+                                                     high=10**9))
+        object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
+        check_choice("input", self.input, INPUTS)
+        check_choice("denominator", self.denominator, DENOMINATORS)
+        if self.regime_sigma_max is not None:
+            object.__setattr__(self, "regime_sigma_max", check_real(
+                "regime_sigma_max", self.regime_sigma_max, low=0.0))
+
+
+def _adaptive_snr(model: Any, sigma: np.ndarray, denoiser: Any, seed: int,
+                  ev: StudyOptions) -> tuple[Any, Any, tuple[tuple[int, str, bool], ...]]:
     """The SNR curve with paired errors, its samples doubled while its shape is undetermined
-    or an estimate is flagged untrustworthy (up to ``max_samples``)."""
+    or an estimate is flagged untrustworthy (up to ``ev.max_samples``)."""
     import warnings
 
     from .analysis import result_shape
     from .estimators import UntrustworthyWarning, snr
     from .options import MonteCarlo
 
-    m, history = samples, []
+    m, history = ev.samples, []
     while True:
         with warnings.catch_warnings():  # the record carries the flags; the last try decides
             warnings.simplefilter("ignore", UntrustworthyWarning)
-            res = snr(model, sigma, input=input, denominator=denominator, denoiser=denoiser,
-                      replicates=replicates,
+            res = snr(model, sigma, input=ev.input, denominator=ev.denominator,
+                      denoiser=denoiser, replicates=ev.replicates,
                       method=MonteCarlo(simulator="ambient", samples=m, seed=seed))
-        shape = result_shape(res, z)
+        shape = result_shape(res, ev.z)
         history.append((m, shape.shape, not res.trustworthy))
-        if (shape.decided and res.trustworthy) or 2 * m > max_samples:
+        assert ev.max_samples is not None
+        if (shape.decided and res.trustworthy) or 2 * m > ev.max_samples:
             return res, shape, tuple(history)
         m *= 2
 
 
 def size_study(model: Any, N: int, sigma: Any, /, *, steps: int = 8000, options: Any = None,
-               seed: int = 0, samples: int = 3000, max_samples: int | None = None,
-               replicates: int = 50, probe_samples: int = 4000, score_samples: int = 4000,
-               z: float = 4.0, input: str = "noisy", denominator: str = "others",
-               data_seed: int | None = None, regime_sigma_max: float | None = None) -> SizeStudy:
+               seed: int = 0, data_seed: int | None = None,
+               evaluation: StudyOptions | None = None) -> SizeStudy:
     """Train the capacity network (``architecture="mlp"``) on ``N`` points and measure it.
 
     The training set is ``model.sample(N, data_seed)`` (default ``data_seed = seed``);
     training (:func:`molrg.train_denoiser`, PyTorch) runs :func:`training_epochs` epochs
     (about ``steps`` optimiser steps whatever ``N``) with ``options``
     (:class:`~molrg.train.TrainOptions`; default: the library's, one thread).  Then, on
-    fresh samples only:
+    fresh samples only, as ``evaluation`` (:class:`StudyOptions`) says:
 
     * the SNR curve of the network and of the exact empirical denoiser of the same points
-      (ambient Monte Carlo, ``replicates`` paired groups; ``samples`` doubled while a shape
-      is undetermined or an estimate untrustworthy, up to ``max_samples``, default 16 x);
-    * the linear-probe accuracy of the network's output (``probe_samples`` per sigma) and
-      its shape (independent errors);
-    * :func:`generalization_score` (``score_samples``) and :func:`memorization_regime`
-      (levels up to ``regime_sigma_max``).
+      (ambient Monte Carlo, paired replicates; samples doubled while a shape is
+      undetermined or an estimate untrustworthy);
+    * the linear-probe accuracy of the network's output and its shape (independent errors);
+    * :func:`generalization_score` and :func:`memorization_regime`.
 
-    Shapes are :func:`molrg.curve_shape` verdicts at ``z`` errors.  Needs the ``train`` extra.
+    Shapes are :func:`molrg.curve_shape` verdicts.  Needs the ``train`` extra.
+
+    Examples
+    --------
+    A few steps on 8 points (seconds; the numbers mean nothing at this size):
+
+    >>> import molrg
+    >>> m = molrg.MoLRG(K=2, d=1, n=3, delta=0.5, seed=0)
+    >>> ev = molrg.StudyOptions(samples=200, max_samples=200, replicates=4,
+    ...                         probe_samples=100, score_samples=100)
+    >>> st = molrg.size_study(m, 8, [0.1, 1.0], steps=5, evaluation=ev,
+    ...                       options=molrg.TrainOptions(width=8, depth=1, threads=1))
+    >>> st.N, st.epochs, st.score.score.shape, st.regime.regime in molrg.REGIMES
+    (8, 5, (2,), True)
     """
+    import time
+
     from .analysis import curve_shape
-    from .denoisers import posterior_mean  # noqa: F401  (the score's default optimum)
     from .empirical import EmpiricalDenoiser
     from .probes import probe_accuracy
     from .train import TrainOptions, train_denoiser
@@ -384,10 +448,9 @@ def size_study(model: Any, N: int, sigma: Any, /, *, steps: int = 8000, options:
     seed = check_int("seed", seed, low=0, high=2**62)
     data_seed = seed if data_seed is None else check_int("data_seed", data_seed, low=0,
                                                          high=2**62)
-    samples = check_int("samples", samples, low=2, high=10**9)
-    max_samples = samples * 16 if max_samples is None else check_int(
-        "max_samples", max_samples, low=samples, high=10**10)
-    replicates = check_int("replicates", replicates, low=2, high=max(2, samples // 2))
+    ev = StudyOptions() if evaluation is None else evaluation
+    if not isinstance(ev, StudyOptions):
+        raise ParameterTypeError(f"evaluation={evaluation!r} must be a molrg.StudyOptions")
     options = TrainOptions(threads=1) if options is None else options
     if not isinstance(options, TrainOptions):
         raise ParameterTypeError(f"options={options!r} must be a molrg.train.TrainOptions")
@@ -396,20 +459,17 @@ def size_study(model: Any, N: int, sigma: Any, /, *, steps: int = 8000, options:
     epochs = training_epochs(N, steps, options.batch_size)
     den = train_denoiser(model, architecture="mlp", data=points, epochs=epochs, seed=seed,
                          options=options)
-    start = __import__("time").perf_counter()
+    start = time.perf_counter()
     basis = getattr(model, "basis", None)
     emp = EmpiricalDenoiser(points, basis=basis) if basis is not None else \
         EmpiricalDenoiser(points)
-    res, shape, hist = _adaptive_snr(model, sig, den, samples, max_samples, replicates, seed,
-                                     z, input, denominator)
-    eres, eshape, ehist = _adaptive_snr(model, sig, emp, samples, max_samples, replicates,
-                                        seed, z, input, denominator)
-    probe = probe_accuracy(model, sig, probe="linear", denoiser=den, input=input,
-                           samples=probe_samples, seed=seed)
-    pshape = curve_shape(probe.estimate, probe.stderr, z)
-    score = generalization_score(model, den, points, sig, samples=score_samples, seed=seed)
-    regime = memorization_regime(score, z, sigma_max=regime_sigma_max)
-    spent = __import__("time").perf_counter() - start
+    res, shape, hist = _adaptive_snr(model, sig, den, seed, ev)
+    eres, eshape, ehist = _adaptive_snr(model, sig, emp, seed, ev)
+    probe = probe_accuracy(model, sig, probe="linear", denoiser=den, input=ev.input,
+                           samples=ev.probe_samples, seed=seed)
+    score = generalization_score(model, den, points, sig, samples=ev.score_samples, seed=seed)
     return SizeStudy(N, epochs, epochs * math.ceil(N / options.batch_size), den.final_loss,
-                     den.seconds, den.cpu_seconds, spent, res, shape, hist, eres, eshape, ehist,
-                     probe, pshape, score, regime)
+                     den.seconds, den.cpu_seconds, time.perf_counter() - start, res, shape,
+                     hist, eres, eshape, ehist, probe,
+                     curve_shape(probe.estimate, probe.stderr, ev.z), score,
+                     memorization_regime(score, ev.z, sigma_max=ev.regime_sigma_max))

@@ -95,6 +95,7 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "memorization_regime": {"score": molrg.generalization_score(
         MODEL, molrg.EmpiricalDenoiser(X), X, [0.3, 1.0], samples=20)},
     "training_epochs": {"N": 64, "steps": 100, "batch_size": 16},
+    "StudyOptions": {"samples": 200},
     "crn_covariance": {"replicates": np.array([[1.0, 2.0, 1.0], [1.1, 2.2, 0.9]])},
     "result_shape": {"result": _SMALL_RESULT},
     "adaptive_shape": {"evaluate": _small_curve,
@@ -108,6 +109,7 @@ per call): their argument validation is tested in tests/test_train.py and
 tests/test_torch_adaptor.py."""
 RESULT_RECORDS = ("Concordance", "CurveShape", "Peak", "ProbeResult", "SNRPeak", "SNRResult",
                   "Unimodality", "Regime", "SizeStudy")
+
 """Plain result records (no validation by design: the package builds them)."""
 
 

@@ -167,13 +167,13 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                 "elapsed_s": time.perf_counter() - start}
     options = molrg.TrainOptions(width=p["width"], depth=p["depth"], lr=p["lr"],
                                  batch_size=p["batch_size"], device="cpu", threads=1)
+    evaluation = molrg.StudyOptions(
+        samples=p["samples"], max_samples=p["samples"] * 2 ** p["doublings"],
+        replicates=p["replicates"], probe_samples=p["probe_samples"],
+        score_samples=p["score_samples"], z=p["z"], input=p["input"],
+        denominator=p["denominator"], regime_sigma_max=p["regime_sigma_max"])
     study = molrg.size_study(model, p["N"], sigma, steps=p["steps"], options=options,
-                             seed=p["seed"], samples=p["samples"],
-                             max_samples=p["samples"] * 2 ** p["doublings"],
-                             replicates=p["replicates"], probe_samples=p["probe_samples"],
-                             score_samples=p["score_samples"], z=p["z"], input=p["input"],
-                             denominator=p["denominator"],
-                             regime_sigma_max=p["regime_sigma_max"])
+                             seed=p["seed"], evaluation=evaluation)
     return {**study.to_json(), "elapsed_s": time.perf_counter() - start}
 
 

@@ -41,10 +41,13 @@ def run() -> None:
     model = molrg.MoLRG(3, 5, 50, 0.2, seed=0)
     sigma = np.geomspace(0.01, 5, 5 if SMALL else 14)
     options = molrg.TrainOptions(width=16 if SMALL else 256, depth=1 if SMALL else 3, threads=1)
+    evaluation = molrg.StudyOptions(samples=300 if SMALL else 3000,
+                                    max_samples=300 if SMALL else 24000,
+                                    replicates=5 if SMALL else 50,
+                                    probe_samples=100 if SMALL else 4000,
+                                    score_samples=100 if SMALL else 4000)
     study = molrg.size_study(model, 64, sigma, steps=20 if SMALL else 8000, options=options,
-                             samples=300 if SMALL else 3000, max_samples=300 if SMALL else 24000,
-                             replicates=5 if SMALL else 50, probe_samples=100 if SMALL else 4000,
-                             score_samples=100 if SMALL else 4000)
+                             evaluation=evaluation)
     print("N=64:", study.regime.regime, "| g:", np.round(study.score.score, 2),
           "| t:", np.round(study.score.toward_empirical, 2), "| SNR", study.snr_shape.shape)
     assert status in (0, 1, 4) and not report["failures"]
