@@ -44,7 +44,17 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .empirical import EmpiricalDenoiser
     from .ensemble import LABEL_NOISE, EnsembleResult, ensemble_accuracy, ensemble_sigmas
     from .estimators import MIN_VERDICT_SAMPLES, TAIL_SHARE_MAX, SNRResult, UntrustworthyWarning, snr
-    from .generalization import GeneralizationScore, generalization_score
+    from .generalization import (
+        REGIMES,
+        GeneralizationScore,
+        Regime,
+        SizeStudy,
+        StudyOptions,
+        generalization_score,
+        memorization_regime,
+        size_study,
+        training_epochs,
+    )
     from .kernel import softmax_weights
     from .mixtures import LowRankMixture
     from .models import MoLRG, Setting
@@ -93,6 +103,7 @@ __all__ = [
     "METHODS",
     "MIN_VERDICT_SAMPLES",
     "PROBES",
+    "REGIMES",
     "SHAPES",
     "SHAPE_TOL",
     "SIMULATORS",
@@ -114,10 +125,13 @@ __all__ = [
     "Peak",
     "ProbeResult",
     "Quadrature",
+    "Regime",
     "SNRPeak",
     "SNRResult",
     "Sampler",
     "Setting",
+    "SizeStudy",
+    "StudyOptions",
     "SubspaceRecovery",
     "TorchDenoiser",
     "TrainOptions",
@@ -145,18 +159,21 @@ __all__ = [
     "limits",
     "load_results",
     "margin",
+    "memorization_regime",
     "peak",
     "peak_law",
     "posterior_mean",
     "probe_accuracy",
     "result_shape",
     "shape_threshold",
+    "size_study",
     "snr",
     "snr_peak",
     "softmax_weights",
     "speciation_curve",
     "subspace_recovery",
     "train_denoiser",
+    "training_epochs",
     "unimodality",
 ]
 
@@ -179,6 +196,13 @@ _LAZY: dict[str, str] = {
     "posterior_mean": "denoisers",
     "EmpiricalDenoiser": "empirical",
     "GeneralizationScore": "generalization",
+    "Regime": "generalization",
+    "SizeStudy": "generalization",
+    "StudyOptions": "generalization",
+    "REGIMES": "generalization",
+    "memorization_regime": "generalization",
+    "size_study": "generalization",
+    "training_epochs": "generalization",
     "generalization_score": "generalization",
     "LABEL_NOISE": "ensemble",
     "EnsembleResult": "ensemble",

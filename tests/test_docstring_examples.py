@@ -49,7 +49,7 @@ def test_every_public_function_has_an_examples_section() -> None:
     assert not done, f"remove from PENDING (they have examples now or are gone): {sorted(done)}"
 
 
-NEEDS_TORCH = {"train_denoiser"}
+NEEDS_TORCH = {"train_denoiser", "size_study"}
 """Public functions whose examples need PyTorch (skipped without the ``train`` extra)."""
 
 

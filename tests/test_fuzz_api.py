@@ -92,6 +92,10 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "ensemble_accuracy": {"sigma": np.array([0.3, 0.6]), "label_noise": (0.0, 0.5),
                           "train_samples": 30, "test_samples": 30, "repeats": 2},
     "generalization_score": {"denoiser": molrg.EmpiricalDenoiser(X), "samples": 20},
+    "memorization_regime": {"score": molrg.generalization_score(
+        MODEL, molrg.EmpiricalDenoiser(X), X, [0.3, 1.0], samples=20)},
+    "training_epochs": {"N": 64, "steps": 100, "batch_size": 16},
+    "StudyOptions": {"samples": 200},
     "crn_covariance": {"replicates": np.array([[1.0, 2.0, 1.0], [1.1, 2.2, 0.9]])},
     "result_shape": {"result": _SMALL_RESULT},
     "adaptive_shape": {"evaluate": _small_curve,
@@ -99,12 +103,13 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
 }
 """Per-callable overrides of the baseline (small and fast)."""
 
-TORCH_BOUND = ("train_denoiser", "TorchDenoiser", "TrainedDenoiser")
+TORCH_BOUND = ("train_denoiser", "TorchDenoiser", "TrainedDenoiser", "size_study")
 """Callables that build or train torch networks (the optional ``train`` extra; a training
 per call): their argument validation is tested in tests/test_train.py and
 tests/test_torch_adaptor.py."""
 RESULT_RECORDS = ("Concordance", "CurveShape", "Peak", "ProbeResult", "SNRPeak", "SNRResult",
-                  "Unimodality")
+                  "Unimodality", "Regime", "SizeStudy")
+
 """Plain result records (no validation by design: the package builds them)."""
 
 

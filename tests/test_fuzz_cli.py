@@ -86,6 +86,7 @@ BASE: dict[str, list[str]] = {
     "speciation": ["--quick", "--scheduler", "serial"],
     "collapse": ["--quick", "--scheduler", "serial"],
     "trained": ["--quick", "--parts", "fig3", "--scheduler", "serial"],
+    "generalization": ["--quick", "--scheduler", "serial"],
     "ensemble": ["--quick", "--settings", "separated", "--label-noise", "0,0.8"],
 }
 """Small-size base arguments (fuzzed options come after them and override them).  A

@@ -15,6 +15,7 @@ from . import (
     collapse,
     derive,
     ensemble,
+    generalization,
     mapping,
     memorization,
     mixtures,
@@ -74,6 +75,7 @@ COMMANDS: tuple[Command[Any], ...] = tuple(_command(c) for c in (
     collapse,
     trained,
     ensemble,
+    generalization,
 ))
 """Every command, in the order of ``python -m verify --help``."""
 
