@@ -58,7 +58,8 @@ RESULTS := \
 	$(D)/sweep_K.json $(D)/sweep_delta.json $(D)/sweep_d.json $(D)/sweep_n.json \
 	$(D)/quadrature_vs_montecarlo.json $(D)/peak_law.json $(D)/proposition1.json $(D)/survey.json \
 	$(D)/probe.json $(D)/memorization.json $(D)/mixtures.json $(D)/separated.json \
-	$(D)/ensemble.json $(D)/speciation.json $(D)/collapse.json $(D)/trained.json
+	$(D)/ensemble.json $(D)/speciation.json $(D)/collapse.json $(D)/trained.json \
+	$(D)/learning.json
 
 .PHONY: results map clean-results clean-cache
 results: $(RESULTS)
@@ -133,6 +134,9 @@ $(D)/collapse.json $(F)/collapse.png &: $(CORE) verify/collapse.py
 # issue 21: trained networks (needs the train extra: pip install '.[train]')
 $(D)/trained.json $(F)/trained.png &: $(CORE) verify/trained.py
 	$(RUN) $(D)/trained.txt $(VERIFY) trained --json $(D)/trained.json --plot $(F)/trained.png
+# issue 22 item 3: learning dynamics at a fixed small N (needs the train extra)
+$(D)/learning.json $(F)/learning.png &: $(CORE) verify/learning.py
+	$(RUN) $(D)/learning.txt $(VERIFY) learning --json $(D)/learning.json --plot $(F)/learning.png
 # issue 22: feature ensembling under label noise (B.4)
 $(D)/ensemble.json $(F)/ensemble.png &: $(CORE) verify/ensemble.py
 	$(RUN) $(D)/ensemble.txt $(VERIFY) ensemble --scheduler local --workers 3 --json $(D)/ensemble.json --plot $(F)/ensemble.png

@@ -46,6 +46,13 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .estimators import MIN_VERDICT_SAMPLES, TAIL_SHARE_MAX, SNRResult, UntrustworthyWarning, snr
     from .generalization import GeneralizationScore, generalization_score
     from .kernel import softmax_weights
+    from .learning import (
+        CheckpointCurves,
+        RankCorrelation,
+        checkpoint_curves,
+        log_checkpoints,
+        rank_correlation,
+    )
     from .mixtures import LowRankMixture
     from .models import MoLRG, Setting
     from .options import (
@@ -98,6 +105,7 @@ __all__ = [
     "SIMULATORS",
     "TAIL_SHARE_MAX",
     "AdaptiveShape",
+    "CheckpointCurves",
     "Concordance",
     "CurveShape",
     "DDPMSchedule",
@@ -114,6 +122,7 @@ __all__ = [
     "Peak",
     "ProbeResult",
     "Quadrature",
+    "RankCorrelation",
     "SNRPeak",
     "SNRResult",
     "Sampler",
@@ -128,6 +137,7 @@ __all__ = [
     "adaptive_shape",
     "approx_snr",
     "backward",
+    "checkpoint_curves",
     "collapse_curve",
     "concordance",
     "count_local_maxima",
@@ -144,11 +154,13 @@ __all__ = [
     "law_check",
     "limits",
     "load_results",
+    "log_checkpoints",
     "margin",
     "peak",
     "peak_law",
     "posterior_mean",
     "probe_accuracy",
+    "rank_correlation",
     "result_shape",
     "shape_threshold",
     "snr",
@@ -180,6 +192,11 @@ _LAZY: dict[str, str] = {
     "EmpiricalDenoiser": "empirical",
     "GeneralizationScore": "generalization",
     "generalization_score": "generalization",
+    "CheckpointCurves": "learning",
+    "RankCorrelation": "learning",
+    "checkpoint_curves": "learning",
+    "log_checkpoints": "learning",
+    "rank_correlation": "learning",
     "LABEL_NOISE": "ensemble",
     "EnsembleResult": "ensemble",
     "ensemble_accuracy": "ensemble",

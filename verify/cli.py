@@ -38,6 +38,7 @@ from . import (
     collapse,
     derive,
     ensemble,
+    learning,
     mapping,
     memorization,
     mixtures,
@@ -56,7 +57,7 @@ from . import (
 
 COMMANDS = (theorem1, mapping, sweep, survey, proposition1, derive, peaklaw, memorization,
             mixtures, separated, probe, speciation, collapse, trained,
-            ensemble)
+            ensemble, learning)
 
 EPILOG = """examples:
   python -m verify theorem1                        # the paper's Fig. 3 setting, both inputs
