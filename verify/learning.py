@@ -55,8 +55,8 @@ class LearningOptions:
     n: int = 50
     delta: float = 0.2
     N: int = 300
-    epochs: int = 6000
-    checkpoints: int = 7
+    epochs: int = 30_000
+    checkpoints: int = 9
     first_checkpoint: int = 5
     width: int = 256
     depth: int = 3
