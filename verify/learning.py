@@ -301,7 +301,7 @@ def plot(result: LearningResult, path: str) -> None:
 
     a, ck = result.analysis, result.runs["checkpoints"]
     sig = np.asarray(ck["sigma"])
-    fig, axes = report.new_figure(4, width=4.2, height=3.6)
+    fig, axes = report.new_figure(2, 2, width=4.6, height=3.6)
     cmap = __import__("matplotlib").colormaps["viridis"]
     steps = a["steps"]
     colors = [cmap(i / max(1, len(steps) - 1)) for i in range(len(steps))]
@@ -324,7 +324,6 @@ def plot(result: LearningResult, path: str) -> None:
     ax.scatter(a["distance"], a["peak_probe"], c=colors, zorder=3)
     for s, x, y in zip(steps, a["distance"], a["peak_probe"], strict=True):
         ax.annotate(str(s), (x, y), fontsize=6)
-    ax.set_xscale("log")
     ax.set_xlabel("D = geometric-mean distance to the optimum")
     ax.set_ylabel("peak linear-probe accuracy")
     ax.set_title(f"rho = {a['correlation']['rho']:+.2f} -> {result.verdict}")
