@@ -178,6 +178,19 @@ def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, s
     from .options import MonteCarlo
     from .probes import probe_accuracy
 
+    from .models import MoLRG
+    from .validation import check_choice, check_real
+
+    if not isinstance(model, MoLRG):
+        raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG")
+    snr_samples = check_int("snr_samples", snr_samples, low=2, high=10**8)
+    replicates = check_int("replicates", replicates, low=2, high=max(2, snr_samples // 2))
+    probe_samples = check_int("probe_samples", probe_samples, low=2 * model.K, high=10**8)
+    score_samples = check_int("score_samples", score_samples, low=2, high=10**8)
+    seed = check_int("seed", seed, low=0, high=2**31 - 1)
+    z = check_real("z", z, low=0.0, high=40.0, open_low=True)
+    check_choice("denominator", denominator, ("others", "complement"))
+    check_choice("input", input, ("noisy", "clean"))
     if not isinstance(checkpoints, Mapping) or not checkpoints:
         raise ParameterTypeError("checkpoints must be a non-empty mapping step -> denoiser")
     sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64).ravel()
