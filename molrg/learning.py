@@ -42,8 +42,10 @@ def log_checkpoints(first: int, last: int, count: int) -> tuple[int, ...]:
     >>> molrg.log_checkpoints(1, 1000, 4)
     (1, 10, 100, 1000)
     """
-    first = check_int("first", first, low=1)
-    last = check_int("last", last, low=first)
+    first = check_int("first", first, low=1, high=10**9)
+    last = check_int("last", last, low=1, high=10**9)
+    if last < first:
+        raise ParameterError(f"last={last} must be at least first={first}")
     count = check_int("count", count, low=1, high=10_000)
     steps = np.unique(np.rint(np.geomspace(first, last, count)).astype(int))
     return tuple(int(s) for s in steps)
@@ -82,10 +84,20 @@ def rank_correlation(x: Any, y: Any, *, resamples: int = 20_000,
     >>> r.rho, round(r.p_negative, 4), r.exact
     (-1.0, 0.0083, True)
     """
-    a = np.asarray(x, dtype=np.float64).ravel()
-    b = np.asarray(y, dtype=np.float64).ravel()
-    if a.size != b.size or a.size < 3 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ParameterError(f"x and y must be finite, of one size >= 3 (got {a.size}, {b.size})")
+    arrays = []
+    for name, v in (("x", x), ("y", y)):
+        try:
+            if isinstance(v, (str, bytes)) or np.asarray(v).dtype.kind not in "iuf":
+                raise TypeError
+            arr = np.asarray(v, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise ParameterTypeError(f"{name}={v!r} must be real numbers") from None
+        if arr.size < 3 or not np.all(np.isfinite(arr)):
+            raise ParameterError(f"{name}={v!r} must be at least 3 finite numbers")
+        arrays.append(arr)
+    a, b = arrays
+    if a.size != b.size:
+        raise ParameterError(f"y has {b.size} values; valid: as many as x ({a.size})")
     resamples = check_int("resamples", resamples, low=100, high=10**7)
     ra, rb = _ranks(a), _ranks(b)
     ra, rb = ra - ra.mean(), rb - rb.mean()
@@ -175,10 +187,9 @@ def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, s
     from .analysis import result_shape
     from .estimators import UntrustworthyWarning, snr
     from .generalization import generalization_score
+    from .models import MoLRG
     from .options import MonteCarlo
     from .probes import probe_accuracy
-
-    from .models import MoLRG
     from .validation import check_choice, check_real
 
     if not isinstance(model, MoLRG):
@@ -191,6 +202,16 @@ def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, s
     z = check_real("z", z, low=0.0, high=40.0, open_low=True)
     check_choice("denominator", denominator, ("others", "complement"))
     check_choice("input", input, ("noisy", "clean"))
+    try:
+        if isinstance(points, (str, bytes)) or np.asarray(points).dtype.kind not in "iuf":
+            raise TypeError
+        pts = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterTypeError("points must be an (N, n) array of real numbers") from None
+    if pts.ndim != 2 or pts.shape[1] != model.n or pts.shape[0] < 1 or not np.all(np.isfinite(pts)):
+        raise ParameterError(f"points has shape {pts.shape}; valid: finite (N, n={model.n})")
+    if np.ndim(sigma) != 1 or np.size(sigma) < 2:
+        raise ParameterError(f"sigma={sigma!r}; valid: a 1-D grid of at least 2 noise levels")
     if not isinstance(checkpoints, Mapping) or not checkpoints:
         raise ParameterTypeError("checkpoints must be a non-empty mapping step -> denoiser")
     sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64).ravel()

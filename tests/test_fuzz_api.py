@@ -101,6 +101,7 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "rank_correlation": {"x": [1.0, 2.0, 3.0], "y": [3.0, 1.0, 2.0], "resamples": 100,
                          "seed": 0},
     "checkpoint_curves": {"checkpoints": {1: molrg.EmpiricalDenoiser(X)}, "points": X,
+                          "sigma": np.array([0.5, 1.0]),
                           "snr_samples": 40, "replicates": 2, "probe_samples": 20,
                           "score_samples": 20},
 }
