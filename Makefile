@@ -59,7 +59,7 @@ RESULTS := \
 	$(D)/quadrature_vs_montecarlo.json $(D)/peak_law.json $(D)/proposition1.json $(D)/survey.json \
 	$(D)/probe.json $(D)/memorization.json $(D)/mixtures.json $(D)/separated.json \
 	$(D)/ensemble.json $(D)/speciation.json $(D)/collapse.json $(D)/trained.json \
-	$(D)/generalization.json
+	$(D)/generalization.json $(D)/learning.json
 
 .PHONY: results map clean-results clean-cache
 results: $(RESULTS)
@@ -137,6 +137,9 @@ $(D)/trained.json $(F)/trained.png &: $(CORE) verify/trained.py
 # issue 22 item 2: trained networks across training-set sizes (train extra; Dask, 2 workers)
 $(D)/generalization.json $(F)/generalization.png &: $(CORE) verify/generalization.py
 	$(RUN) $(D)/generalization.txt $(VERIFY) generalization --scheduler local --workers 2 --json $(D)/generalization.json --plot $(F)/generalization.png
+# issue 22 item 3: learning dynamics at a fixed small N (needs the train extra)
+$(D)/learning.json $(F)/learning.png &: $(CORE) verify/learning.py
+	$(RUN) $(D)/learning.txt $(VERIFY) learning --json $(D)/learning.json --plot $(F)/learning.png
 # issue 22: feature ensembling under label noise (B.4)
 $(D)/ensemble.json $(F)/ensemble.png &: $(CORE) verify/ensemble.py
 	$(RUN) $(D)/ensemble.txt $(VERIFY) ensemble --scheduler local --workers 3 --json $(D)/ensemble.json --plot $(F)/ensemble.png

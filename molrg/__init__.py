@@ -56,6 +56,13 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
         training_epochs,
     )
     from .kernel import softmax_weights
+    from .learning import (
+        CheckpointCurves,
+        RankCorrelation,
+        checkpoint_curves,
+        log_checkpoints,
+        rank_correlation,
+    )
     from .mixtures import LowRankMixture
     from .models import MoLRG, Setting
     from .options import (
@@ -109,6 +116,7 @@ __all__ = [
     "SIMULATORS",
     "TAIL_SHARE_MAX",
     "AdaptiveShape",
+    "CheckpointCurves",
     "Concordance",
     "CurveShape",
     "DDPMSchedule",
@@ -125,6 +133,7 @@ __all__ = [
     "Peak",
     "ProbeResult",
     "Quadrature",
+    "RankCorrelation",
     "Regime",
     "SNRPeak",
     "SNRResult",
@@ -142,6 +151,7 @@ __all__ = [
     "adaptive_shape",
     "approx_snr",
     "backward",
+    "checkpoint_curves",
     "collapse_curve",
     "concordance",
     "count_local_maxima",
@@ -158,12 +168,14 @@ __all__ = [
     "law_check",
     "limits",
     "load_results",
+    "log_checkpoints",
     "margin",
     "memorization_regime",
     "peak",
     "peak_law",
     "posterior_mean",
     "probe_accuracy",
+    "rank_correlation",
     "result_shape",
     "shape_threshold",
     "size_study",
@@ -204,6 +216,11 @@ _LAZY: dict[str, str] = {
     "size_study": "generalization",
     "training_epochs": "generalization",
     "generalization_score": "generalization",
+    "CheckpointCurves": "learning",
+    "RankCorrelation": "learning",
+    "checkpoint_curves": "learning",
+    "log_checkpoints": "learning",
+    "rank_correlation": "learning",
     "LABEL_NOISE": "ensemble",
     "EnsembleResult": "ensemble",
     "ensemble_accuracy": "ensemble",

@@ -100,6 +100,14 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     "result_shape": {"result": _SMALL_RESULT},
     "adaptive_shape": {"evaluate": _small_curve,
                        "samples": 32, "max_samples": 64},
+    # issue 22 item 3 (learning dynamics)
+    "log_checkpoints": {"first": 1, "last": 10, "count": 3},
+    "rank_correlation": {"x": [1.0, 2.0, 3.0], "y": [3.0, 1.0, 2.0], "resamples": 100,
+                         "seed": 0},
+    "checkpoint_curves": {"checkpoints": {1: molrg.EmpiricalDenoiser(X)}, "points": X,
+                          "sigma": np.array([0.5, 1.0]),
+                          "snr_samples": 40, "replicates": 2, "probe_samples": 20,
+                          "score_samples": 20},
 }
 """Per-callable overrides of the baseline (small and fast)."""
 

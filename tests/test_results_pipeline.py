@@ -32,7 +32,7 @@ echo "console output of $name"
 eval "exit \${FAKE_STATUS_$(echo "$name" | tr - _):-0}"
 """
 
-COMMANDS = 23
+COMMANDS = 24
 """Commands ``make results`` runs from scratch (one per result group of the Makefile)."""
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
@@ -48,6 +48,7 @@ def tree(tmp_path: Path) -> Path:
                 "verify/probe.py", "verify/memorization.py", "verify/mixtures.py",
                 "verify/separated.py", "verify/ensemble.py", "verify/speciation.py",
                 "verify/collapse.py", "verify/trained.py", "verify/generalization.py",
+                "verify/learning.py",
                 "benchmarks/quadrature_vs_montecarlo.py"):
         (tmp_path / src).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / src).write_text("")

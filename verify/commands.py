@@ -16,6 +16,7 @@ from . import (
     derive,
     ensemble,
     generalization,
+    learning,
     mapping,
     memorization,
     mixtures,
@@ -76,6 +77,7 @@ COMMANDS: tuple[Command[Any], ...] = tuple(_command(c) for c in (
     trained,
     ensemble,
     generalization,
+    learning,
 ))
 """Every command, in the order of ``python -m verify --help``."""
 

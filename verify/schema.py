@@ -55,11 +55,12 @@ EXAMPLES: dict[str, list[list[str]]] = {
     "ensemble": [["--quick", "--settings", "separated", "--label-noise", "0,0.8"]],
     "trained": [["--quick", "--parts", "fig3", "--scheduler", "serial"]],
     "generalization": [["--quick", "--scheduler", "serial"]],
+    "learning": [["--quick"]],
 }
 """Small runs of every command (seconds each) whose JSON the generator records and the
 tests validate (``trained`` needs the ``train`` extra: skipped by the tests without torch)."""
 
-NEEDS_TORCH = ("trained", "generalization")
+NEEDS_TORCH = ("trained", "generalization", "learning")
 """Commands of :data:`EXAMPLES` that need PyTorch (the ``train`` extra)."""
 
 TASK_MAPS = ("runs", "results", "failures")
