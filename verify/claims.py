@@ -17,7 +17,7 @@ from molrg.validation import check_choice, check_int, check_real
 
 from . import report
 
-__all__ = ["UNIMODAL_Z", "Claim", "ClaimsResult", "combine_verdicts", "parse_floats",
+__all__ = ["MAX_N", "UNIMODAL_Z", "Claim", "ClaimsResult", "check_sizes", "combine_verdicts", "parse_floats",
            "parse_sizes", "validate_grid", "validate_run", "verdict_of"]
 
 UNIMODAL_Z = 4.0
@@ -93,6 +93,22 @@ def parse_floats(text: str, name: str) -> tuple[float, ...]:
     if not values:
         raise ParameterError(f"{name}={text!r} is empty")
     return values
+
+
+MAX_N = 10**6
+"""Largest training set: the memory of a run grows with ``N`` (11.6 GB measured at 1e7 in
+issue 20), so the documented maximum is 1e6."""
+
+
+def check_sizes(values: Sequence[int]) -> tuple[int, ...]:
+    """Training-set sizes ``N``: non-empty, each 1 to :data:`MAX_N`, no repeats; sorted."""
+    Ns = tuple(values)
+    if not Ns:
+        raise ParameterError("N is empty; valid: a list of training-set sizes >= 1")
+    Ns = tuple(check_int("N", v, low=1, high=MAX_N) for v in Ns)
+    if len(set(Ns)) != len(Ns):
+        raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
+    return tuple(sorted(Ns))
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:

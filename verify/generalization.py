@@ -44,13 +44,19 @@ from typing import Any
 import numpy as np
 
 import molrg
-from molrg import ParameterError
 from molrg.train import require_torch
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_sizes, validate_run, verdict_of
-from .memorization import MAX_N
+from .claims import (
+    UNIMODAL_Z,
+    Claim,
+    ClaimsResult,
+    check_sizes,
+    parse_sizes,
+    validate_run,
+    verdict_of,
+)
 
 NAME = "generalization"
 HELP = ("trained networks (PyTorch) on N = 2^6..2^14 points: SNR, probe, generalisation "
@@ -92,13 +98,7 @@ class GeneralizationOptions:
         model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
         for name in ("K", "d", "n", "delta"):
             object.__setattr__(self, name, getattr(model, name))
-        Ns = tuple(self.N)
-        if not Ns:
-            raise ParameterError("N is empty; valid: a list of training-set sizes >= 1")
-        Ns = tuple(check_int("N", v, low=1, high=MAX_N) for v in Ns)
-        if len(set(Ns)) != len(Ns):
-            raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
-        object.__setattr__(self, "N", tuple(sorted(Ns)))
+        object.__setattr__(self, "N", check_sizes(self.N))
         validate_run(self, {"samples": 2 * self.K}, peak_tol=False)
         for name, low, high in (("steps", 1, 10**7), ("width", 1, 8192), ("depth", 1, 64),
                                 ("batch_size", 1, 10**6), ("doublings", 0, 10),

@@ -42,17 +42,12 @@ from typing import Any
 import numpy as np
 
 import molrg
-from molrg import ParameterError
 from molrg.validation import check_int
 
 from . import parallel, report
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_sizes, validate_run
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, check_sizes, parse_sizes, validate_run
 from .command import Command, Context, option
 from .paper import empirical_denoiser
-
-MAX_N = 10**6
-"""Largest training set: the memory of a run grows with ``N`` (11.6 GB measured at 1e7 in
-issue 20), so the documented maximum is 1e6."""
 
 MODEL = "model (defaults: the paper's Fig. 3 setting)"
 SNR = "SNR"
@@ -101,13 +96,7 @@ class MemorizationOptions:
         model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
         for name in ("K", "d", "n", "delta"):
             object.__setattr__(self, name, getattr(model, name))
-        Ns = tuple(self.N)
-        if not Ns:
-            raise ParameterError("N is empty; valid: a list of training-set sizes >= 1")
-        Ns = tuple(check_int("N", v, low=1, high=MAX_N) for v in Ns)
-        if len(set(Ns)) != len(Ns):
-            raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
-        object.__setattr__(self, "N", tuple(sorted(Ns)))
+        object.__setattr__(self, "N", check_sizes(self.N))
         validate_run(self, {"samples": 2 * self.K, "optimal_samples": 2 * self.K})
         # shapes: replicates for paired (common-random-number) errors, adaptive doubling
         object.__setattr__(self, "replicates", check_int(
