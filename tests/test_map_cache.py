@@ -8,6 +8,7 @@ while computing no exact curve (``exact_cell`` is replaced by a function that ra
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ def _no_exact(*args: object) -> None:
 @pytest.fixture(scope="module")
 def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, mapping.MapResult]:
     cache = tmp_path_factory.mktemp("cache")
-    return cache, mapping.run(SMALL, cache=cache)
+    return cache, mapping.run(replace(SMALL, cache=cache))
 
 
 def test_a_run_fills_the_cache_one_file_per_K_d(first: tuple[Path, mapping.MapResult]) -> None:
@@ -46,7 +47,7 @@ def test_rejudging_under_another_form_reuses_every_exact_cell(
     cache, result = first
     monkeypatch.setattr(mapping, "exact_cell", _no_exact)
     again = mapping.run(mapping.MapOptions(K=SMALL.K, d=SMALL.d, delta=SMALL.delta,
-                                           form="derived", peak_tol=0.05), cache=cache)
+                                           form="derived", peak_tol=0.05, cache=cache))
     assert again.cached_cells == 2 * SMALL.cells
     assert [r["exact"] for r in again.rows] == [r["exact"] for r in result.rows]
     # the forms are re-judged: peak_holds follows the new tolerance
@@ -58,7 +59,7 @@ def test_rejudging_under_another_form_reuses_every_exact_cell(
 
 def test_a_cached_run_equals_a_fresh_run(first: tuple[Path, mapping.MapResult]) -> None:
     cache, result = first
-    again = mapping.run(SMALL, cache=cache)
+    again = mapping.run(replace(SMALL, cache=cache))
     assert again.cached_cells == 2 * SMALL.cells
     assert json.dumps(again.rows, sort_keys=True) == json.dumps(result.rows, sort_keys=True)
     assert json.dumps(again.summary, sort_keys=True) == json.dumps(result.summary, sort_keys=True)
@@ -75,7 +76,7 @@ def test_a_new_grid_reuses_the_shared_cells_only(
         return real(setting, mode)  # type: ignore[arg-type]
 
     monkeypatch.setattr(mapping, "exact_cell", counting)
-    out = mapping.run(mapping.MapOptions(K=(3,), d=(2,), delta=(0.3, 0.45)), cache=cache)
+    out = mapping.run(mapping.MapOptions(K=(3,), d=(2,), delta=(0.3, 0.45), cache=cache))
     assert out.cached_cells == 2
     assert sorted(computed) == [(0.45, "clean"), (0.45, "noisy")]
 

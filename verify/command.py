@@ -52,11 +52,16 @@ class Result(Protocol):
     def render(self, *, table: bool = True) -> list[Any]: ...
 
 
+UNSET: Any = object()
+"""``option(text=...)`` not given: the command-line default is the field's default."""
+
+
 def option(default: Any = None, help: str = "", *, flag: str | None = None,
            dest: str | None = None, group: str | None = None,
            choices: Sequence[Any] | None = None, type: Callable[[str], Any] | None = None,
-           parse: Callable[[Any], Any] | None = None, text: Any = None,
-           metavar: str | None = None, action: str | None = None) -> Any:
+           parse: Callable[[Any], Any] | None = None, text: Any = UNSET,
+           metavar: str | None = None, action: str | None = None,
+           required: bool = False) -> Any:
     """A dataclass field that is also a command-line option.
 
     ``default``: the field's default (a tuple or other immutable value); ``help``: the help
@@ -67,11 +72,13 @@ def option(default: Any = None, help: str = "", *, flag: str | None = None,
     (default: the type of ``default``: ``int``, ``float`` or ``str``); ``parse``: turns the
     parsed command-line value into the field's value (for example comma-separated numbers
     into a tuple, raising :class:`molrg.ParameterError` -- exit 2); ``text``: the
-    command-line default where it differs from the field's (the text ``parse`` reads);
-    ``action``: ``"store_true"`` for a flag.
+    command-line default where it differs from the field's (the text ``parse`` reads;
+    ``None`` too: an option absent from the command line); ``action``: ``"store_true"``
+    for a flag; ``required``: the command line must give it.
     """
     meta = {"help": help, "flag": flag, "dest": dest, "group": group, "choices": choices,
-            "type": type, "parse": parse, "text": text, "metavar": metavar, "action": action}
+            "type": type, "parse": parse, "text": text, "metavar": metavar, "action": action,
+            "required": required}
     return dataclasses.field(default=default, metadata={"option": meta})
 
 
@@ -97,7 +104,7 @@ def add_options(parser: argparse.ArgumentParser, options_type: type,
         if meta["action"]:
             kwargs["action"] = meta["action"]
         else:
-            default = meta["text"] if meta["text"] is not None else f.default
+            default = _text_default(f, meta)
             kwargs["default"] = default
             converter = meta["type"] or next(
                 (t for t in (bool, int, float, str) if isinstance(default, t)
@@ -108,18 +115,24 @@ def add_options(parser: argparse.ArgumentParser, options_type: type,
                 kwargs["choices"] = meta["choices"]
             if meta["metavar"]:
                 kwargs["metavar"] = meta["metavar"]
+            if meta["required"]:
+                kwargs["required"] = True
         flag = meta["flag"] or "--" + f.name.replace("_", "-")
         groups[title].add_argument(flag, **kwargs)
         if f.name in extra:
             groups[title].add_argument(extra[f.name][0], **extra[f.name][1])
 
 
+def _text_default(f: dataclasses.Field[Any], meta: dict[str, Any]) -> Any:
+    """The command-line default of an option field."""
+    return f.default if meta["text"] is UNSET else meta["text"]
+
+
 def set_unchanged(args: argparse.Namespace, options_type: type,
                   values: dict[str, Any]) -> None:
     """Set each option of ``values`` (command-line values, by field) that ``args`` leaves
     at its default (what a ``--quick`` flag does)."""
-    defaults = {f.name: meta["text"] if meta["text"] is not None else f.default
-                for f, meta in options_of(options_type)}
+    defaults = {f.name: _text_default(f, meta) for f, meta in options_of(options_type)}
     dests = {f.name: meta["dest"] or f.name for f, meta in options_of(options_type)}
     for name, value in values.items():
         if getattr(args, dests[name]) == defaults[name]:
@@ -187,9 +200,9 @@ class Command(Generic[O]):
 
             with Progress(enabled=not args.quiet) as progress:
                 return self.run(options, Context(progress=progress))
-        with parallel.session(args, self.partial_payload()) as context:
+        with parallel.session(args, self.partial_payload(options)) as context:
             return self.run(options, context)
 
-    def partial_payload(self) -> Callable[[Any], dict[str, Any]]:
+    def partial_payload(self, options: O) -> Callable[[Any], dict[str, Any]]:
         """The partial-JSON payload of a running multi-setting command."""
         return parallel.partial_runs(self.name, self.partial)

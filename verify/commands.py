@@ -62,9 +62,9 @@ def _command(entry: Any) -> Command[Any]:
 
 COMMANDS: tuple[Command[Any], ...] = tuple(_command(c) for c in (
     theorem1.Theorem1(),
-    mapping,
-    sweep,
-    survey,
+    mapping.Map(),
+    sweep.Sweep(),
+    survey.Survey(),
     proposition1.Proposition1(),
     derive.Derive(),
     peaklaw.PeakLaw(),

@@ -30,7 +30,7 @@ main process only (workers, remote ones included, need no shared file system).
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -48,9 +48,9 @@ from molrg import ParameterError
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
+from .command import Command, Context, option
+from .theorem import DELTA_MIN, MAX_K
 
-NAME = "map"
-HELP = "validity map of Theorem 1 (all three forms) over a dense (K, d, delta) grid, exactly"
 PEAK_TOL = 0.15
 HEIGHT_TOL = 0.10
 SCAN_TOL = 1e-8
@@ -64,22 +64,72 @@ EXACT = molrg.Quadrature(rule="fast")
 the default rule; every number of the map is far above that accuracy."""
 
 
+def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
+    if text is None:
+        return ()
+    if any(not v.strip() for v in text.split(",")):
+        raise ParameterError(f"{name}={text!r} has an empty element; valid: comma-separated "
+                             f"{'integers' if kind is int else 'numbers'}, e.g. 2,3,5")
+    try:
+        values = tuple(kind(float(v)) if kind is int and float(v).is_integer() else kind(v)
+                       for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ParameterError(f"{name}={text!r} must be comma-separated "
+                             f"{'integers' if kind is int else 'numbers'}") from None
+    if not values:
+        raise ParameterError(f"{name}={text!r} is empty")
+    return values
+
+
+def _ints(name: str) -> Any:
+    return lambda text: _values(text, name, int)
+
+
+def _cache_dir(value: str | os.PathLike[str] | None) -> Path | None:
+    """``--cache``: a directory (created when missing), never an empty name or a file."""
+    if value is None:
+        return None
+    if not str(value).strip():
+        raise ParameterError(f"cache={value!r} is empty; valid: a directory path "
+                             "(created if missing)")
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"cache={value!r} is a file; valid: a directory path "
+                             "(created if missing)")
+    return path
+
+
+GRID = "grid (defaults: 20 x 20 x 20)"
+CLAIM = "claim"
+
+
 @dataclass(frozen=True)
 class MapOptions:
-    """Grid and claim options of the map, validated on construction."""
+    """Grid and claim options of the map, validated on construction; ``cache``: the
+    ``--cache`` directory (``None``: no cache; it does not change the results)."""
 
-    K: tuple[int, ...] = ()
-    d: tuple[int, ...] = ()
-    delta: tuple[float, ...] = ()
-    form: str = "printed"
-    peak_tol: float = PEAK_TOL
+    K: tuple[int, ...] = option((), "comma-separated K values, each 2 to 1e5 (default: 20 "
+                                "log-spaced in [2, 1000])", group=GRID, text=None,
+                                parse=_ints("K"))
+    d: tuple[int, ...] = option((), "comma-separated d values, each 1 to 4096 (default: 20 "
+                                "log-spaced in [1, 512])", group=GRID, text=None,
+                                parse=_ints("d"))
+    delta: tuple[float, ...] = option((), "comma-separated delta values, each in [1e-4, 1) "
+                                      "(default: 20 in [0.02, 0.95])", group=GRID, text=None,
+                                      parse=lambda text: _values(text, "delta", float))
+    form: str = option("printed", "the form the verdict is about (default: printed); all "
+                       "are mapped", group=CLAIM, choices=molrg.FORMS)
+    peak_tol: float = option(PEAK_TOL, "peak claim: |sigma*_exact / sigma*_form - 1| <= "
+                             "this (default: 0.15)", group=CLAIM)
+    cache: str | None = option(None, "keep the exact part of every cell in DIR and reuse "
+                                "it: a rerun with another --form or --peak-tol recomputes "
+                                "only the forms (default: none)", group=CLAIM, metavar="DIR")
 
     def __post_init__(self) -> None:
+        _cache_dir(self.cache)  # a directory (ExactCache creates a missing one)
         K = self.K or log_integers(2, 1000, 20)
         d = self.d or log_integers(1, 512, 20)
         delta = self.delta or tuple(float(x) for x in np.linspace(0.02, 0.95, 20))
-        from .theorem import DELTA_MIN, MAX_K
-
         object.__setattr__(self, "K", tuple(check_int("K", k, low=2, high=MAX_K) for k in K))
         object.__setattr__(self, "d", tuple(check_int("d", x, low=1, high=4096) for x in d))
         object.__setattr__(self, "delta", tuple(check_real("delta", x, low=DELTA_MIN,
@@ -318,13 +368,11 @@ def summarise(rows: list[dict[str, Any]], peak_tol: float) -> dict[str, Any]:
     return out
 
 
-def run(options: MapOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None,
-        cache: str | os.PathLike[str] | None = None) -> MapResult:
-    """Compute the map (see the module docstring); ``cache``: the ``--cache`` directory."""
+def run(options: MapOptions | None = None, context: Context | None = None) -> MapResult:
+    """Compute the map (see the module docstring), reading and filling ``options.cache``."""
     options = options or MapOptions()
-    store = ExactCache(cache) if cache is not None else None
+    context = context or Context()
+    store = ExactCache(options.cache) if options.cache is not None else None
     tasks, hits = [], 0
     for K in options.K:
         for d in options.d:
@@ -344,83 +392,17 @@ def run(options: MapOptions | None = None, *, scheduler: str = "serial",
                 if key not in stored:
                     store.store(rows)
                     stored.add(key)
-        if on_result is not None:
-            on_result(partial)
+        if context.on_result is not None:
+            context.on_result(partial)
 
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("validity map (K, d) tasks"),
-                                done=done, on_result=record)
+    result = dataclasses.replace(context, on_result=record).map(
+        _task, tasks, "validity map (K, d) tasks")
     record(result)
     rows = [row for rs in result.results.values() for row in rs]
     return MapResult(options, result.results, result.failures, time.perf_counter() - start,
                      result.scheduler, result.workers, summarise(rows, options.peak_tol),
                      cached_cells=hits)
-
-
-def _values(text: str | None, name: str, kind: type) -> tuple[Any, ...]:
-    if text is None:
-        return ()
-    if any(not v.strip() for v in text.split(",")):
-        raise ParameterError(f"{name}={text!r} has an empty element; valid: comma-separated "
-                             f"{'integers' if kind is int else 'numbers'}, e.g. 2,3,5")
-    try:
-        values = tuple(kind(float(v)) if kind is int and float(v).is_integer() else kind(v)
-                       for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ParameterError(f"{name}={text!r} must be comma-separated "
-                             f"{'integers' if kind is int else 'numbers'}") from None
-    if not values:
-        raise ParameterError(f"{name}={text!r} is empty")
-    return values
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("grid (defaults: 20 x 20 x 20)")
-    g.add_argument("--K", default=None,
-                   help="comma-separated K values, each 2 to 1e5 (default: 20 log-spaced "
-                   "in [2, 1000])")
-    g.add_argument("--d", default=None,
-                   help="comma-separated d values, each 1 to 4096 (default: 20 log-spaced "
-                   "in [1, 512])")
-    g.add_argument("--delta", default=None,
-                   help="comma-separated delta values, each in [1e-4, 1) (default: 20 in "
-                   "[0.02, 0.95])")
-    c = parser.add_argument_group("claim")
-    c.add_argument("--form", choices=molrg.FORMS, default="printed",
-                   help="the form the verdict is about (default: printed); all are mapped")
-    c.add_argument("--peak-tol", type=float, default=PEAK_TOL,
-                   help="peak claim: |sigma*_exact / sigma*_form - 1| <= this (default: 0.15)")
-    c.add_argument("--cache", default=None, metavar="DIR",
-                   help="keep the exact part of every cell in DIR and reuse it: a rerun with "
-                   "another --form or --peak-tol recomputes only the forms (default: none)")
-    parallel.add_arguments(parser, default="auto")
-
-
-def _cache_dir(value: str | None) -> Path | None:
-    """``--cache``: a directory (created when missing), never an empty name or a file."""
-    if value is None:
-        return None
-    if not str(value).strip():
-        raise ParameterError(f"cache={value!r} is empty; valid: a directory path "
-                             "(created if missing)")
-    path = Path(value)
-    if path.exists() and not path.is_dir():
-        raise ParameterError(f"cache={value!r} is a file; valid: a directory path "
-                             "(created if missing)")
-    return path
-
-
-def execute(args: argparse.Namespace) -> MapResult:
-    cache = _cache_dir(args.cache)
-    options = MapOptions(K=_values(args.K, "K", int), d=_values(args.d, "d", int),
-                         delta=_values(args.delta, "delta", float), form=args.form,
-                         peak_tol=args.peak_tol)
-    with parallel.session(args, parallel.partial_runs(NAME, "results",
-                                                      options=options.to_json())) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result, cache=cache)
 
 
 NO_PEAK_COLOUR = "0.6"
@@ -490,3 +472,19 @@ def plot(result: MapResult, path: str) -> None:
                    loc="lower center", ncol=2, fontsize=9, frameon=False)
         fig.set_layout_engine("tight", rect=(0, 0.04, 1, 1))
         report.save_figure(fig, base.with_name(f"{base.stem}_{mode}{base.suffix}"))
+
+
+class Map(Command[MapOptions]):
+    """``python -m verify map``."""
+
+    name = "map"
+    help = "validity map of Theorem 1 (all three forms) over a dense (K, d, delta) grid, exactly"
+    Options = MapOptions
+    scheduler = "auto"
+    partial = "results"
+
+    def run(self, options: MapOptions, context: Context) -> MapResult:
+        return run(options, context)
+
+    def partial_payload(self, options: MapOptions) -> Any:
+        return parallel.partial_runs(self.name, self.partial, options=options.to_json())

@@ -11,9 +11,9 @@ deterministic picture of the ratio of means use ``verify map``.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +23,8 @@ import molrg
 from molrg.validation import check_int
 
 from . import parallel, report, theorem
+from .command import Command, Context, option
 
-NAME = "survey"
-HELP = "run the Theorem 1 check at random (K, d, delta) and summarise where each form holds"
 BOX: dict[str, tuple[float, float]] = {"K": (2, 16), "d": (1, 64), "delta": (0.05, 0.9)}
 ESTIMANDS = ("ratio-of-means", "mean-of-ratios")
 
@@ -113,8 +112,6 @@ def _task(task: parallel.Task) -> list[dict[str, Any]]:
             K=p["K"], d=p["d"], n=p["K"] * p["d"], delta=p["delta"], estimand=estimand,
             samples=p["samples"], seed=task.seed % 2**31, num_sigma=p["num_sigma"],
             replicates=p["replicates"])
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # infinite-variance warning
             res = theorem.run(options)
@@ -137,28 +134,42 @@ def _task(task: parallel.Task) -> list[dict[str, Any]]:
     return rows
 
 
-def run(*, cases: int = 60, seed: int = 0, samples: int = 40_000, num_sigma: int = 30,
-        replicates: int = 4, with_corners: bool = False, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> SurveyResult:
-    cases = check_int("cases", cases, low=1, high=100_000)
-    check_int("seed", seed, low=0)
-    theorem.Theorem1Options(samples=samples, num_sigma=num_sigma, replicates=replicates)
-    points = draw_box(cases, seed) + (corners() if with_corners else [])
-    seeds = parallel.spawn_seeds(seed, len(points))
+@dataclass(frozen=True)
+class SurveyOptions:
+    """Options of ``survey``, validated on construction."""
+
+    cases: int = option(60, "random (K, d, delta) points (default: 60)")
+    seed: int = option(0, "random seed (default: 0)")
+    samples: int = option(40_000, "Monte Carlo samples per sigma for the mean of ratios")
+    num_sigma: int = option(30, "grid points (default: 30)")
+    replicates: int = option(4, "Monte Carlo replicate curves per peak (default: 4)")
+    corners: bool = option(False, "also run the box's corners and edge midpoints (60 "
+                           "points)", action="store_true")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cases", check_int("cases", self.cases, low=1, high=100_000))
+        check_int("seed", self.seed, low=0)
+        theorem.Theorem1Options(samples=self.samples, num_sigma=self.num_sigma,
+                                replicates=self.replicates)
+
+
+def run(options: SurveyOptions | None = None, context: Context | None = None) -> SurveyResult:
+    """Run ``theorem1``'s check at every point of the survey (one task per point)."""
+    options = options or SurveyOptions()
+    context = context or Context()
+    points = draw_box(options.cases, options.seed) + (corners() if options.corners else [])
+    seeds = parallel.spawn_seeds(options.seed, len(points))
     tasks = [parallel.Task(f"K={K},d={d},delta={delta:.6g}",
-                           {"K": K, "d": d, "delta": delta, "samples": samples,
-                            "num_sigma": num_sigma, "replicates": replicates}, s)
+                           {"K": K, "d": d, "delta": delta, "samples": options.samples,
+                            "num_sigma": options.num_sigma,
+                            "replicates": options.replicates}, s)
              for (K, d, delta), s in zip(points, seeds, strict=True)]
     unique = {t.key: t for t in tasks}
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, list(unique.values()), scheduler=scheduler,
-                                workers=workers, progress=progress.phase("survey"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, list(unique.values()), "survey")
     rows = [row for rs in result.results.values() for row in rs]
     return SurveyResult(result.results, summarise(rows), result.failures,
-                        time.perf_counter() - start, num_sigma=num_sigma)
+                        time.perf_counter() - start, num_sigma=options.num_sigma)
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -189,23 +200,14 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cases", type=int, default=60,
-                        help="random (K, d, delta) points (default: 60)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--samples", type=int, default=40_000,
-                        help="Monte Carlo samples per sigma for the mean of ratios")
-    parser.add_argument("--num-sigma", type=int, default=30, help="grid points (default: 30)")
-    parser.add_argument("--replicates", type=int, default=4,
-                        help="Monte Carlo replicate curves per peak (default: 4)")
-    parser.add_argument("--corners", action="store_true",
-                        help="also run the box's corners and edge midpoints (60 points)")
-    parallel.add_arguments(parser)
+class Survey(Command[SurveyOptions]):
+    """``python -m verify survey``."""
 
+    name = "survey"
+    help = "run the Theorem 1 check at random (K, d, delta) and summarise where each form holds"
+    Options = SurveyOptions
+    scheduler = "serial"
+    partial = "results"
 
-def execute(args: argparse.Namespace) -> SurveyResult:
-    with parallel.session(args, parallel.partial_runs(NAME, "results")) as s:
-        return run(cases=args.cases, seed=args.seed, samples=args.samples,
-                   num_sigma=args.num_sigma, replicates=args.replicates,
-                   with_corners=args.corners, scheduler=s.scheduler, workers=s.workers,
-                   progress=s.progress, done=s.done, on_result=s.on_result)
+    def run(self, options: SurveyOptions, context: Context) -> SurveyResult:
+        return run(options, context)

@@ -9,7 +9,6 @@ validated before any work; values run in parallel with ``--scheduler local``.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from dataclasses import dataclass, replace
@@ -21,11 +20,99 @@ import molrg
 from molrg import ParameterError
 
 from . import parallel, report, theorem
+from .claims import combine_verdicts
+from .command import Command, Context, option
+from .theorem import input_modes
 
-NAME = "sweep"
-HELP = "vary one of K, d, delta, n (Fig. 14) and compare the SNR's and the theory's peaks"
 FIG14 = {"K": 10, "d": 5, "n": 100, "delta": 0.3}
 INTEGER = ("K", "d", "n")
+FIXED = "fixed parameters (defaults: the paper's Fig. 14)"
+THEOREM = "theorem1 options (see python -m verify theorem1 --help)"
+
+
+def parse_numbers(text: str) -> tuple[float, ...]:
+    """``--values``: ``"2,3,5"`` -> ``(2.0, 3.0, 5.0)`` with a clear error for anything else."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ParameterError(f"values={text!r} must be comma-separated numbers") from None
+    if not values:
+        raise ParameterError(f"values={text!r} is empty; give comma-separated numbers")
+    if any(not math.isfinite(v) for v in values):
+        raise ParameterError(f"values={text!r} must be finite numbers")
+    return values
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """Options of ``sweep``: the varied parameter and its values, the fixed parameters
+    (default: Fig. 14's) and the ``theorem1`` options of every run; validated on
+    construction, every value included (before any work)."""
+
+    vary: str = option("K", "the parameter to vary", choices=tuple(FIG14), required=True,
+                       text=None)
+    values: tuple[float, ...] = option((2.0, 3.0, 5.0, 10.0, 20.0), "comma-separated values "
+                                       "of the varied parameter, e.g. 2,3,5,10",
+                                       required=True, text=None, parse=parse_numbers)
+    K: int = option(FIG14["K"], f"fixed K (default: {FIG14['K']})", group=FIXED)
+    d: int = option(FIG14["d"], f"fixed d (default: {FIG14['d']})", group=FIXED)
+    n: int = option(FIG14["n"], f"fixed n (default: {FIG14['n']})", group=FIXED)
+    delta: float = option(FIG14["delta"], f"fixed delta (default: {FIG14['delta']})",
+                          group=FIXED)
+    form: str = option("printed", "the approximation the verdicts are about (default: "
+                       "printed)", group=THEOREM, choices=molrg.FORMS)
+    inputs: tuple[str, ...] = option(("noisy", "clean"), "denoiser input (default: both)",
+                                     group=THEOREM, flag="--input", dest="input",
+                                     choices=("noisy", "clean", "both"), text="both",
+                                     parse=input_modes)
+    estimand: str = option("ratio-of-means", "SNR estimand (default: ratio-of-means)",
+                           group=THEOREM, choices=molrg.ESTIMANDS)
+    method: str = option("auto", "exact SNR method (default: auto = quadrature)",
+                         group=THEOREM, choices=molrg.METHODS)
+    samples: int = option(100_000, "Monte Carlo samples per sigma (default: %(default)s)",
+                          group=THEOREM)
+    seed: int = option(0, "random seed (default: 0)", group=THEOREM)
+    num_sigma: int = option(40, "grid points (default: 40)", group=THEOREM)
+    backend: str = option("numpy", "Monte Carlo array backend", group=THEOREM,
+                          choices=("numpy", "cupy"))
+    peak_tol: float = option(0.15, "allowed |sigma*_SNR / sigma*_approx - 1| (default: "
+                             "0.15)", group=THEOREM)
+
+    def __post_init__(self) -> None:
+        if self.vary not in FIG14:
+            raise ParameterError(f"vary={self.vary!r} is not valid; valid: {', '.join(FIG14)}")
+        values = tuple(float(v) for v in self.values)
+        text = ",".join(f"{v:g}" for v in values)
+        if not values:
+            raise ParameterError("values is empty; give at least one value")
+        if self.vary in INTEGER and any(not v.is_integer() for v in values):
+            raise ParameterError(f"values={text!r}: {self.vary} takes integers")
+        if len(set(values)) != len(values):
+            raise ParameterError(f"values={text!r} repeats a value; give each value once")
+        object.__setattr__(self, "values", values)
+        self.runs()  # validates every value now, before any work
+
+    def base(self) -> theorem.Theorem1Options:
+        """The ``theorem1`` options of the fixed parameters."""
+        return theorem.Theorem1Options(
+            K=self.K, d=self.d, n=self.n, delta=self.delta, inputs=self.inputs,
+            form=self.form, estimand=self.estimand, method=self.method, samples=self.samples,
+            seed=self.seed, num_sigma=self.num_sigma, backend=self.backend,
+            peak_tol=self.peak_tol)
+
+    def runs(self) -> dict[str, theorem.Theorem1Options]:
+        """The ``theorem1`` options of each value, by task key."""
+        base = self.base()
+        out = {}
+        for value in self.values:
+            v = int(value) if self.vary in INTEGER else float(value)
+            try:
+                out[_key(self.vary, value)] = replace(base, **cast("dict[str, Any]",
+                                                                   {self.vary: v}))
+            except ParameterError as exc:
+                raise ParameterError(f"values={value:g} is not valid for {self.vary}: "
+                                     f"{exc}") from None
+        return out
 
 
 @dataclass(frozen=True)
@@ -46,8 +133,6 @@ class SweepResult:
     def verdict(self) -> str:
         """Any run deviates (or failed): ``deviates``; else any ``undetermined`` (Monte
         Carlo estimates flagged untrustworthy): ``undetermined``; else ``holds``."""
-        from .claims import combine_verdicts
-
         if self.failures:
             return "deviates"
         return combine_verdicts([m["verdict"] for r in self.runs.values()
@@ -97,91 +182,18 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     return theorem.run(options).to_json()
 
 
-def run(*, vary: str, values: list[float], base: theorem.Theorem1Options | None = None,
-        scheduler: str = "serial", workers: int | None = None,
-        progress: report.Progress | None = None, done: dict[str, Any] | None = None,
-        on_result: Any = None) -> SweepResult:
-    """Run :func:`theorem.run` for each value of ``vary``; every value validated first."""
-    if vary not in FIG14:
-        raise ParameterError(f"vary={vary!r} is not valid; valid: {', '.join(FIG14)}")
-    if not values:
-        raise ParameterError("values is empty; give at least one value")
-    base = base or theorem.Theorem1Options(**cast("dict[str, Any]", FIG14))
+def run(options: SweepOptions, context: Context | None = None) -> SweepResult:
+    """Run :func:`theorem.run` for each value of ``options.vary`` (validated first)."""
+    context = context or Context()
     tasks = []
-    for value in values:
-        v = int(value) if vary in INTEGER else float(value)
-        try:  # validates this value now, before any work
-            options = replace(base, **cast("dict[str, Any]", {vary: v}))
-        except ParameterError as exc:
-            raise ParameterError(f"values={value:g} is not valid for {vary}: {exc}") from None
-        params = options.to_json()
+    for key, run_options in options.runs().items():
+        params = run_options.to_json()
         params["inputs"] = tuple(params["inputs"])
-        tasks.append(parallel.Task(_key(vary, value), params))
+        tasks.append(parallel.Task(key, params))
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase(f"sweep over {vary}"), done=done,
-                                on_result=on_result)
-    return SweepResult(vary, [float(v) for v in values], result.results, result.failures,
-                       base.form, time.perf_counter() - start)
-
-
-def parse_values(text: str, vary: str) -> list[float]:
-    """``"2,3,5"`` -> ``[2.0, 3.0, 5.0]`` with a clear error for anything else."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ParameterError(f"values={text!r} must be comma-separated numbers") from None
-    if not values:
-        raise ParameterError(f"values={text!r} is empty; give comma-separated numbers")
-    if any(not math.isfinite(v) for v in values):
-        raise ParameterError(f"values={text!r} must be finite numbers")
-    if vary in INTEGER and any(not v.is_integer() for v in values):
-        raise ParameterError(f"values={text!r}: {vary} takes integers")
-    if len(set(values)) != len(values):
-        raise ParameterError(f"values={text!r} repeats a value; give each value once")
-    return values
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vary", required=True, choices=tuple(FIG14),
-                        help="the parameter to vary")
-    parser.add_argument("--values", required=True,
-                        help="comma-separated values of the varied parameter, e.g. 2,3,5,10")
-    fixed = parser.add_argument_group("fixed parameters (defaults: the paper's Fig. 14)")
-    for key, value in FIG14.items():
-        fixed.add_argument(f"--{key}", type=type(value), default=value,
-                           help=f"fixed {key} (default: {value})")
-    t = parser.add_argument_group("theorem1 options (see python -m verify theorem1 --help)")
-    t.add_argument("--form", choices=molrg.FORMS, default="printed",
-                   help="the approximation the verdicts are about (default: printed)")
-    t.add_argument("--input", choices=("noisy", "clean", "both"), default="both",
-                   help="denoiser input (default: both)")
-    t.add_argument("--estimand", choices=molrg.ESTIMANDS, default="ratio-of-means",
-                   help="SNR estimand (default: ratio-of-means)")
-    t.add_argument("--method", choices=molrg.METHODS, default="auto",
-                   help="exact SNR method (default: auto = quadrature)")
-    t.add_argument("--samples", type=int, default=100_000,
-                   help="Monte Carlo samples per sigma (default: %(default)s)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    t.add_argument("--num-sigma", type=int, default=40, help="grid points (default: 40)")
-    t.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
-                   help="Monte Carlo array backend")
-    t.add_argument("--peak-tol", type=float, default=0.15,
-                   help="allowed |sigma*_SNR / sigma*_approx - 1| (default: 0.15)")
-    parallel.add_arguments(parser)
-
-
-def execute(args: argparse.Namespace) -> SweepResult:
-    values = parse_values(args.values, args.vary)
-    inputs = ("noisy", "clean") if args.input == "both" else (args.input,)
-    base = theorem.Theorem1Options(
-        K=args.K, d=args.d, n=args.n, delta=args.delta, inputs=inputs, form=args.form,
-        estimand=args.estimand, method=args.method, samples=args.samples, seed=args.seed,
-        num_sigma=args.num_sigma, backend=args.backend, peak_tol=args.peak_tol)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(vary=args.vary, values=values, base=base, scheduler=s.scheduler,
-                   workers=s.workers, progress=s.progress, done=s.done, on_result=s.on_result)
+    result = context.map(_task, tasks, f"sweep over {options.vary}")
+    return SweepResult(options.vary, [float(v) for v in options.values], result.results,
+                       result.failures, options.form, time.perf_counter() - start)
 
 
 def render(result: SweepResult) -> list[Any]:
@@ -258,3 +270,15 @@ def plot(result: SweepResult, path: str) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(f"sweep over {report.math_name(result.vary)}")
     report.save_figure(fig, path)
+
+
+class Sweep(Command[SweepOptions]):
+    """``python -m verify sweep``."""
+
+    name = "sweep"
+    help = "vary one of K, d, delta, n (Fig. 14) and compare the SNR's and the theory's peaks"
+    Options = SweepOptions
+    scheduler = "serial"
+
+    def run(self, options: SweepOptions, context: Context) -> SweepResult:
+        return run(options, context)
