@@ -43,9 +43,7 @@ def test_every_verify_module_is_shared_or_a_registered_command() -> None:
     from verify.commands import COMMANDS
 
     registered = {type(c).__module__.removeprefix("verify.") for c in COMMANDS}
-    legacy = {c.module.__name__.removeprefix("verify.") for c in COMMANDS
-              if hasattr(c, "module")}
-    assert (registered - {REGISTRY}) | legacy == _command_modules()
+    assert registered == _command_modules()
     assert len({c.name for c in COMMANDS}) == len(COMMANDS)
 
 

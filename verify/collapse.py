@@ -38,7 +38,7 @@ import argparse
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -48,29 +48,56 @@ from molrg.validation import check_int, check_real
 
 from . import parallel, report
 from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats
+from .command import Command, Context, option, set_unchanged
 
-NAME = "collapse"
-HELP = "U-turn collapse level of the memorising denoiser vs the SNR peak (issue 23)"
+SETTINGS = "settings"
+UTURNS = "U-turns and SNR"
+CLAIMS = "claims"
+
+
+def _settings(text: str) -> tuple[tuple[int, int, float], ...]:
+    out = []
+    for item in text.split(","):
+        parts = item.strip().split(":")
+        try:
+            K, d, dl = int(parts[0]), int(parts[1]), float(parts[2])
+        except (ValueError, IndexError):
+            raise ParameterError(f"settings={text!r} must be K:d:delta items, "
+                                 "comma-separated") from None
+        out.append((K, d, dl))
+    return tuple(out)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    Ns = parse_floats(text, "N")
+    if any(not v.is_integer() for v in Ns):
+        raise ParameterError(f"N={text!r} must be comma-separated integers")
+    return tuple(int(v) for v in Ns)
 
 
 @dataclass(frozen=True)
 class CollapseOptions:
     """Options of ``collapse``."""
 
-    settings: tuple[tuple[int, int, float], ...] = ((3, 5, 0.2), (2, 3, 0.1))
-    N: tuple[int, ...] = (10, 30, 100, 300, 1000, 3000)
-    samples: int = 200
-    steps: int = 48
+    settings: tuple[tuple[int, int, float], ...] = option(
+        ((3, 5, 0.2), (2, 3, 0.1)), "K:d:delta, comma-separated (default: "
+        "3:5:0.2,2:3:0.1)", group=SETTINGS, text="3:5:0.2,2:3:0.1", parse=_settings)
+    N: tuple[int, ...] = option((10, 30, 100, 300, 1000, 3000), "training-set sizes "
+                                "(default: 10,30,100,300,1000,3000)", group=SETTINGS,
+                                text="10,30,100,300,1000,3000", parse=_sizes)
+    samples: int = option(200, "U-turns per level (200)", group=UTURNS)
+    steps: int = option(48, "SDE steps (48; check 2x)", group=UTURNS)
     sigma_end: float = 1e-3
-    num_sigma: int = 12
+    num_sigma: int = option(12, "start levels (12)", group=UTURNS)
     sigma_min: float = 0.01
     sigma_max: float = 3.0
-    snr_samples: int = 3000
+    snr_samples: int = option(3000, "Monte Carlo samples per sigma of the SNR curves (3000)",
+                              group=UTURNS)
     snr_num_sigma: int = 16
-    seed: int = 0
-    tol: float = 1.25
-    n_tol: float = 2.0
-    z: float = 3.0
+    seed: int = option(0, "seed (default: 0)", group=UTURNS)
+    tol: float = option(1.25, "collapse level factor (1.25)", group=CLAIMS)
+    n_tol: float = option(2.0, "transition N factor (2)", group=CLAIMS)
+    z: float = option(3.0, "step-size check, errors (3)", group=CLAIMS)
 
     def __post_init__(self) -> None:
         sets = tuple((check_int("K", K, low=2, high=100), check_int("d", d, low=1, high=100),
@@ -159,9 +186,8 @@ class CollapseResult(ClaimsResult):
     """:class:`~verify.claims.ClaimsResult` of ``collapse``."""
 
 
-def run(options: CollapseOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> CollapseResult:
+def run(options: CollapseOptions | None = None, context: Context | None = None) -> CollapseResult:
+    context = context or Context()
     options = options or CollapseOptions()
     base = {"samples": options.samples, "steps": options.steps,
             "sigma_end": options.sigma_end, "sigma": options.sigma().tolist(),
@@ -174,10 +200,7 @@ def run(options: CollapseOptions | None = None, *, scheduler: str = "serial",
                                             "delta": jobs[i][2], "N": jobs[i][3]}, seeds[i])
              for i in order]
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("collapse"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks, "collapse")
     analysis = analyse(options, result.results)
     claims = evaluate_claims(options, analysis)
     return CollapseResult(options, result.results, result.failures, analysis, claims,
@@ -286,42 +309,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parallel.add_arguments(parser, default="auto")
 
 
-def _settings(text: str) -> tuple[tuple[int, int, float], ...]:
-    out = []
-    for item in text.split(","):
-        parts = item.strip().split(":")
-        try:
-            K, d, dl = int(parts[0]), int(parts[1]), float(parts[2])
-        except (ValueError, IndexError):
-            raise ParameterError(f"settings={text!r} must be K:d:delta items, "
-                                 "comma-separated") from None
-        out.append((K, d, dl))
-    return tuple(out)
-
-
 QUICK = {"settings": "2:3:0.3", "N": "10,100", "samples": 40, "steps": 8, "num_sigma": 5,
          "snr_samples": 200}
-"""What ``--quick`` changes (only options left at their defaults)."""
-
-
-def execute(args: argparse.Namespace) -> CollapseResult:
-    if args.quick:
-        parser = argparse.ArgumentParser()
-        add_arguments(parser)
-        defaults = parser.parse_args([])
-        for name, value in QUICK.items():
-            if getattr(args, name) == getattr(defaults, name):
-                setattr(args, name, value)
-    Ns = parse_floats(args.N, "N")
-    if any(not v.is_integer() for v in Ns):
-        raise ParameterError(f"N={args.N!r} must be comma-separated integers")
-    options = CollapseOptions(
-        settings=_settings(args.settings), N=tuple(int(v) for v in Ns), samples=args.samples,
-        steps=args.steps, num_sigma=args.num_sigma, snr_samples=args.snr_samples,
-        seed=args.seed, tol=args.tol, n_tol=args.n_tol, z=args.z)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
+"""What ``--quick`` changes (only options left at their defaults; command-line values)."""
 
 
 def render(result: CollapseResult, *, table: bool = True) -> list[Any]:
@@ -373,3 +363,22 @@ def plot(result: CollapseResult, path: str) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(f"collapse vs SNR peak -> {result.verdict}")
     report.save_figure(fig, path)
+
+
+class Collapse(Command[CollapseOptions]):
+    """``python -m verify collapse``."""
+
+    name = "collapse"
+    help = "U-turn collapse level of the memorising denoiser vs the SNR peak (issue 23)"
+    Options = CollapseOptions
+    scheduler = "auto"
+    flags: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {"seed": ("--quick", {
+        "action": "store_true", "help": "one small setting (for tests)"})}
+
+    def options(self, args: argparse.Namespace) -> CollapseOptions:
+        if args.quick:
+            set_unchanged(args, CollapseOptions, QUICK)
+        return super().options(args)
+
+    def run(self, options: CollapseOptions, context: Context) -> CollapseResult:
+        return run(options, context)

@@ -139,13 +139,26 @@ def set_unchanged(args: argparse.Namespace, options_type: type,
             setattr(args, dests[name], value)
 
 
-def build_options(options_type: type, args: argparse.Namespace) -> Any:
-    """``options_type`` from a parsed command line (each value through its ``parse``)."""
+def option_values(options_type: type, args: argparse.Namespace) -> dict[str, Any]:
+    """The option fields' values of a parsed command line (each through its ``parse``)."""
     values = {}
     for f, meta in options_of(options_type):
         value = getattr(args, meta["dest"] or f.name)
         values[f.name] = meta["parse"](value) if meta["parse"] else value
-    return options_type(**values)
+    return values
+
+
+def changed_values(options_type: type, args: argparse.Namespace) -> dict[str, Any]:
+    """The option fields' values of a parsed command line that differ from their defaults
+    (what a ``quick(**changes)`` constructor keeps)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(options_type)}
+    return {name: value for name, value in option_values(options_type, args).items()
+            if value != defaults[name]}
+
+
+def build_options(options_type: type, args: argparse.Namespace) -> Any:
+    """``options_type`` from a parsed command line (each value through its ``parse``)."""
+    return options_type(**option_values(options_type, args))
 
 
 O = TypeVar("O")

@@ -7,8 +7,6 @@ its test (docs/contributing.md).
 
 from __future__ import annotations
 
-import argparse
-from types import ModuleType
 from typing import Any
 
 from . import (
@@ -30,37 +28,12 @@ from . import (
     theorem1,
     trained,
 )
-from .command import Command, Context, Result
+from .command import Command
 
 __all__ = ["COMMANDS", "find"]
 
 
-class ModuleCommand(Command[argparse.Namespace]):
-    """A command not yet ported to :class:`Command`: a module with ``NAME``, ``HELP``,
-    optional ``PLOTS``, ``add_arguments(parser)`` and ``execute(args)``."""
-
-    def __init__(self, module: ModuleType) -> None:
-        self.module = module
-        self.name = module.NAME  # type: ignore[misc]
-        self.help = module.HELP  # type: ignore[misc]
-        self.description = module.__doc__  # type: ignore[misc]
-        self.plots = getattr(module, "PLOTS", True)  # type: ignore[misc]
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        self.module.add_arguments(parser)
-
-    def execute(self, args: argparse.Namespace) -> Result:
-        return self.module.execute(args)  # type: ignore[no-any-return]
-
-    def run(self, options: argparse.Namespace, context: Context) -> Result:
-        raise NotImplementedError(f"{self.name} runs from its command line only")
-
-
-def _command(entry: Any) -> Command[Any]:
-    return entry if isinstance(entry, Command) else ModuleCommand(entry)
-
-
-COMMANDS: tuple[Command[Any], ...] = tuple(_command(c) for c in (
+COMMANDS: tuple[Command[Any], ...] = (
     theorem1.Theorem1(),
     mapping.Map(),
     sweep.Sweep(),
@@ -72,13 +45,13 @@ COMMANDS: tuple[Command[Any], ...] = tuple(_command(c) for c in (
     mixtures.Mixtures(),
     separated.Separated(),
     probe.Probe(),
-    speciation,
-    collapse,
-    trained,
-    ensemble,
-    generalization,
-    learning,
-))
+    speciation.Speciation(),
+    collapse.Collapse(),
+    trained.Trained(),
+    ensemble.Ensemble(),
+    generalization.Generalization(),
+    learning.Learning(),
+)
 """Every command, in the order of ``python -m verify --help``."""
 
 

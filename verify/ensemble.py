@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -41,11 +42,17 @@ from molrg.validation import check_int, check_real
 
 from . import parallel, report
 from .claims import Claim, ClaimsResult, parse_floats
-
-NAME = "ensemble"
-HELP = "B.4: soft-voting probes over five noise levels vs the best one, under label noise"
+from .command import Command, Context, option
 
 SETTINGS = ("fig3", "separated")
+DESIGN = "design"
+QUICK: dict[str, Any] = {"train_samples": 60, "test_samples": 150, "repeats": 2, "scan_repeats": 2,
+         "scan_points": 3}
+"""What ``--quick`` sets (after the options given are validated)."""
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
 SCAN = np.geomspace(0.05, 3.0, 9)
 """Noise levels scanned (clean labels) for the best single probe."""
 
@@ -54,17 +61,26 @@ SCAN = np.geomspace(0.05, 3.0, 9)
 class EnsembleOptions:
     """Options of ``ensemble`` (defaults: both settings, the paper's label-noise levels)."""
 
-    settings: tuple[str, ...] = SETTINGS
-    label_noise: tuple[float, ...] = molrg.LABEL_NOISE
-    N: int = 300
-    mean_scale: float = 0.3
-    train_samples: int = 600
-    test_samples: int = 6000
-    repeats: int = 10
+    settings: tuple[str, ...] = option(SETTINGS, "comma-separated subset of fig3,separated "
+                                       "(default: both)", group=DESIGN,
+                                       text=",".join(SETTINGS), parse=_names)
+    label_noise: tuple[float, ...] = option(
+        molrg.LABEL_NOISE, "fractions of corrupted training labels (default: "
+        "0,0.2,0.4,0.6,0.8)", group=DESIGN, text=",".join(f"{v:g}" for v in molrg.LABEL_NOISE),
+        parse=functools.partial(parse_floats, name="label-noise"))
+    N: int = option(300, "training points of the memorising denoiser at fig3 (default: 300)",
+                    group=DESIGN)
+    mean_scale: float = option(0.3, "class-mean scale of the separated setting (default: "
+                               "0.3)", group=DESIGN)
+    train_samples: int = option(600, "probe training samples per repetition (default: 600)",
+                                group=DESIGN)
+    test_samples: int = option(6000, "test samples per repetition (default: 6000)",
+                               group=DESIGN)
+    repeats: int = option(10, "independent repetitions (default: 10)", group=DESIGN)
     scan_repeats: int = 3
     scan_points: int = 9
-    seed: int = 0
-    z: float = 3.0
+    seed: int = option(0, "seed (default: 0)", group=DESIGN)
+    z: float = option(3.0, "error threshold (default: 3)", group=DESIGN)
 
     def __post_init__(self) -> None:
         sets = tuple(self.settings)
@@ -143,9 +159,8 @@ class EnsembleCommandResult(ClaimsResult):
     """:class:`~verify.claims.ClaimsResult` of ``ensemble``."""
 
 
-def run(options: EnsembleOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> EnsembleCommandResult:
+def run(options: EnsembleOptions | None = None, context: Context | None = None) -> EnsembleCommandResult:
+    context = context or Context()
     options = options or EnsembleOptions()
     pairs = options.tasks()
     seeds = parallel.spawn_seeds(options.seed, len(pairs))
@@ -156,10 +171,7 @@ def run(options: EnsembleOptions | None = None, *, scheduler: str = "serial",
     tasks = [parallel.Task(f"{s}/{d}", {**base, "setting": s, "denoiser": d}, seed)
              for (s, d), seed in zip(pairs, seeds, strict=True)]
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("ensemble"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks, "ensemble")
     analysis = analyse(options, result.results)
     claims = evaluate_claims(options, analysis)
     return EnsembleCommandResult(options, result.results, result.failures, analysis, claims,
@@ -204,44 +216,6 @@ def evaluate_claims(options: EnsembleOptions, analysis: dict[str, Any]) -> list[
     return claims
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = EnsembleOptions()
-    g = parser.add_argument_group("design")
-    g.add_argument("--settings", default=",".join(d.settings),
-                   help="comma-separated subset of fig3,separated (default: both)")
-    g.add_argument("--label-noise", default=",".join(f"{v:g}" for v in d.label_noise),
-                   help="fractions of corrupted training labels (default: 0,0.2,0.4,0.6,0.8)")
-    g.add_argument("--N", type=int, default=d.N,
-                   help="training points of the memorising denoiser at fig3 (default: 300)")
-    g.add_argument("--mean-scale", type=float, default=d.mean_scale,
-                   help="class-mean scale of the separated setting (default: 0.3)")
-    g.add_argument("--train-samples", type=int, default=d.train_samples,
-                   help="probe training samples per repetition (default: 600)")
-    g.add_argument("--test-samples", type=int, default=d.test_samples,
-                   help="test samples per repetition (default: 6000)")
-    g.add_argument("--repeats", type=int, default=d.repeats,
-                   help="independent repetitions (default: 10)")
-    g.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
-    g.add_argument("--z", type=float, default=d.z, help="error threshold (default: 3)")
-    g.add_argument("--quick", action="store_true",
-                   help="small design for tests (2 repeats, 60/150 samples, 3-point scan)")
-    parallel.add_arguments(parser)
-
-
-def execute(args: argparse.Namespace) -> EnsembleCommandResult:
-    options = EnsembleOptions(
-        settings=tuple(s.strip() for s in args.settings.split(",") if s.strip()),
-        label_noise=parse_floats(args.label_noise, "label-noise"), N=args.N,
-        mean_scale=args.mean_scale, seed=args.seed, z=args.z, train_samples=args.train_samples,
-        test_samples=args.test_samples, repeats=args.repeats)  # validated even with --quick
-    if args.quick:
-        options = dataclasses.replace(options, train_samples=60, test_samples=150, repeats=2,
-                                      scan_repeats=2, scan_points=3)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
 def render(result: EnsembleCommandResult, *, table: bool = True) -> list[Any]:
     o = result.options
     out: list[Any] = [f"[bold]Feature ensembling under label noise (B.4)[/bold]: "
@@ -274,3 +248,22 @@ def plot(result: EnsembleCommandResult, path: str) -> None:
         ax.set_title(key, fontsize=9)
         ax.legend(fontsize=8)
     report.save_figure(fig, path)
+
+
+class Ensemble(Command[EnsembleOptions]):
+    """``python -m verify ensemble``."""
+
+    name = "ensemble"
+    help = "B.4: soft-voting probes over five noise levels vs the best one, under label noise"
+    Options = EnsembleOptions
+    scheduler = "serial"
+    flags: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {"z": ("--quick", {
+        "action": "store_true",
+        "help": "small design for tests (2 repeats, 60/150 samples, 3-point scan)"})}
+
+    def options(self, args: argparse.Namespace) -> EnsembleOptions:
+        options = super().options(args)  # validated even with --quick
+        return dataclasses.replace(options, **QUICK) if args.quick else options
+
+    def run(self, options: EnsembleOptions, context: Context) -> EnsembleCommandResult:
+        return run(options, context)

@@ -39,7 +39,7 @@ import argparse
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -57,10 +57,13 @@ from .claims import (
     validate_run,
     verdict_of,
 )
+from .command import Command, Context, changed_values, option, option_values
 
-NAME = "generalization"
-HELP = ("trained networks (PyTorch) on N = 2^6..2^14 points: SNR, probe, generalisation "
-        "score; memorising vs generalising (our construction)")
+MODEL = "model (defaults: the paper's Fig. 3 setting)"
+TRAINING = "training (the MLP of molrg.train)"
+EVALUATION = "evaluation (fresh samples)"
+CLAIMS = "claims"
+SIZES = tuple(2**k for k in range(6, 15))
 
 
 @dataclass(frozen=True)
@@ -69,30 +72,45 @@ class GeneralizationOptions:
 
     VERDICT_SAMPLES = ("samples",)
 
-    K: int = 3
-    d: int = 5
-    n: int = 50
-    delta: float = 0.2
-    N: tuple[int, ...] = tuple(2**k for k in range(6, 15))
-    steps: int = 8000
-    width: int = 256
-    depth: int = 3
-    lr: float = 3e-3
-    batch_size: int = 128
-    input: str = "noisy"
-    denominator: str = "others"
-    samples: int = 3000
-    doublings: int = 3
-    replicates: int = 50
-    probe_samples: int = 4000
-    score_samples: int = 4000
-    seed: int = 0
-    num_sigma: int = 14
-    sigma_min: float = 0.01
-    sigma_max: float = 5.0
-    z: float = UNIMODAL_Z
-    transition_tol: float = 2.0
-    regime_window: float = 2.0
+    K: int = option(3, "classes (default: 3)", group=MODEL)
+    d: int = option(5, "subspace dimension (default: 5)", group=MODEL)
+    n: int = option(50, "ambient dimension (default: 50)", group=MODEL)
+    delta: float = option(0.2, "detail noise (default: 0.2)", group=MODEL)
+    N: tuple[int, ...] = option(SIZES, "training-set sizes, comma-separated (default: 2^6 "
+                                "... 2^14)", group=MODEL, text=",".join(map(str, SIZES)),
+                                parse=parse_sizes)
+    steps: int = option(8000, "optimiser steps per training, whatever N (default: 8000)",
+                        group=TRAINING)
+    width: int = option(256, "hidden width (default: 256)", group=TRAINING)
+    depth: int = option(3, "hidden layers (default: 3)", group=TRAINING)
+    lr: float = option(3e-3, "peak Adam learning rate, cosine schedule (default: 0.003)",
+                       group=TRAINING)
+    batch_size: int = option(128, "default: 128", group=TRAINING)
+    input: str = option("noisy", "default: noisy", group=EVALUATION, choices=molrg.INPUTS)
+    denominator: str = option("others", "default: others", group=EVALUATION,
+                              choices=molrg.DENOMINATORS)
+    samples: int = option(3000, "Monte Carlo samples per sigma of each SNR curve (default: "
+                          "3000)", group=EVALUATION)
+    doublings: int = option(3, "double the SNR samples up to this many times while a shape "
+                            "is undetermined or an estimate untrustworthy (default: 3)",
+                            group=EVALUATION)
+    replicates: int = option(50, "paired replicate groups per SNR curve (default: 50)",
+                             group=EVALUATION)
+    probe_samples: int = option(4000, "linear-probe samples per sigma (default: 4000)",
+                                group=EVALUATION)
+    score_samples: int = option(4000, "generalisation-score samples (default: 4000)",
+                                group=EVALUATION)
+    seed: int = option(0, "seed (default: 0)", group=EVALUATION)
+    num_sigma: int = option(14, "grid points (default: 14)", group=EVALUATION)
+    sigma_min: float = option(0.01, "default: 0.01", group=EVALUATION)
+    sigma_max: float = option(5.0, "default: 5", group=EVALUATION)
+    z: float = option(UNIMODAL_Z, "error threshold (default: 4)", group=CLAIMS)
+    transition_tol: float = option(2.0, "allowed factor between the trained and the "
+                                   "empirical transition N (default: 2, one step of the "
+                                   "default grid)", group=CLAIMS)
+    regime_window: float = option(2.0, "memorisation is read at sigma <= this x the "
+                                  "optimum's SNR peak (default: 2; at large sigma the "
+                                  "empirical denoiser is the set's mean)", group=CLAIMS)
 
     def __post_init__(self) -> None:
         model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
@@ -217,17 +235,13 @@ def tasks(options: GeneralizationOptions) -> list[parallel.Task]:
     return out
 
 
-def run(options: GeneralizationOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> GeneralizationResult:
+def run(options: GeneralizationOptions | None = None, context: Context | None = None) -> GeneralizationResult:
     """Train and measure every ``N`` (tasks), then analyse and judge."""
+    context = context or Context()
     options = options or GeneralizationOptions()
     require_torch("python -m verify generalization")
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks(options), scheduler=scheduler, workers=workers,
-                                progress=progress.phase("trainings"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks(options), "trainings")
     runs = {k: result.results[k] for k in ["optimal", *(_key(N) for N in options.N)]
             if k in result.results}
     analysis = analyse(options, runs)
@@ -355,77 +369,6 @@ def evaluate_claims(options: GeneralizationOptions, analysis: dict[str, Any]) ->
 # ---------------------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = GeneralizationOptions()
-    m = parser.add_argument_group("model (defaults: the paper's Fig. 3 setting)")
-    m.add_argument("--K", type=int, default=d.K, help="classes (default: 3)")
-    m.add_argument("--d", type=int, default=d.d, help="subspace dimension (default: 5)")
-    m.add_argument("--n", type=int, default=d.n, help="ambient dimension (default: 50)")
-    m.add_argument("--delta", type=float, default=d.delta, help="detail noise (default: 0.2)")
-    m.add_argument("--N", default=",".join(map(str, d.N)),
-                   help="training-set sizes, comma-separated (default: 2^6 ... 2^14)")
-    t = parser.add_argument_group("training (the MLP of molrg.train)")
-    t.add_argument("--steps", type=int, default=d.steps,
-                   help="optimiser steps per training, whatever N (default: 8000)")
-    t.add_argument("--width", type=int, default=d.width, help="hidden width (default: 256)")
-    t.add_argument("--depth", type=int, default=d.depth, help="hidden layers (default: 3)")
-    t.add_argument("--lr", type=float, default=d.lr, help="peak Adam learning rate, cosine "
-                   "schedule (default: 0.003)")
-    t.add_argument("--batch-size", type=int, default=d.batch_size, help="default: 128")
-    t.add_argument("--quick", action="store_true",
-                   help="tiny sizes (seconds; for tests, numbers not meaningful)")
-    s = parser.add_argument_group("evaluation (fresh samples)")
-    s.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
-    s.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
-                   help="default: others")
-    s.add_argument("--samples", type=int, default=d.samples,
-                   help="Monte Carlo samples per sigma of each SNR curve (default: 3000)")
-    s.add_argument("--doublings", type=int, default=d.doublings,
-                   help="double the SNR samples up to this many times while a shape is "
-                   "undetermined or an estimate untrustworthy (default: 3)")
-    s.add_argument("--replicates", type=int, default=d.replicates,
-                   help="paired replicate groups per SNR curve (default: 50)")
-    s.add_argument("--probe-samples", type=int, default=d.probe_samples,
-                   help="linear-probe samples per sigma (default: 4000)")
-    s.add_argument("--score-samples", type=int, default=d.score_samples,
-                   help="generalisation-score samples (default: 4000)")
-    s.add_argument("--seed", type=int, default=d.seed, help="seed (default: 0)")
-    s.add_argument("--num-sigma", type=int, default=d.num_sigma, help="grid points (default: 14)")
-    s.add_argument("--sigma-min", type=float, default=d.sigma_min, help="default: 0.01")
-    s.add_argument("--sigma-max", type=float, default=d.sigma_max, help="default: 5")
-    c = parser.add_argument_group("claims")
-    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
-    c.add_argument("--regime-window", type=float, default=d.regime_window,
-                   help="memorisation is read at sigma <= this x the optimum's SNR peak "
-                   "(default: 2; at large sigma the empirical denoiser is the set's mean)")
-    c.add_argument("--transition-tol", type=float, default=d.transition_tol,
-                   help="allowed factor between the trained and the empirical transition "
-                   "N (default: 2, one step of the default grid)")
-    parallel.add_arguments(parser, default="local")
-
-
-def execute(args: argparse.Namespace) -> GeneralizationResult:
-    values: dict[str, Any] = dict(
-        K=args.K, d=args.d, n=args.n, delta=args.delta, N=parse_sizes(args.N),
-        steps=args.steps, width=args.width, depth=args.depth, lr=args.lr,
-        batch_size=args.batch_size, input=args.input, denominator=args.denominator,
-        samples=args.samples, doublings=args.doublings, replicates=args.replicates,
-        probe_samples=args.probe_samples, score_samples=args.score_samples, seed=args.seed,
-        num_sigma=args.num_sigma, sigma_min=args.sigma_min, sigma_max=args.sigma_max,
-        z=args.z, transition_tol=args.transition_tol, regime_window=args.regime_window)
-    if args.quick:
-        d = GeneralizationOptions()
-        changed = {k: v for k, v in values.items() if v != getattr(d, k)}
-        options = GeneralizationOptions.quick(**changed)
-    else:
-        options = GeneralizationOptions(**values)
-    parallel.check_scheduler(args.scheduler, args.workers)
-    require_torch("python -m verify generalization")
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
 def render(result: GeneralizationResult, *, table: bool = True) -> list[Any]:
     o = result.options
     a = result.analysis
@@ -521,3 +464,27 @@ def plot(result: GeneralizationResult, path: str) -> None:
         ax.set_xlabel(report.SIGMA_LABEL)
     fig.suptitle(f"$K$={o.K} $d$={o.d} $n$={o.n} $\\delta$={o.delta:g}: {result.verdict}")
     report.save_figure(fig, path)
+
+
+class Generalization(Command[GeneralizationOptions]):
+    """``python -m verify generalization``."""
+
+    name = "generalization"
+    help = ("trained networks (PyTorch) on N = 2^6..2^14 points: SNR, probe, generalisation "
+            "score; memorising vs generalising (our construction)")
+    Options = GeneralizationOptions
+    scheduler = "local"
+    flags: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {"batch_size": ("--quick", {
+        "action": "store_true", "help": "tiny sizes (seconds; for tests, numbers not "
+        "meaningful)"})}
+
+    def options(self, args: argparse.Namespace) -> GeneralizationOptions:
+        options = (GeneralizationOptions.quick(**changed_values(GeneralizationOptions, args))
+                   if args.quick else GeneralizationOptions(**option_values(
+                       GeneralizationOptions, args)))
+        parallel.check_scheduler(args.scheduler, args.workers)
+        require_torch("python -m verify generalization")
+        return options
+
+    def run(self, options: GeneralizationOptions, context: Context) -> GeneralizationResult:
+        return run(options, context)

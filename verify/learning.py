@@ -31,7 +31,7 @@ import argparse
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,39 +40,46 @@ from molrg.train import require_torch
 from molrg.validation import check_int, check_real
 
 from .claims import UNIMODAL_Z, Claim, ClaimsResult, verdict_of
+from .command import Command, Context, changed_values, option, option_values
 
-NAME = "learning"
-HELP = "learning dynamics of a trained MLP at a fixed small N: curves per checkpoint"
+GROUP = "model and training (default: Fig. 3's model, N = 300)"
+
+
+def _option(default: Any, text: str) -> Any:
+    """An option of the one group, its default in its help."""
+    return option(default, f"{text} (default: {default})", group=GROUP)
 
 
 @dataclass(frozen=True)
 class LearningOptions:
     """Options of ``learning`` (defaults: Fig. 3's model, N = 300; ``quick()`` for tests)."""
 
-    K: int = 3
-    d: int = 5
-    n: int = 50
-    delta: float = 0.2
-    N: int = 300
-    epochs: int = 30_000
-    checkpoints: int = 9
-    first_checkpoint: int = 5
-    width: int = 256
-    depth: int = 3
-    lr: float = 1e-3
-    lr_schedule: str = "constant"
-    batch_size: int = 128
-    num_sigma: int = 9
-    sigma_min: float = 0.02
-    sigma_max: float = 3.0
-    snr_samples: int = 10_000
-    replicates: int = 50
-    probe_samples: int = 2_000
-    score_samples: int = 2_000
-    denominator: str = "others"
-    seed: int = 0
-    z: float = UNIMODAL_Z
-    alpha: float = 0.05
+    K: int = _option(3, "classes")
+    d: int = _option(5, "subspace dimension")
+    n: int = _option(50, "ambient dim.")
+    delta: float = _option(0.2, "detail noise")
+    N: int = _option(300, "training-set size")
+    epochs: int = _option(30_000, "epochs (one epoch = ceil(N / batch) steps)")
+    checkpoints: int = _option(9, "log-spaced checkpoints")
+    first_checkpoint: int = _option(5, "first checkpoint epoch")
+    width: int = _option(256, "MLP width")
+    depth: int = _option(3, "MLP hidden layers")
+    lr: float = _option(1e-3, "Adam learning rate")
+    lr_schedule: str = option("constant", "default: constant", group=GROUP,
+                              choices=("constant", "cosine"))
+    batch_size: int = _option(128, "batch size")
+    num_sigma: int = _option(9, "sigma grid points")
+    sigma_min: float = _option(0.02, "smallest sigma")
+    sigma_max: float = _option(3.0, "largest sigma")
+    snr_samples: int = _option(10_000, "SNR Monte Carlo samples per checkpoint")
+    replicates: int = _option(50, "SNR replicates (paired errors)")
+    probe_samples: int = _option(2_000, "linear-probe samples per sigma")
+    score_samples: int = _option(2_000, "fresh samples of the generalisation score")
+    denominator: str = option("others", "SNR denominator (default: others)", group=GROUP,
+                              choices=molrg.DENOMINATORS)
+    seed: int = _option(0, "seed")
+    z: float = _option(UNIMODAL_Z, "error threshold")
+    alpha: float = _option(0.05, "permutation-test level")
 
     def __post_init__(self) -> None:
         molrg.MoLRG(self.K, self.d, self.n, self.delta)  # validates the model
@@ -131,7 +138,8 @@ class LearningResult(ClaimsResult):
         return "deviates" if self.failures else verdict_of(self.claims)
 
 
-def run(options: LearningOptions | None = None, **_: Any) -> LearningResult:
+def run(options: LearningOptions | None = None,
+        context: Context | None = None) -> LearningResult:
     """Train once with checkpoints, evaluate every checkpoint, judge."""
     o = options or LearningOptions()
     require_torch("python -m verify learning")
@@ -228,45 +236,6 @@ def evaluate_claims(o: LearningOptions, a: dict[str, Any]) -> list[Claim]:
 
 
 # ---------------------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = LearningOptions()
-    m = parser.add_argument_group("model and training (default: Fig. 3's model, N = 300)")
-    for name, typ, text in (
-            ("K", int, "classes"), ("d", int, "subspace dimension"), ("n", int, "ambient dim."),
-            ("delta", float, "detail noise"), ("N", int, "training-set size"),
-            ("epochs", int, "epochs (one epoch = ceil(N / batch) steps)"),
-            ("checkpoints", int, "log-spaced checkpoints"),
-            ("first_checkpoint", int, "first checkpoint epoch"), ("width", int, "MLP width"),
-            ("depth", int, "MLP hidden layers"), ("lr", float, "Adam learning rate"),
-            ("batch_size", int, "batch size"), ("num_sigma", int, "sigma grid points"),
-            ("sigma_min", float, "smallest sigma"), ("sigma_max", float, "largest sigma"),
-            ("snr_samples", int, "SNR Monte Carlo samples per checkpoint"),
-            ("replicates", int, "SNR replicates (paired errors)"),
-            ("probe_samples", int, "linear-probe samples per sigma"),
-            ("score_samples", int, "fresh samples of the generalisation score"),
-            ("seed", int, "seed"), ("z", float, "error threshold"),
-            ("alpha", float, "permutation-test level")):
-        m.add_argument("--" + name.replace("_", "-"), dest=name, type=typ,
-                       default=getattr(d, name), help=f"{text} (default: {getattr(d, name)})")
-    m.add_argument("--lr-schedule", dest="lr_schedule", choices=("constant", "cosine"),
-                   default=d.lr_schedule, help="default: constant")
-    m.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
-                   help="SNR denominator (default: others)")
-    m.add_argument("--quick", action="store_true", help="tiny sizes (tests; not meaningful)")
-
-
-def execute(args: argparse.Namespace) -> LearningResult:
-    d = LearningOptions()
-    values = {k: getattr(args, k) for k in d.to_json()}
-    if args.quick:
-        changed = {k: v for k, v in values.items() if v != getattr(d, k)}
-        options = LearningOptions.quick(**changed)
-    else:
-        options = LearningOptions(**values)
-    require_torch("python -m verify learning")
-    return run(options)
-
-
 def render(result: LearningResult, *, table: bool = True) -> list[Any]:
     from . import report
 
@@ -327,3 +296,22 @@ def plot(result: LearningResult, path: str) -> None:
     ax.set_ylabel("peak linear-probe accuracy")
     ax.set_title(f"rho = {a['correlation']['rho']:+.2f} -> {result.verdict}")
     report.save_figure(fig, path)
+
+
+class Learning(Command[LearningOptions]):
+    """``python -m verify learning``."""
+
+    name = "learning"
+    help = "learning dynamics of a trained MLP at a fixed small N: curves per checkpoint"
+    Options = LearningOptions
+    flags: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {"alpha": ("--quick", {
+        "action": "store_true", "help": "tiny sizes (tests; not meaningful)"})}
+
+    def options(self, args: argparse.Namespace) -> LearningOptions:
+        options = (LearningOptions.quick(**changed_values(LearningOptions, args))
+                   if args.quick else LearningOptions(**option_values(LearningOptions, args)))
+        require_torch("python -m verify learning")
+        return options
+
+    def run(self, options: LearningOptions, context: Context) -> LearningResult:
+        return run(options, context)

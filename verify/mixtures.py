@@ -14,7 +14,8 @@ assumption of the MoLRG relaxed at a time:
 For each, the per-class SNR of the OPTIMAL denoiser (exact posterior, ambient Monte Carlo
 in the span of the bases) for both inputs (noisy / clean) and both denominators (others /
 complement), on the paper's sigma grid and a dense log grid; per-class peaks; the
-small- and large-sigma limits derived with SymPy (``molrg.symbolic.mixture_limits``)
+small- and large-sigma limits derived with SymPy (``molrg.symbolic.mixture_limits``;
+evaluated without SymPy by ``molrg.mixture_limits``)
 beside Monte Carlo at ``sigma = 1e-3`` and ``1e3``; and the paper's printed numbers (a
 TRAINED DAE, not the optimal denoiser) beside ours with the differences.
 
@@ -47,6 +48,7 @@ import numpy as np
 
 import molrg
 from molrg import ParameterError
+from molrg.mixture_limits import mixture_limits
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
@@ -235,11 +237,9 @@ def run(options: MixturesOptions | None = None,
 # Analysis
 # ---------------------------------------------------------------------------------------
 def _limits(setting: dict[str, Any]) -> dict[str, float]:
-    from molrg.symbolic.mixture_limits import evaluate
-
-    values = evaluate(setting["family"], delta_=setting["delta"], pi0_=setting["weights"][0],
-                      d0_=setting["ranks"][0], d1_=setting["ranks"][1],
-                      angle_deg=setting["angle"], d_=setting["d"])
+    values = mixture_limits(setting["family"], delta=setting["delta"],
+                            pi0=setting["weights"][0], d0=setting["ranks"][0],
+                            d1=setting["ranks"][1], angle_deg=setting["angle"], d=setting["d"])
     return {f"{lim}/{mode}/{den}/{k}": v for (lim, mode, den, k), v in values.items()}
 
 

@@ -445,10 +445,6 @@ class Context:
                          progress=self.phase(phase), done=self.done, on_result=self.on_result)
 
 
-Session = Context
-"""The former name of :class:`Context`."""
-
-
 def partial_runs(name: str, key: str = "runs",
                  **extra: Any) -> Callable[[Any], dict[str, Any]]:
     """The partial-JSON payload of command ``name``: its finished ``results`` under ``key``
@@ -469,7 +465,7 @@ def _partial_document(args: argparse.Namespace, payload: dict[str, Any]) -> dict
 @contextmanager
 def session(args: argparse.Namespace,
             payload: Callable[[Any], dict[str, Any]]) -> Iterator[Context]:
-    """``with session(args, partial_runs(NAME)) as s: return run(..., **s-fields)``.
+    """``with session(args, partial_runs(name)) as context: return run(options, context)``.
 
     Validates ``--scheduler``/``--workers``, reads a ``--resume`` file, and opens the
     progress display (off with ``--quiet``) for the duration of the run.

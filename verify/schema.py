@@ -194,9 +194,7 @@ def _result_type(command: str) -> type | None:
 
     handler = find(command)
     try:
-        legacy = getattr(handler, "module", None)  # a module not yet ported to Command
-        fn = legacy.execute if legacy is not None else handler.run
-        return typing.get_type_hints(fn).get("return")
+        return typing.get_type_hints(handler.run).get("return")
     except Exception:  # pragma: no cover - an unresolvable annotation
         return None
 

@@ -31,11 +31,12 @@ The report also classifies the ratio to each peak: ``constant`` (max/min within
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,28 +48,42 @@ from molrg.validation import check_int, check_real
 
 from . import parallel, report
 from .claims import Claim, ClaimsResult, parse_floats
+from .command import Command, Context, option, set_unchanged
 
-NAME = "speciation"
-HELP = "U-turn speciation level vs the SNR peak and the speciation theories (issue 23)"
+BOX = "box"
+UTURNS = "U-turns"
+CLAIMS = "claims"
+
+
+def _ints(text: str, name: str) -> tuple[int, ...]:
+    vals = parse_floats(text, name)
+    if any(not v.is_integer() for v in vals):
+        raise ParameterError(f"{name}={text!r} must be comma-separated integers")
+    return tuple(int(v) for v in vals)
 
 
 @dataclass(frozen=True)
 class SpeciationOptions:
     """Options of ``speciation`` (defaults: 36 settings, about two minutes on two shared cores)."""
 
-    K: tuple[int, ...] = (2, 3, 5)
-    d: tuple[int, ...] = (3, 5, 10)
-    delta: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
-    samples: int = 400
-    steps: int = 48
-    sampler: str = "sde"
-    sigma_end: float = 1e-3
-    num_sigma: int = 14
-    sigma_min: float = 0.03
-    sigma_max: float = 10.0
-    seed: int = 0
-    tol: float = 1.25
-    z: float = 3.0
+    K: tuple[int, ...] = option((2, 3, 5), "classes (default: 2,3,5)", group=BOX,
+                                text="2,3,5", parse=functools.partial(_ints, name="K"))
+    d: tuple[int, ...] = option((3, 5, 10), "dimensions (default: 3,5,10)", group=BOX,
+                                text="3,5,10", parse=functools.partial(_ints, name="d"))
+    delta: tuple[float, ...] = option((0.1, 0.2, 0.3, 0.5), "detail noise (default: "
+                                      "0.1,0.2,0.3,0.5)", group=BOX, text="0.1,0.2,0.3,0.5",
+                                      parse=functools.partial(parse_floats, name="delta"))
+    samples: int = option(400, "U-turns per level (400)", group=UTURNS)
+    steps: int = option(48, "sampler steps from sigma-max to sigma-end (48; the check uses "
+                        "2x)", group=UTURNS)
+    sampler: str = option("sde", "sde (default) or ode", group=UTURNS, choices=SAMPLERS)
+    sigma_end: float = option(1e-3, "default: 1e-3", group=UTURNS)
+    num_sigma: int = option(14, "start levels (14)", group=UTURNS)
+    sigma_min: float = option(0.03, "default: 0.03", group=UTURNS)
+    sigma_max: float = option(10.0, "default: 10", group=UTURNS)
+    seed: int = option(0, "seed (default: 0)", group=UTURNS)
+    tol: float = option(1.25, "allowed factor (1.25)", group=CLAIMS)
+    z: float = option(3.0, "step-size check, errors (3)", group=CLAIMS)
 
     def __post_init__(self) -> None:
         for name, low in (("K", 2), ("d", 1)):
@@ -152,10 +167,9 @@ def _key(K: int, d: int, delta: float) -> str:
     return f"K={K},d={d},delta={delta:g}"
 
 
-def run(options: SpeciationOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> SpeciationResult:
+def run(options: SpeciationOptions | None = None, context: Context | None = None) -> SpeciationResult:
     """Run every setting of the box (one task each), then analyse."""
+    context = context or Context()
     options = options or SpeciationOptions()
     settings = options.settings()
     seeds = parallel.spawn_seeds(options.seed, len(settings))
@@ -164,10 +178,7 @@ def run(options: SpeciationOptions | None = None, *, scheduler: str = "serial",
     tasks = [parallel.Task(_key(K, d, dl), {**base, "K": K, "d": d, "delta": dl}, s)
              for (K, d, dl), s in zip(settings, seeds, strict=True)]
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress.phase("speciation"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks, "speciation")
     analysis = analyse(options, result.results)
     claims = evaluate_claims(options, analysis)
     return SpeciationResult(options, result.results, result.failures, analysis, claims,
@@ -286,64 +297,8 @@ def evaluate_claims(options: SpeciationOptions, analysis: dict[str, Any]) -> lis
     return claims
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    o = SpeciationOptions()
-    b = parser.add_argument_group("box")
-    b.add_argument("--K", default=",".join(map(str, o.K)), help="classes (default: 2,3,5)")
-    b.add_argument("--d", default=",".join(map(str, o.d)), help="dimensions (default: 3,5,10)")
-    b.add_argument("--delta", default=",".join(f"{v:g}" for v in o.delta),
-                   help="detail noise (default: 0.1,0.2,0.3,0.5)")
-    u = parser.add_argument_group("U-turns")
-    u.add_argument("--samples", type=int, default=o.samples, help="U-turns per level (400)")
-    u.add_argument("--steps", type=int, default=o.steps,
-                   help="sampler steps from sigma-max to sigma-end (48; the check uses 2x)")
-    u.add_argument("--sampler", choices=SAMPLERS, default=o.sampler,
-                   help="sde (default) or ode")
-    u.add_argument("--sigma-end", type=float, default=o.sigma_end, help="default: 1e-3")
-    u.add_argument("--num-sigma", type=int, default=o.num_sigma, help="start levels (14)")
-    u.add_argument("--sigma-min", type=float, default=o.sigma_min, help="default: 0.03")
-    u.add_argument("--sigma-max", type=float, default=o.sigma_max, help="default: 10")
-    u.add_argument("--seed", type=int, default=o.seed, help="seed (default: 0)")
-    u.add_argument("--quick", action="store_true",
-                   help="a 2-setting box with few samples (for tests)")
-    c = parser.add_argument_group("claims")
-    c.add_argument("--tol", type=float, default=o.tol, help="allowed factor (1.25)")
-    c.add_argument("--z", type=float, default=o.z, help="step-size check, errors (3)")
-    parallel.add_arguments(parser, default="auto")
-
-
-def _ints(text: str, name: str) -> tuple[int, ...]:
-    vals = parse_floats(text, name)
-    if any(not v.is_integer() for v in vals):
-        raise ParameterError(f"{name}={text!r} must be comma-separated integers")
-    return tuple(int(v) for v in vals)
-
-
 QUICK = {"K": "2,3", "d": "5", "delta": "0.2", "samples": 80, "steps": 10, "num_sigma": 6}
-"""What ``--quick`` changes (only options left at their defaults)."""
-
-
-def execute(args: argparse.Namespace) -> SpeciationResult:
-    if args.quick:
-        defaults = build_defaults()
-        for name, value in QUICK.items():
-            if getattr(args, name) == getattr(defaults, name):
-                setattr(args, name, value)
-    options = SpeciationOptions(
-        K=_ints(args.K, "K"), d=_ints(args.d, "d"), delta=parse_floats(args.delta, "delta"),
-        samples=args.samples, steps=args.steps, num_sigma=args.num_sigma,
-        sampler=args.sampler, sigma_end=args.sigma_end, sigma_min=args.sigma_min,
-        sigma_max=args.sigma_max, seed=args.seed, tol=args.tol, z=args.z)
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
-def build_defaults() -> argparse.Namespace:
-    """The command line's default values."""
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    return parser.parse_args([])
+"""What ``--quick`` changes (only options left at their defaults; command-line values)."""
 
 
 def render(result: SpeciationResult, *, table: bool = True) -> list[Any]:
@@ -402,3 +357,22 @@ def plot(result: SpeciationResult, path: str) -> None:
     ax2.legend(fontsize=7, ncol=2)
     fig.suptitle(f"speciation vs SNR peak -> {result.verdict}")
     report.save_figure(fig, path)
+
+
+class Speciation(Command[SpeciationOptions]):
+    """``python -m verify speciation``."""
+
+    name = "speciation"
+    help = "U-turn speciation level vs the SNR peak and the speciation theories (issue 23)"
+    Options = SpeciationOptions
+    scheduler = "auto"
+    flags: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {"seed": ("--quick", {
+        "action": "store_true", "help": "a 2-setting box with few samples (for tests)"})}
+
+    def options(self, args: argparse.Namespace) -> SpeciationOptions:
+        if args.quick:
+            set_unchanged(args, SpeciationOptions, QUICK)
+        return super().options(args)
+
+    def run(self, options: SpeciationOptions, context: Context) -> SpeciationResult:
+        return run(options, context)

@@ -47,7 +47,7 @@ import argparse
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -58,38 +58,53 @@ from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
 from .claims import UNIMODAL_Z, Claim, ClaimsResult
+from .command import Command, Context, changed_values, option, option_values
 from .paper import PAPER as PAPER_TABLES
 from .paper import TABLE7, TABLE7_GUESS, TABLE7_SIGMA, build_mixture
 
-NAME = "trained"
-HELP = "trained DAEs (PyTorch) vs the optimum and the paper: Fig. 3(a), Tables 3-7, B.3"
+TRAINING = "training (defaults: the paper's settings)"
+EVALUATION = "evaluation"
+CLAIMS = "claims"
 
 PAPER_GRID = (0.002, 0.008, 0.023, 0.06, 0.14, 0.296, 0.585, 1.088, 1.923)
 TABLE3_LEVELS = (0.002, 0.14, 0.585)
 TABLE_KEYS = ("angle=90", "angle=30", "ranks", "weights", "table7")
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
 @dataclass(frozen=True)
 class TrainedOptions:
     """Options of ``trained`` (defaults: the paper's settings; ``quick()`` for tests)."""
 
-    seeds: int = 3
-    samples: int = 12_000
-    epochs: int = 200
-    table_samples: int = 30_000
-    table_epochs: int = 40
-    b3_epochs: int = 100
-    paper_epochs: int = 200
-    snr_samples: int = 40_000
-    probe_samples: int = 4_000
-    input: str = "noisy"
-    denominator: str = "complement"
-    seed: int = 0
-    parts: tuple[str, ...] = ("fig3", "tables", "b3")
-    z: float = UNIMODAL_Z
-    angle_tol: float = 5.0
-    snr_tol: float = 0.05
-    table_tol: float = 0.15
+    seeds: int = option(3, "Fig. 3 seeds (default: 3)", group=TRAINING)
+    samples: int = option(12_000, "Fig. 3 training samples", group=TRAINING)
+    epochs: int = option(200, "Fig. 3 epochs (default: 200)", group=TRAINING)
+    table_samples: int = option(30_000, "Tables 4-7 training samples (default: 30000)",
+                                group=TRAINING)
+    table_epochs: int = option(40, "Tables 4-7 epochs (default: 40; the loss change over the "
+                               "last quarter is reported)", group=TRAINING)
+    b3_epochs: int = option(100, "B.3 and Table 3 epochs (default: 100)", group=TRAINING)
+    paper_epochs: int = option(200, "epochs of the paper's recipe as stated (default: 200; "
+                               "batch 256)", group=TRAINING)
+    snr_samples: int = option(40_000, "Monte Carlo samples per sigma (default: 40000)",
+                              group=EVALUATION)
+    probe_samples: int = option(4_000, "probe samples per sigma (default: 4000)",
+                                group=EVALUATION)
+    input: str = option("noisy", "default: noisy", group=EVALUATION, choices=molrg.INPUTS)
+    denominator: str = option("complement", "default: complement", group=EVALUATION,
+                              choices=molrg.DENOMINATORS)
+    seed: int = option(0, "first training seed (default: 0)", group=TRAINING)
+    parts: tuple[str, ...] = option(("fig3", "tables", "b3"), "comma-separated: fig3, "
+                                    "tables, b3 (default: all)", group=TRAINING,
+                                    text="fig3,tables,b3", parse=_names)
+    z: float = option(UNIMODAL_Z, "error threshold (default: 4)", group=CLAIMS)
+    angle_tol: float = option(5.0, "degrees (default: 5)", group=CLAIMS)
+    snr_tol: float = option(0.05, "default: 0.05", group=CLAIMS)
+    table_tol: float = option(0.15, "median |log ratio| for a printed row to match (default: "
+                              "0.15)", group=CLAIMS)
 
     def __post_init__(self) -> None:
         for name, high in (("seeds", 100), ("samples", 10**7), ("epochs", 10**5),
@@ -269,17 +284,13 @@ class TrainedResult(ClaimsResult):
     """:class:`~verify.claims.ClaimsResult` of ``trained``."""
 
 
-def run(options: TrainedOptions | None = None, *, scheduler: str = "serial",
-        workers: int | None = None, progress: report.Progress | None = None,
-        done: dict[str, Any] | None = None, on_result: Any = None) -> TrainedResult:
+def run(options: TrainedOptions | None = None, context: Context | None = None) -> TrainedResult:
     """Train and evaluate every part (tasks in parallel with ``scheduler``), then judge."""
+    context = context or Context()
     options = options or TrainedOptions()
     require_torch("python -m verify trained")
     start = time.perf_counter()
-    progress = progress or report.Progress(enabled=False)
-    result = parallel.map_tasks(_task, tasks(options), scheduler=scheduler, workers=workers,
-                                progress=progress.phase("trainings"), done=done,
-                                on_result=on_result)
+    result = context.map(_task, tasks(options), "trainings")
     analysis = analyse(options, result.results)
     claims = evaluate_claims(options, analysis)
     return TrainedResult(options, result.results, result.failures, analysis, claims,
@@ -430,65 +441,6 @@ def evaluate_claims(options: TrainedOptions, analysis: dict[str, Any]) -> list[C
 # ---------------------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = TrainedOptions()
-    g = parser.add_argument_group("training (defaults: the paper's settings)")
-    g.add_argument("--seeds", type=int, default=d.seeds, help="Fig. 3 seeds (default: 3)")
-    g.add_argument("--samples", type=int, default=d.samples, help="Fig. 3 training samples")
-    g.add_argument("--epochs", type=int, default=d.epochs, help="Fig. 3 epochs (default: 200)")
-    g.add_argument("--table-samples", type=int, default=d.table_samples,
-                   help="Tables 4-7 training samples (default: 30000)")
-    g.add_argument("--table-epochs", type=int, default=d.table_epochs,
-                   help="Tables 4-7 epochs (default: 40; the loss change over the last quarter "
-                   "is reported)")
-    g.add_argument("--b3-epochs", type=int, default=d.b3_epochs,
-                   help="B.3 and Table 3 epochs (default: 100)")
-    g.add_argument("--paper-epochs", type=int, default=d.paper_epochs,
-                   help="epochs of the paper's recipe as stated (default: 200; batch 256)")
-    g.add_argument("--parts", default=",".join(d.parts),
-                   help="comma-separated: fig3, tables, b3 (default: all)")
-    g.add_argument("--seed", type=int, default=d.seed, help="first training seed (default: 0)")
-    g.add_argument("--quick", action="store_true",
-                   help="tiny sizes (seconds; for tests, numbers not meaningful)")
-    s = parser.add_argument_group("evaluation")
-    s.add_argument("--snr-samples", type=int, default=d.snr_samples,
-                   help="Monte Carlo samples per sigma (default: 40000)")
-    s.add_argument("--probe-samples", type=int, default=d.probe_samples,
-                   help="probe samples per sigma (default: 4000)")
-    s.add_argument("--input", choices=molrg.INPUTS, default=d.input, help="default: noisy")
-    s.add_argument("--denominator", choices=molrg.DENOMINATORS, default=d.denominator,
-                   help="default: complement")
-    c = parser.add_argument_group("claims")
-    c.add_argument("--z", type=float, default=d.z, help="error threshold (default: 4)")
-    c.add_argument("--angle-tol", type=float, default=d.angle_tol, help="degrees (default: 5)")
-    c.add_argument("--snr-tol", type=float, default=d.snr_tol, help="default: 0.05")
-    c.add_argument("--table-tol", type=float, default=d.table_tol,
-                   help="median |log ratio| for a printed row to match (default: 0.15)")
-    parallel.add_arguments(parser, default="local")
-
-
-def execute(args: argparse.Namespace) -> TrainedResult:
-    values = dict(seeds=args.seeds, samples=args.samples, epochs=args.epochs,
-                  table_samples=args.table_samples, table_epochs=args.table_epochs,
-                  b3_epochs=args.b3_epochs, paper_epochs=args.paper_epochs,
-                  snr_samples=args.snr_samples, probe_samples=args.probe_samples,
-                  input=args.input, denominator=args.denominator, seed=args.seed,
-                  parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()),
-                  z=args.z, angle_tol=args.angle_tol, snr_tol=args.snr_tol,
-                  table_tol=args.table_tol)
-    if args.quick:
-        d = TrainedOptions()
-        changed = {k: v for k, v in values.items() if v != getattr(d, k)}
-        options = TrainedOptions.quick(**changed)
-    else:
-        options = TrainedOptions(**values)  # type: ignore[arg-type]
-    parallel.check_scheduler(args.scheduler, args.workers)  # every option before the extra
-    require_torch("python -m verify trained")
-    with parallel.session(args, parallel.partial_runs(NAME)) as s:
-        return run(options, scheduler=s.scheduler, workers=s.workers, progress=s.progress,
-                   done=s.done, on_result=s.on_result)
-
-
 def render(result: TrainedResult, *, table: bool = True) -> list[Any]:
     o = result.options
     a = result.analysis
@@ -588,3 +540,25 @@ def plot(result: TrainedResult, path: str) -> None:
     for ax in axes:
         ax.set_xlabel("sigma")
     report.save_figure(fig, path)
+
+
+class Trained(Command[TrainedOptions]):
+    """``python -m verify trained``."""
+
+    name = "trained"
+    help = "trained DAEs (PyTorch) vs the optimum and the paper: Fig. 3(a), Tables 3-7, B.3"
+    Options = TrainedOptions
+    scheduler = "local"
+    flags: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {"parts": ("--quick", {
+        "action": "store_true", "help": "tiny sizes (seconds; for tests, numbers not "
+        "meaningful)"})}
+
+    def options(self, args: argparse.Namespace) -> TrainedOptions:
+        options = (TrainedOptions.quick(**changed_values(TrainedOptions, args)) if args.quick
+                   else TrainedOptions(**option_values(TrainedOptions, args)))
+        parallel.check_scheduler(args.scheduler, args.workers)  # every option before the extra
+        require_torch("python -m verify trained")
+        return options
+
+    def run(self, options: TrainedOptions, context: Context) -> TrainedResult:
+        return run(options, context)
