@@ -287,28 +287,6 @@ def evaluate_claims(options: CollapseOptions, analysis: dict[str, Any]) -> list[
     return claims
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    o = CollapseOptions()
-    m = parser.add_argument_group("settings")
-    m.add_argument("--settings", default="3:5:0.2,2:3:0.1",
-                   help="K:d:delta, comma-separated (default: 3:5:0.2,2:3:0.1)")
-    m.add_argument("--N", default=",".join(map(str, o.N)),
-                   help="training-set sizes (default: 10,30,100,300,1000,3000)")
-    u = parser.add_argument_group("U-turns and SNR")
-    u.add_argument("--samples", type=int, default=o.samples, help="U-turns per level (200)")
-    u.add_argument("--steps", type=int, default=o.steps, help="SDE steps (48; check 2x)")
-    u.add_argument("--num-sigma", type=int, default=o.num_sigma, help="start levels (12)")
-    u.add_argument("--snr-samples", type=int, default=o.snr_samples,
-                   help="Monte Carlo samples per sigma of the SNR curves (3000)")
-    u.add_argument("--seed", type=int, default=o.seed, help="seed (default: 0)")
-    u.add_argument("--quick", action="store_true", help="one small setting (for tests)")
-    c = parser.add_argument_group("claims")
-    c.add_argument("--tol", type=float, default=o.tol, help="collapse level factor (1.25)")
-    c.add_argument("--n-tol", type=float, default=o.n_tol, help="transition N factor (2)")
-    c.add_argument("--z", type=float, default=o.z, help="step-size check, errors (3)")
-    parallel.add_arguments(parser, default="auto")
-
-
 QUICK = {"settings": "2:3:0.3", "N": "10,100", "samples": 40, "steps": 8, "num_sigma": 5,
          "snr_samples": 200}
 """What ``--quick`` changes (only options left at their defaults; command-line values)."""
