@@ -28,7 +28,9 @@ GENERATED = {"molrg/_generated.py"}
 """Generated code is exempt from the size rules (it is checked against its generator)."""
 
 OPTIONAL_HEAVY = ("sympy", "mpmath", "torch", "cupy", "dask", "distributed", "molrg.symbolic",
-                  "array_api_compat.cupy", "array_api_strict")
+                  "array_api_compat.cupy", "array_api_strict",
+                  "molrg.train.networks",  # torch modules: imports torch at its top
+                  "pandas", "xarray")  # the ``results`` extra (molrg.results)
 """Optional heavy dependencies: imports allowed inside a function."""
 DEFERRED = ("scipy", "sklearn")
 """Also allowed inside a function: ``import molrg`` and the Monte Carlo hot path stay free
