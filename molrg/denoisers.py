@@ -6,8 +6,8 @@ array-API namespace (:class:`Denoiser`).  Provided:
 * :class:`OptimalDenoiser` -- ``E[x0 | x_t]`` of a model (:func:`posterior_mean`);
 * :class:`DAE` -- the paper's parameterised DAE ``U D U^T x`` with a given orthonormal
   basis ``U`` (with ``U = U*`` it *is* the optimal denoiser of the idealised MoLRG);
-* :class:`EmpiricalDenoiser` -- the optimal denoiser of the empirical distribution of
-  ``N`` training points (the memorising one);
+* :class:`~molrg.EmpiricalDenoiser` (in :mod:`molrg.empirical`) -- the optimal denoiser
+  of the empirical distribution of ``N`` training points (the memorising one);
 * any user callable, e.g. a trained network.
 
 For the idealised MoLRG the optimal denoiser is, in coordinates ``y = U^T x``, the kernel

@@ -336,7 +336,9 @@ class SizeStudy:
 
 @dataclass(frozen=True)
 class StudyOptions:
-    """How :func:`size_study` evaluates a trained network (all on fresh samples).
+    """How a trained network is evaluated, all on fresh samples: by :func:`size_study`
+    (every field) and by :func:`molrg.checkpoint_curves` (a fixed ``samples``: neither
+    ``max_samples`` nor ``regime_sigma_max`` is used there).
 
     Parameters
     ----------

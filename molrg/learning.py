@@ -174,7 +174,8 @@ def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, s
 
     Parameters
     ----------
-    model : an ambient model (:class:`~molrg.MoLRG`; the data law).
+    model : the data law, an ambient model (:class:`~molrg.MoLRG` or
+        :class:`~molrg.LowRankMixture`).
     checkpoints : mapping step -> denoiser ``(x, sigma) -> xhat`` (e.g.
         ``TrainedDenoiser.checkpoints``).
     points : ``(N, n)`` the training set.
