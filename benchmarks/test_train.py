@@ -27,7 +27,7 @@ def test_issue21_fig3_recipe_training_time(benchmark: Any, smoke: bool, threads:
     options = molrg.TrainOptions(threads=threads, device="cpu")
 
     def train() -> molrg.TrainedDenoiser:
-        return molrg.train_denoiser(model, samples=samples, epochs=epochs, seed=0,
+        return molrg.train_denoiser(model, data=samples, epochs=epochs, seed=0,
                                     options=options)
 
     den = benchmark.pedantic(train, rounds=1, iterations=1)

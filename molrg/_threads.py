@@ -28,6 +28,9 @@ from contextlib import contextmanager, nullcontext
 from types import ModuleType
 from typing import Any
 
+from array_api_compat import is_cupy_namespace
+from threadpoolctl import ThreadpoolController
+
 __all__ = ["SMALL_PRODUCT_FLOPS", "blas_threads", "limit_blas", "small_products"]
 
 SMALL_PRODUCT_FLOPS = 1 << 27
@@ -44,8 +47,6 @@ def _get_controller() -> Any:
     """One cached :class:`threadpoolctl.ThreadpoolController` (3 ms to build, 13 us to use)."""
     global _controller
     if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
         _controller = ThreadpoolController()
     return _controller
 
@@ -91,8 +92,6 @@ def limit_blas(threads: int = 1) -> Iterator[None]:
 def small_products(xp: ModuleType, flops: float = 0.0) -> Any:
     """:func:`limit_blas` to one thread for a NumPy-backed ``xp`` whose largest product has
     fewer than :data:`SMALL_PRODUCT_FLOPS` multiply-adds; a null context otherwise."""
-    from array_api_compat import is_cupy_namespace
-
     if is_cupy_namespace(xp) or flops >= SMALL_PRODUCT_FLOPS:
         return nullcontext()
     return limit_blas(1)

@@ -6,8 +6,8 @@ array-API namespace (:class:`Denoiser`).  Provided:
 * :class:`OptimalDenoiser` -- ``E[x0 | x_t]`` of a model (:func:`posterior_mean`);
 * :class:`DAE` -- the paper's parameterised DAE ``U D U^T x`` with a given orthonormal
   basis ``U`` (with ``U = U*`` it *is* the optimal denoiser of the idealised MoLRG);
-* :class:`EmpiricalDenoiser` -- the optimal denoiser of the empirical distribution of
-  ``N`` training points (the memorising one);
+* :class:`~molrg.EmpiricalDenoiser` (in :mod:`molrg.empirical`) -- the optimal denoiser
+  of the empirical distribution of ``N`` training points (the memorising one);
 * any user callable, e.g. a trained network.
 
 For the idealised MoLRG the optimal denoiser is, in coordinates ``y = U^T x``, the kernel
@@ -20,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from . import kernel
 from ._backend import array_namespace
-from .bases import DAEParameters
+from .bases import ORTHONORMAL_TOL, DAEParameters
 from .models import _check_basis, check_model
 from .posterior import posterior_mean as mixture_posterior_mean
 from .validation import (
@@ -185,8 +187,6 @@ def dae(x: Any, /, sigma: float, *, basis: Any, K: int, delta: float) -> Any:
 
 def _check_orthonormal(basis: Any) -> None:
     """``max|U^T U - I|`` within the dtype's tolerance (in the basis's own namespace)."""
-    from .models import ORTHONORMAL_TOL
-
     xp = array_namespace(basis)
     r = basis.shape[1]
     gram = xp.matrix_transpose(basis) @ basis
@@ -350,8 +350,6 @@ def check_output(denoiser: Any, out: Any, x: Any) -> None:
     if not bool(xp.all(xp.isfinite(out))):
         raise ParameterError(f"denoiser {name!r} returned non-finite values (NaN or inf) for "
                              "a batch; valid: finite outputs")
-    import numpy as np
-
     with np.errstate(over="ignore", invalid="ignore"):
         squares_finite = bool(xp.all(xp.isfinite(xp.sum(out * out, axis=-1))))
     if out.shape[0] and not squares_finite:

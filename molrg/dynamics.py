@@ -38,7 +38,8 @@ from . import _backend
 from ._backend import array_namespace, float_dtype_of
 from .validation import ParameterError, ParameterTypeError, check_choice, check_int, check_real
 
-__all__ = ["SAMPLERS", "Convergence", "Sampler", "backward", "converged", "sigma_schedule"]
+__all__ = ["SAMPLERS", "Convergence", "Sampler", "backward", "check_sampler", "converged",
+           "sigma_schedule"]
 
 SAMPLERS = ("ode", "sde")
 """``ode``: probability-flow ODE (Heun); ``sde``: reverse SDE (Euler-Maruyama)."""
@@ -77,6 +78,16 @@ class Sampler:
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "steps": self.steps, "sigma_end": self.sigma_end,
                 "denoise_end": bool(self.denoise_end)}
+
+
+def check_sampler(sampler: Any) -> Sampler:
+    """``sampler``, or the default :class:`Sampler` for ``None``; else a
+    :class:`~molrg.ParameterTypeError`."""
+    if sampler is None:
+        return Sampler()
+    if not isinstance(sampler, Sampler):
+        raise ParameterTypeError(f"sampler={sampler!r} must be None or a molrg.Sampler")
+    return sampler
 
 
 def sigma_schedule(sigma_start: float, sigma_end: float, steps: int) -> np.ndarray:
@@ -130,9 +141,7 @@ def backward(denoiser: Callable[[Any, float], Any], x: Any, sigma_start: float, 
     array([[0.5, 0.5, 0.5],
            [0.5, 0.5, 0.5]])
     """
-    sampler = Sampler() if sampler is None else sampler
-    if not isinstance(sampler, Sampler):
-        raise ParameterTypeError(f"sampler={sampler!r} must be a molrg.dynamics.Sampler")
+    sampler = check_sampler(sampler)
     if not callable(denoiser):
         raise ParameterTypeError(f"denoiser={denoiser!r} must be callable (x, sigma) -> xhat")
     try:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import MiB, array_namespace, device_budget, float_dtype_of, to_numpy
-from .validation import ParameterError, check_int, check_sigma_scalar
+from .validation import ParameterError, ParameterTypeError, check_int, check_sigma_scalar
 
 __all__ = ["DEFAULT_CHUNK_POINTS", "DEFAULT_MEMORY_BUDGET", "EmpiricalDenoiser"]
 
@@ -254,8 +254,6 @@ class EmpiricalDenoiser:
 
 def _span_basis(basis: Any, points: np.ndarray, n: int) -> np.ndarray:
     """``basis`` as host float64 orthonormal ``(n, r)`` columns spanning every point."""
-    from .validation import ParameterTypeError
-
     try:
         raw = np.asarray(to_numpy(basis) if hasattr(basis, "__array_namespace__") else basis)
     except (TypeError, ValueError):

@@ -27,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from .denoisers import posterior_mean
+from .models import check_model
 from .validation import ParameterError, ParameterTypeError, check_int, check_real, check_sigma
 
-__all__ = ["LABEL_NOISE", "EnsembleResult", "ensemble_accuracy", "ensemble_sigmas"]
+__all__ = ["LABEL_NOISE", "EnsembleDesign", "EnsembleResult", "ensemble_accuracy",
+           "ensemble_sigmas"]
 
 LABEL_NOISE = (0.0, 0.2, 0.4, 0.6, 0.8)
 """The paper's label-noise levels (fraction of training labels corrupted)."""
@@ -93,24 +96,56 @@ def ensemble_sigmas(centre: float, *, factor: float = math.sqrt(2.0), each_side:
     return centre * factor ** np.arange(-each_side, each_side + 1, dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class EnsembleDesign:
+    """The design of :func:`ensemble_accuracy`: sample sizes, repetitions and the probe's
+    penalty.
+
+    Parameters
+    ----------
+    train_samples, test_samples : per repetition (class-balanced); at least ``2 K`` and
+        ``K`` for a model of ``K`` classes (checked by :func:`ensemble_accuracy`).
+    repeats : independent repetitions (``>= 2``, for the standard errors).
+    C : inverse L2 penalty of the logistic regression.
+
+    Examples
+    --------
+    >>> from molrg.ensemble import EnsembleDesign
+    >>> EnsembleDesign(train_samples=40, repeats=2)
+    EnsembleDesign(train_samples=40, test_samples=6000, repeats=2, C=1.0)
+    """
+
+    train_samples: int = 600
+    test_samples: int = 6000
+    repeats: int = 10
+    C: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "train_samples",
+                           check_int("train_samples", self.train_samples, low=4, high=10**7))
+        object.__setattr__(self, "test_samples",
+                           check_int("test_samples", self.test_samples, low=2, high=10**8))
+        object.__setattr__(self, "repeats", check_int("repeats", self.repeats, low=2, high=10**4))
+        object.__setattr__(self, "C", check_real("C", self.C, low=0.0, open_low=True))
+
+
 def ensemble_accuracy(model: Any, sigma: Any, /, *, denoiser: Any = None, centre: int | None = None,
-                      label_noise: Any = LABEL_NOISE, train_samples: int = 600,
-                      test_samples: int = 6000, repeats: int = 10, seed: int = 0,
-                      C: float = 1.0) -> EnsembleResult:
+                      label_noise: Any = LABEL_NOISE, design: EnsembleDesign | None = None,
+                      seed: int = 0) -> EnsembleResult:
     """Single linear probe at ``sigma[centre]`` vs the soft-voting ensemble over ``sigma``.
 
     Parameters
     ----------
-    model : :class:`~molrg.MoLRG` (or :class:`~molrg.LowRankMixture`): the data.
+    model : an ambient model (:class:`~molrg.MoLRG` or :class:`~molrg.LowRankMixture`):
+        the data.
     sigma : 1-D increasing noise levels of the ensemble (e.g. :func:`ensemble_sigmas`).
     denoiser : ``None`` (the model's optimal denoiser, :func:`molrg.posterior_mean`) or a
         callable ``(x_t, sigma) -> xhat``; its ``(m, n)`` output is the feature.
     centre : index of the single probe's level (default: the middle).
     label_noise : fractions in ``[0, 1]`` of corrupted training labels.
-    train_samples, test_samples : per repetition (class-balanced).
-    repeats : independent repetitions (``>= 2``, for the standard errors).
+    design : :class:`EnsembleDesign` (sample sizes, repetitions, the probe's ``C``;
+        default ``EnsembleDesign()``).
     seed : the seed of everything.
-    C : inverse L2 penalty of the logistic regression.
 
     Examples
     --------
@@ -120,9 +155,10 @@ def ensemble_accuracy(model: Any, sigma: Any, /, *, denoiser: Any = None, centre
 
     >>> import numpy as np
     >>> import molrg
+    >>> from molrg.ensemble import EnsembleDesign
     >>> data = molrg.LowRankMixture.separated(2, 1, 4, 2.0, delta=0.5, seed=0)
     >>> res = molrg.ensemble_accuracy(data, [0.5, 1.0, 2.0], label_noise=[0.0, 0.4],
-    ...                               train_samples=40, test_samples=200, repeats=2)
+    ...                               design=EnsembleDesign(40, 200, repeats=2))
     >>> res.per_sigma.shape  # (label-noise levels, noise levels)
     (2, 3)
     >>> bool(np.all(res.single == res.per_sigma[:, 1])), bool(np.all(res.ensemble > 0.5))
@@ -130,57 +166,19 @@ def ensemble_accuracy(model: Any, sigma: Any, /, *, denoiser: Any = None, centre
     >>> bool(np.allclose(res.difference, res.ensemble - res.single))
     True
     """
-    from .denoisers import posterior_mean
-    from .mixtures import LowRankMixture
-    from .models import MoLRG
-
-    if not isinstance(model, (MoLRG, LowRankMixture)):
-        raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG or molrg.LowRankMixture")
-    sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64)
-    if sig.ndim != 1 or np.any(np.diff(sig) <= 0):
-        raise ParameterError("sigma must be 1-D and increasing")
-    centre = sig.size // 2 if centre is None else check_int("centre", centre, low=0,
-                                                             high=sig.size - 1)
-    try:
-        _raw = np.asarray(label_noise)
-        if _raw.dtype.kind not in "iuf":
-            raise TypeError
-    except (TypeError, ValueError):
-        raise ParameterTypeError("label_noise must be real numbers") from None
-    noise = np.atleast_1d(np.asarray(label_noise, dtype=np.float64))
-    if noise.ndim != 1 or noise.size < 1 or not np.all((noise >= 0) & (noise <= 1)):
-        raise ParameterError(f"label_noise={label_noise!r}; valid: fractions in [0, 1]")
-    K = model.K
-    train_samples = check_int("train_samples", train_samples, low=2 * K, high=10**7)
-    test_samples = check_int("test_samples", test_samples, low=K, high=10**8)
-    repeats = check_int("repeats", repeats, low=2, high=10**4)
-    C = check_real("C", C, low=0.0, open_low=True)
-    seed = check_int("seed", seed, low=0, high=2**63 - 1)
-    if denoiser is not None and not callable(denoiser):
-        raise ParameterTypeError(f"denoiser={denoiser!r} must be None or a callable (x, sigma)")
+    model, sig, centre, noise, design, seed = _iv(model, sigma, denoiser, centre, label_noise,
+                                                  design, seed)
+    F, L, repeats = noise.size, sig.size, design.repeats
 
     def feats(x: np.ndarray, s: float) -> np.ndarray:
         out = posterior_mean(model, x, s) if denoiser is None else denoiser(x, s)
         return np.asarray(out, dtype=np.float64)
 
-    F, L = noise.size, sig.size
     single = np.empty((repeats, F))
     ens = np.empty((repeats, F))
     each = np.empty((repeats, F, L))
     for r, ss in enumerate(np.random.SeedSequence(seed).spawn(repeats)):
-        rng = np.random.default_rng(ss)
-        x_tr, y_tr = _balanced(model, train_samples, rng)
-        x_te, y_te = _balanced(model, test_samples, rng)
-        e_tr = rng.standard_normal(x_tr.shape)
-        e_te = rng.standard_normal(x_te.shape)
-        u = rng.random(train_samples)
-        random_label = rng.integers(0, K, train_samples)
-        proba = np.zeros((F, L, test_samples, K))
-        for j, s in enumerate(sig):
-            f_tr, f_te = feats(x_tr + s * e_tr, float(s)), feats(x_te + s * e_te, float(s))
-            for i, p in enumerate(noise):
-                labels = np.where(u < p, random_label, y_tr)
-                proba[i, j] = _fit_predict(f_tr, labels, f_te, K, C)
+        proba, y_te = _repetition(model, feats, sig, noise, design, np.random.default_rng(ss))
         for i in range(F):
             each[r, i] = np.mean(np.argmax(proba[i], axis=-1) == y_te[None, :], axis=-1)
             single[r, i] = each[r, i, centre]
@@ -195,14 +193,63 @@ def ensemble_accuracy(model: Any, sigma: Any, /, *, denoiser: Any = None, centre
     d_m, d_e = mean_se(ens - single)
     p_m, p_e = mean_se(each)
     return EnsembleResult(sig, centre, noise, s_m, s_e, e_m, e_e, d_m, d_e, p_m, p_e, repeats,
-                          train_samples, test_samples, ens - single)
+                          design.train_samples, design.test_samples, ens - single)
+
+
+def _iv(model: Any, sigma: Any, denoiser: Any, centre: Any, label_noise: Any, design: Any,
+        seed: Any) -> tuple[Any, np.ndarray, int, np.ndarray, EnsembleDesign, int]:
+    model = check_model(model, ambient=True)
+    sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64)
+    if sig.ndim != 1 or np.any(np.diff(sig) <= 0):
+        raise ParameterError("sigma must be 1-D and increasing")
+    centre = sig.size // 2 if centre is None else check_int("centre", centre, low=0,
+                                                             high=sig.size - 1)
+    try:
+        _raw = np.asarray(label_noise)
+        if _raw.dtype.kind not in "iuf":
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ParameterTypeError("label_noise must be real numbers") from None
+    noise = np.atleast_1d(np.asarray(label_noise, dtype=np.float64))
+    if noise.ndim != 1 or noise.size < 1 or not np.all((noise >= 0) & (noise <= 1)):
+        raise ParameterError(f"label_noise={label_noise!r}; valid: fractions in [0, 1]")
+    design = EnsembleDesign() if design is None else design
+    if not isinstance(design, EnsembleDesign):
+        raise ParameterTypeError(f"design={design!r} must be None or a "
+                                 "molrg.ensemble.EnsembleDesign")
+    K = model.K
+    if design.train_samples < 2 * K or design.test_samples < K:
+        raise ParameterError(f"design has train_samples={design.train_samples}, test_samples="
+                             f"{design.test_samples}; valid: at least 2 K = {2 * K} and K = {K}")
+    seed = check_int("seed", seed, low=0, high=2**63 - 1)
+    if denoiser is not None and not callable(denoiser):
+        raise ParameterTypeError(f"denoiser={denoiser!r} must be None or a callable (x, sigma)")
+    return model, sig, centre, noise, design, seed
+
+
+def _repetition(model: Any, feats: Any, sig: np.ndarray, noise: np.ndarray,
+                design: EnsembleDesign, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One repetition: fresh training and test sets; the ``(F, L, m_test, K)`` class
+    probabilities of every (label-noise, sigma) probe and the test labels."""
+    K, train_samples = model.K, design.train_samples
+    x_tr, y_tr = _balanced(model, train_samples, rng)
+    x_te, y_te = _balanced(model, design.test_samples, rng)
+    e_tr = rng.standard_normal(x_tr.shape)
+    e_te = rng.standard_normal(x_te.shape)
+    u = rng.random(train_samples)
+    random_label = rng.integers(0, K, train_samples)
+    proba = np.zeros((noise.size, sig.size, design.test_samples, K))
+    for j, s in enumerate(sig):
+        f_tr, f_te = feats(x_tr + s * e_tr, float(s)), feats(x_te + s * e_te, float(s))
+        for i, p in enumerate(noise):
+            labels = np.where(u < p, random_label, y_tr)
+            proba[i, j] = _fit_predict(f_tr, labels, f_te, K, design.C)
+    return proba, y_te
 
 
 def _balanced(model: Any, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``m`` clean samples, classes as equal as possible (shuffled)."""
-    from .mixtures import LowRankMixture
-
-    mix = model if isinstance(model, LowRankMixture) else model.to_mixture()
+    mix = model.to_mixture()
     K = model.K
     counts = [m // K + (1 if k < m % K else 0) for k in range(K)]
     xs, ys = [], []
@@ -219,6 +266,9 @@ def _fit_predict(f_tr: np.ndarray, labels: np.ndarray, f_te: np.ndarray, K: int,
                  C: float) -> np.ndarray:
     """Class probabilities ``(m_test, K)`` of a standardised logistic regression (a class
     absent from the labels gets probability 0)."""
+    # scikit-learn is deferred (tests/test_architecture.py DEFERRED): importing it costs
+    # ~0.5 s and pulls in scipy.stats, which fails while torch is stubbed out as absent
+    # (tests/test_train.py), so ``from molrg import *`` must not import it
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

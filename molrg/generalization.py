@@ -38,12 +38,30 @@ exact empirical denoiser of the same points.
 from __future__ import annotations
 
 import math
+import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .validation import ParameterError, ParameterTypeError, check_int, check_sigma
+from .analysis import curve_shape, result_shape
+from .denoisers import posterior_mean
+from .empirical import EmpiricalDenoiser
+from .estimators import UntrustworthyWarning, snr
+from .models import check_model
+from .options import DENOMINATORS, INPUTS, MonteCarlo
+from .probes import probe_accuracy
+from .train.fit import train_denoiser
+from .train.options import TrainOptions
+from .validation import (
+    ParameterError,
+    ParameterTypeError,
+    check_choice,
+    check_int,
+    check_real,
+    check_sigma,
+)
 
 __all__ = ["REGIMES", "GeneralizationScore", "Regime", "SizeStudy", "StudyOptions",
            "generalization_score", "memorization_regime", "size_study", "training_epochs"]
@@ -94,13 +112,7 @@ def generalization_score(model: Any, denoiser: Any, points: Any, sigma: Any, /, 
     ...  for f in (lambda x, s: molrg.posterior_mean(m, x, s), molrg.EmpiricalDenoiser(p))]
     [0.0, 1.0]
     """
-    from .denoisers import posterior_mean
-    from .empirical import EmpiricalDenoiser
-    from .mixtures import LowRankMixture
-    from .models import MoLRG
-
-    if not isinstance(model, (MoLRG, LowRankMixture)):
-        raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG or molrg.LowRankMixture")
+    model = check_model(model, ambient=True)
     if not callable(denoiser):
         raise ParameterTypeError(f"denoiser={denoiser!r} must be a callable (x, sigma) -> xhat")
     if optimal is not None and not callable(optimal):
@@ -217,8 +229,6 @@ def memorization_regime(score: GeneralizationScore, z: float = 4.0, *,
     ...  samples=400)).regime for f in (opt, molrg.EmpiricalDenoiser(p))]
     ['generalises', 'memorises']
     """
-    from .validation import check_real
-
     if not isinstance(score, GeneralizationScore):
         raise ParameterTypeError(f"score={score!r} must be a molrg.GeneralizationScore")
     z = check_real("z", z, low=0.0)
@@ -326,7 +336,9 @@ class SizeStudy:
 
 @dataclass(frozen=True)
 class StudyOptions:
-    """How :func:`size_study` evaluates a trained network (all on fresh samples).
+    """How a trained network is evaluated, all on fresh samples: by :func:`size_study`
+    (every field) and by :func:`molrg.checkpoint_curves` (a fixed ``samples``: neither
+    ``max_samples`` nor ``regime_sigma_max`` is used there).
 
     Parameters
     ----------
@@ -358,9 +370,6 @@ class StudyOptions:
     regime_sigma_max: float | None = None
 
     def __post_init__(self) -> None:
-        from .options import DENOMINATORS, INPUTS
-        from .validation import check_choice, check_real
-
         samples = check_int("samples", self.samples, low=2, high=10**9)
         object.__setattr__(self, "samples", samples)
         object.__setattr__(self, "max_samples", samples * 16 if self.max_samples is None
@@ -383,12 +392,6 @@ def _adaptive_snr(model: Any, sigma: np.ndarray, denoiser: Any, seed: int,
                   ev: StudyOptions) -> tuple[Any, Any, tuple[tuple[int, str, bool], ...]]:
     """The SNR curve with paired errors, its samples doubled while its shape is undetermined
     or an estimate is flagged untrustworthy (up to ``ev.max_samples``)."""
-    import warnings
-
-    from .analysis import result_shape
-    from .estimators import UntrustworthyWarning, snr
-    from .options import MonteCarlo
-
     m, history = ev.samples, []
     while True:
         with warnings.catch_warnings():  # the record carries the flags; the last try decides
@@ -436,13 +439,6 @@ def size_study(model: Any, N: int, sigma: Any, /, *, steps: int = 8000, options:
     >>> st.N, st.epochs, st.score.score.shape, st.regime.regime in molrg.REGIMES
     (8, 5, (2,), True)
     """
-    import time
-
-    from .analysis import curve_shape
-    from .empirical import EmpiricalDenoiser
-    from .probes import probe_accuracy
-    from .train import TrainOptions, train_denoiser
-
     N = check_int("N", N, low=1, high=10**7)
     steps = check_int("steps", steps, low=1, high=10**8)
     seed = check_int("seed", seed, low=0, high=2**62)

@@ -9,7 +9,8 @@ For an orthonormal ``U = [U_1 ... U_K]`` (``n x K d``) and coordinates ``y = U^T
 
 with ``zeta, xi, kappa`` Proposition 1's coefficients (generated from the SymPy
 derivation).  :func:`molrg.posterior_mean`, the DAE and every simulator call these
-functions and nothing else computes ``beta``.  They do not validate: the public wrappers
+functions; the torch DAE of :mod:`molrg.train.networks` evaluates the same generated
+expressions in torch (tested against :func:`molrg.posterior_mean`).  They do not validate: the public wrappers
 in :mod:`molrg.denoisers` do.  Inputs are arrays of any array-API namespace.
 """
 

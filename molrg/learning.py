@@ -27,10 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from .analysis import result_shape
+from .estimators import UntrustworthyWarning, snr
+from .generalization import StudyOptions, generalization_score
+from .models import check_model
+from .options import MonteCarlo
+from .probes import probe_accuracy
 from .validation import ParameterError, ParameterTypeError, check_int, check_sigma
 
-__all__ = ["CheckpointCurves", "RankCorrelation", "checkpoint_curves", "log_checkpoints",
-           "rank_correlation"]
+__all__ = ["CURVE_EVALUATION", "CheckpointCurves", "RankCorrelation", "checkpoint_curves",
+           "log_checkpoints", "rank_correlation"]
 
 
 def log_checkpoints(first: int, last: int, count: int) -> tuple[int, ...]:
@@ -68,6 +74,8 @@ class RankCorrelation:
 
 
 def _ranks(v: np.ndarray) -> np.ndarray:
+    # deferred, as scikit-learn in molrg.ensemble: scipy.stats fails to import while torch
+    # is stubbed out as absent, and ``from molrg import *`` must not import it
     from scipy.stats import rankdata
 
     return np.asarray(rankdata(v), dtype=np.float64)
@@ -153,23 +161,30 @@ class CheckpointCurves:
                     list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
+CURVE_EVALUATION = StudyOptions(samples=10_000, replicates=50, probe_samples=2_000,
+                                score_samples=2_000)
+""":func:`checkpoint_curves`'s default evaluation settings."""
+
+
 def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, sigma: Any, /, *,
-                      snr_samples: int = 10_000, replicates: int = 50,
-                      probe_samples: int = 2_000, score_samples: int = 2_000,
-                      denominator: str = "others", input: str = "noisy", z: float = 4.0,
-                      seed: int = 0) -> CheckpointCurves:
+                      evaluation: StudyOptions | None = None, seed: int = 0) -> CheckpointCurves:
     """SNR and linear-probe curves, generalisation score and distance to the optimum of
     each checkpoint of a training run on ``points`` (the same evaluation draws for every
     checkpoint: common random numbers along training).
 
     Parameters
     ----------
-    model : :class:`~molrg.MoLRG` (the data law).
+    model : the data law, an ambient model (:class:`~molrg.MoLRG` or
+        :class:`~molrg.LowRankMixture`).
     checkpoints : mapping step -> denoiser ``(x, sigma) -> xhat`` (e.g.
         ``TrainedDenoiser.checkpoints``).
     points : ``(N, n)`` the training set.
     sigma : 1-D grid of noise levels.
-    z : errors for the SNR curve shapes (paired, from ``replicates``).
+    evaluation : :class:`~molrg.StudyOptions`: SNR ``samples`` (fixed: ``max_samples`` is
+        not used) with ``replicates`` for paired errors, ``input``, ``denominator``, ``z``
+        for the curve shapes, ``probe_samples`` (at least ``2 K``) and ``score_samples``
+        (default :data:`CURVE_EVALUATION`; ``regime_sigma_max`` is not used).
+    seed : the SNR's seed (``seed + 1`` the probe's, ``seed + 2`` the score's).
 
     Examples
     --------
@@ -178,30 +193,21 @@ def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, s
     >>> import molrg
     >>> m = molrg.MoLRG(K=2, d=1, n=3, delta=0.5, seed=0); p, _ = m.sample(4, 0)
     >>> opt = lambda x, s: molrg.posterior_mean(m, x, s)
+    >>> ev = molrg.StudyOptions(samples=400, replicates=4, probe_samples=200, score_samples=200)
     >>> c = molrg.checkpoint_curves(m, {1: opt, 2: molrg.EmpiricalDenoiser(p)}, p, [0.5, 1.0],
-    ...                             snr_samples=400, replicates=4, probe_samples=200,
-    ...                             score_samples=200)
+    ...                             evaluation=ev)
     >>> c.score.round(3).tolist()
     [[0.0, 0.0], [1.0, 1.0]]
     """
-    from .analysis import result_shape
-    from .estimators import UntrustworthyWarning, snr
-    from .generalization import generalization_score
-    from .models import MoLRG
-    from .options import MonteCarlo
-    from .probes import probe_accuracy
-    from .validation import check_choice, check_real
-
-    if not isinstance(model, MoLRG):
-        raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG")
-    snr_samples = check_int("snr_samples", snr_samples, low=2, high=10**8)
-    replicates = check_int("replicates", replicates, low=2, high=max(2, snr_samples // 2))
-    probe_samples = check_int("probe_samples", probe_samples, low=2 * model.K, high=10**8)
-    score_samples = check_int("score_samples", score_samples, low=2, high=10**8)
+    model = check_model(model, ambient=True)
+    ev = CURVE_EVALUATION if evaluation is None else evaluation
+    if not isinstance(ev, StudyOptions):
+        raise ParameterTypeError(f"evaluation={evaluation!r} must be None or a "
+                                 "molrg.StudyOptions")
+    if ev.probe_samples < 2 * model.K:
+        raise ParameterError(f"evaluation.probe_samples={ev.probe_samples} is out of range; "
+                             f"valid: at least 2 K = {2 * model.K}")
     seed = check_int("seed", seed, low=0, high=2**31 - 1)
-    z = check_real("z", z, low=0.0, high=40.0, open_low=True)
-    check_choice("denominator", denominator, ("others", "complement"))
-    check_choice("input", input, ("noisy", "clean"))
     try:
         if isinstance(points, (str, bytes)) or np.asarray(points).dtype.kind not in "iuf":
             raise TypeError
@@ -216,36 +222,31 @@ def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, s
         raise ParameterTypeError("checkpoints must be a non-empty mapping step -> denoiser")
     sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64).ravel()
     steps = tuple(sorted(int(s) for s in checkpoints))
-    rows: dict[str, list[Any]] = {k: [] for k in (
-        "snr", "se", "shape", "flag", "probe", "pse", "g", "ge", "a", "ae", "D", "De")}
-    for step in steps:
-        f = checkpoints[step]
-        with warnings.catch_warnings():  # recorded per level in ``untrustworthy``
-            warnings.simplefilter("ignore", UntrustworthyWarning)
-            s = snr(model, sig, input=input, denominator=denominator, denoiser=f,
-                    replicates=replicates,
-                    method=MonteCarlo(simulator="ambient", samples=snr_samples, seed=seed))
-        rows["snr"].append(s.estimate)
-        rows["se"].append(s.stderr)
-        rows["shape"].append(result_shape(s, z).to_json())
-        rows["flag"].append(np.asarray(s.untrustworthy, dtype=bool))
-        pr = probe_accuracy(model, sig, probe="linear", denoiser=f, input=input,
-                            samples=probe_samples, seed=seed + 1)
-        rows["probe"].append(pr.estimate)
-        rows["pse"].append(pr.stderr)
-        g = generalization_score(model, f, points, sig, samples=score_samples, seed=seed + 2)
-        rows["g"].append(g.score)
-        rows["ge"].append(g.stderr)
-        rows["a"].append(g.to_optimal)
-        rows["ae"].append(g.to_optimal_stderr)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.log(g.to_optimal)
-            rel = g.to_optimal_stderr / g.to_optimal
-        D = float(np.exp(np.mean(logs)))
-        rows["D"].append(D)
-        # independent-error delta method (the levels share draws: an approximation)
-        rows["De"].append(D * float(np.sqrt(np.sum(rel**2))) / sig.size)
-    arr = {k: np.asarray(v) for k, v in rows.items() if k != "shape"}
-    return CheckpointCurves(sig, steps, arr["snr"], arr["se"], tuple(rows["shape"]),
+    rows = [_checkpoint_row(model, checkpoints[step], points, sig, ev, seed) for step in steps]
+    arr = {k: np.asarray([r[k] for r in rows]) for k in rows[0] if k != "shape"}
+    return CheckpointCurves(sig, steps, arr["snr"], arr["se"], tuple(r["shape"] for r in rows),
                             arr["flag"], arr["probe"], arr["pse"], arr["g"], arr["ge"],
                             arr["a"], arr["ae"], arr["D"], arr["De"])
+
+
+def _checkpoint_row(model: Any, f: Any, points: Any, sig: np.ndarray, ev: StudyOptions,
+                    seed: int) -> dict[str, Any]:
+    """One checkpoint's curves, score and distance (the row of :class:`CheckpointCurves`)."""
+    with warnings.catch_warnings():  # recorded per level in ``untrustworthy``
+        warnings.simplefilter("ignore", UntrustworthyWarning)
+        s = snr(model, sig, input=ev.input, denominator=ev.denominator, denoiser=f,
+                replicates=ev.replicates,
+                method=MonteCarlo(simulator="ambient", samples=ev.samples, seed=seed))
+    pr = probe_accuracy(model, sig, probe="linear", denoiser=f, input=ev.input,
+                        samples=ev.probe_samples, seed=seed + 1)
+    g = generalization_score(model, f, points, sig, samples=ev.score_samples, seed=seed + 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(g.to_optimal)
+        rel = g.to_optimal_stderr / g.to_optimal
+    D = float(np.exp(np.mean(logs)))
+    return {"snr": s.estimate, "se": s.stderr, "shape": result_shape(s, ev.z).to_json(),
+            "flag": np.asarray(s.untrustworthy, dtype=bool), "probe": pr.estimate,
+            "pse": pr.stderr, "g": g.score, "ge": g.stderr, "a": g.to_optimal,
+            "ae": g.to_optimal_stderr, "D": D,
+            # independent-error delta method (the levels share draws: an approximation)
+            "De": D * float(np.sqrt(np.sum(rel**2))) / sig.size}

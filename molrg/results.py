@@ -98,7 +98,7 @@ def load_results(path: str | os.PathLike[str], *, to: str = "pandas") -> Any:
     """
     if not isinstance(to, str) or to not in ("pandas", "xarray"):
         raise ParameterError(f"to={to!r} is not valid; valid: 'pandas', 'xarray'")
-    import pandas as pd
+    import pandas as pd  # optional (the ``results`` extra): imported where used
 
     data = read_results(path)
     command = data.get("command", "benchmark")
@@ -112,7 +112,7 @@ def load_results(path: str | os.PathLike[str], *, to: str = "pandas") -> Any:
         raise ParameterError(f"to='xarray': the data of {command!r} are not gridded; "
                              f"valid for {', '.join(GRIDDED)}")
     dims = list(GRIDDED[command])
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype  # optional, as above
 
     numeric = frame[[c for c in frame.columns if c in dims or is_numeric_dtype(frame[c])
                      or is_bool_dtype(frame[c])]]

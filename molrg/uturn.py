@@ -17,7 +17,9 @@ ask what the end point remembers of ``x0``.
 
 Levels are found by linear interpolation in ``log sigma`` between the last grid point at or
 above the threshold and the next one; their error bar is a parametric bootstrap of the
-binomial counts (the spread of the interpolated crossing in ``log sigma``).
+binomial counts (:func:`molrg.levels.crossing`).  :func:`law_check` tests the sampler
+itself against the model's law; the neighbouring theories' predicted levels are in
+:mod:`molrg.neighbours`.
 
 All start levels share one schedule: the log-spaced schedule from the highest start level
 to ``sigma_end`` with the start levels merged in, so that a batch that starts at
@@ -35,9 +37,12 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from .dynamics import Sampler, sigma_schedule
+from .denoisers import OptimalDenoiser
+from .dynamics import Sampler, backward, check_sampler, sigma_schedule
+from .empirical import EmpiricalDenoiser
 from .kernel import coefficients
-from .models import MoLRG
+from .levels import Level, crossing
+from .models import check_model
 from .validation import (
     ParameterError,
     ParameterTypeError,
@@ -47,19 +52,22 @@ from .validation import (
     check_sigma,
 )
 
-__all__ = ["ClassDenoiser", "CollapseCurve", "LawCheck", "Level", "SpeciationCurve",
-           "bayes_class", "collapse_curve", "crossing", "law_check", "speciation_curve"]
+__all__ = ["ClassDenoiser", "CollapseCurve", "LawCheck", "SpeciationCurve", "bayes_class",
+           "collapse_curve", "law_check", "speciation_curve"]
 
-BOOTSTRAP = 400
-"""Parametric bootstrap resamples behind every level's error bar."""
 MATCH_TOL = 1e-2
 """An end point "is" a training point when its distance to the nearest one is below this
 fraction of the median nearest-neighbour spacing of the training set."""
 
 
-def _check_model(model: Any) -> MoLRG:
-    if not isinstance(model, MoLRG):
-        raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG")
+def _check_model(model: Any) -> Any:
+    """``model`` if its optimal denoiser has Proposition 1's form (``dae_parameters``: the
+    idealised MoLRG, equal ranks and one ``delta``), which the class denoisers and the
+    Bayes rule ``argmax_l ||U_l^T x||^2`` below assume."""
+    model = check_model(model, ambient=True)
+    if model.dae_parameters is None:
+        raise ParameterTypeError(f"model={model!r} must be an idealised molrg.MoLRG (a model "
+                                 "whose optimal denoiser is Proposition 1's DAE)")
     return model
 
 
@@ -73,7 +81,7 @@ class ClassDenoiser:
     the class-conditional law the sampler is checked against (:func:`law_check`).
     """
 
-    def __init__(self, model: MoLRG, k: int) -> None:
+    def __init__(self, model: Any, k: int) -> None:
         self.model = _check_model(model)
         self.k = check_int("k", k, low=0, high=model.K - 1)
 
@@ -89,7 +97,7 @@ class ClassDenoiser:
         return ((x @ basis) * xp.asarray(beta, dtype=x.dtype)) @ xp.matrix_transpose(basis)
 
 
-def bayes_class(model: MoLRG, x: Any) -> np.ndarray:
+def bayes_class(model: Any, x: Any) -> np.ndarray:
     """The Bayes class ``argmax_l ||U_l^T x||^2`` of each row of ``x`` (``(m, n) -> (m,)`` ints,
     host NumPy).  The Bayes rule of the MoLRG at any noise level (equal priors and ranks)."""
     model = _check_model(model)
@@ -97,76 +105,6 @@ def bayes_class(model: MoLRG, x: Any) -> np.ndarray:
     y = _backend.to_numpy(x @ model.basis_in(xp, _backend.float_dtype_of(xp, x)))
     r = np.sum(y.reshape(y.shape[0], model.K, model.d) ** 2, axis=2)
     return np.argmax(r, axis=1)
-
-
-# ---------------------------------------------------------------------------------------
-# Levels
-# ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Level:
-    """Where a decreasing curve ``P(sigma)`` crosses ``threshold``.
-
-    ``sigma`` is NaN when the curve is below the threshold at the first grid point
-    (``position = "below grid"``) or above it at the last (``"above grid"``).  ``stderr``
-    is the bootstrap standard deviation of the crossing in ``sigma`` (delta method from
-    ``log sigma``); ``low``/``high`` the 16th/84th bootstrap percentiles.
-    """
-
-    sigma: float
-    stderr: float
-    low: float
-    high: float
-    threshold: float
-    position: str
-
-    @property
-    def found(self) -> bool:
-        return self.position == "inside"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"sigma": self.sigma, "stderr": self.stderr, "low": self.low,
-                "high": self.high, "threshold": self.threshold, "position": self.position}
-
-
-def _cross(sigma: np.ndarray, p: np.ndarray, threshold: float) -> tuple[float, str]:
-    above = np.nonzero(p >= threshold)[0]
-    if above.size == 0:
-        return math.nan, "below grid"
-    j = int(above[-1])
-    if j == sigma.size - 1:
-        return math.nan, "above grid"
-    u0, u1 = math.log(sigma[j]), math.log(sigma[j + 1])
-    p0, p1 = float(p[j]), float(p[j + 1])
-    frac = 0.0 if p0 == p1 else (p0 - threshold) / (p0 - p1)
-    return math.exp(u0 + frac * (u1 - u0)), "inside"
-
-
-def crossing(sigma: Any, successes: Any, trials: Any, threshold: float, *,
-             seed: int = 0, bootstrap: int = BOOTSTRAP) -> Level:
-    """The level where the binomial proportion ``successes / trials`` (one per ``sigma``)
-    last stays at or above ``threshold``, interpolated linearly in ``log sigma``, with a
-    parametric bootstrap error bar.  ``sigma``: increasing 1-D grid."""
-    sig = check_sigma(sigma)
-    k = np.asarray(successes, dtype=np.int64)
-    m = np.asarray(trials, dtype=np.int64)
-    if sig.ndim != 1 or sig.size < 2 or np.any(np.diff(sig) <= 0):
-        raise ParameterError("sigma must be 1-D, increasing, with at least 2 points")
-    if k.shape != sig.shape or m.shape != sig.shape or np.any(m < 1) or np.any(k < 0) \
-            or np.any(k > m):
-        raise ParameterError("successes and trials must match sigma, 0 <= successes <= trials")
-    threshold = check_real("threshold", threshold, low=0.0, high=1.0)
-    bootstrap = check_int("bootstrap", bootstrap, low=10, high=10**6)
-    p = k / m
-    level, where = _cross(sig, p, threshold)
-    rng = np.random.default_rng(seed)
-    draws = rng.binomial(m, p, size=(bootstrap, sig.size)) / m
-    logs = np.array([_cross(sig, row, threshold)[0] for row in draws])
-    logs = np.log(logs[np.isfinite(logs)])
-    if where != "inside" or logs.size < bootstrap // 2:
-        return Level(level, math.nan, math.nan, math.nan, threshold, where)
-    se = float(np.std(logs, ddof=1))
-    lo, hi = np.percentile(logs, [16, 84])
-    return Level(level, level * se, float(math.exp(lo)), float(math.exp(hi)), threshold, where)
 
 
 # ---------------------------------------------------------------------------------------
@@ -210,14 +148,6 @@ def _ensemble(denoiser: Callable[[Any, float], Any], starts: np.ndarray,
     return x, np.concatenate(group)
 
 
-def _check_sampler(sampler: Any) -> Sampler:
-    if sampler is None:
-        return Sampler()
-    if not isinstance(sampler, Sampler):
-        raise ParameterTypeError(f"sampler={sampler!r} must be a molrg.Sampler")
-    return sampler
-
-
 def _grid(sigma: Any, sampler: Sampler) -> np.ndarray:
     sig = check_sigma(sigma)
     if sig.ndim != 1 or sig.size < 2 or np.any(np.diff(sig) <= 0):
@@ -250,7 +180,7 @@ class SpeciationCurve:
                 "level": self.level.to_json(), "sampler": self.sampler.to_json(), "K": self.K}
 
 
-def speciation_curve(model: MoLRG, sigma: Any, /, *, sampler: Sampler | None = None,
+def speciation_curve(model: Any, sigma: Any, /, *, sampler: Sampler | None = None,
                      samples: int = 1000, seed: int = 0,
                      denoiser: Callable[[Any, float], Any] | None = None) -> SpeciationCurve:
     """U-turns of the optimal denoiser (or ``denoiser``) from every level of ``sigma``.
@@ -274,10 +204,8 @@ def speciation_curve(model: MoLRG, sigma: Any, /, *, sampler: Sampler | None = N
     >>> curve.level.threshold, curve.level.position
     (0.75, 'inside')
     """
-    from .denoisers import OptimalDenoiser
-
     model = _check_model(model)
-    sampler = _check_sampler(sampler)
+    sampler = check_sampler(sampler)
     sig = _grid(sigma, sampler)
     samples = check_int("samples", samples, low=2, high=10**8)
     seed = check_int("seed", seed, low=0)
@@ -359,15 +287,13 @@ def collapse_curve(points: Any, sigma: Any, /, *, sampler: Sampler | None = None
     >>> curve.level.threshold, curve.level.position
     (0.5, 'inside')
     """
-    from .empirical import EmpiricalDenoiser
-
     check_array("points", points, ndim=2)
     pts = np.asarray(_backend.to_numpy(points), dtype=np.float64)
     if pts.shape[0] < 2 or pts.shape[1] < 1:
         raise ParameterError(f"points has shape {pts.shape}; valid: (N, n) with N >= 2")
     if not np.all(np.isfinite(pts)):
         raise ParameterError("points has non-finite entries; valid: finite training points")
-    sampler = _check_sampler(sampler)
+    sampler = check_sampler(sampler)
     sampler = Sampler(sampler.kind, sampler.steps, sampler.sigma_end, True)
     sig = _grid(sigma, sampler)
     samples = check_int("samples", samples, low=2, high=10**8)
@@ -449,7 +375,7 @@ class LawCheck:
                 "bonferroni": self.bonferroni}
 
 
-def law_check(model: MoLRG, /, *, sampler: Sampler | None = None, samples: int = 2000,
+def law_check(model: Any, /, *, sampler: Sampler | None = None, samples: int = 2000,
               sigma_start: float = 10.0, seed: int = 0) -> LawCheck:
     """Sample ``x0 + sigma_start eps`` exactly, run it back, test the law at ``sigma_end``.
 
@@ -465,13 +391,12 @@ def law_check(model: MoLRG, /, *, sampler: Sampler | None = None, samples: int =
     >>> all(0.01 < p <= 1 for p in check.bonferroni.values())
     True
     """
+    # deferred, as scikit-learn in molrg.ensemble: scipy.stats fails to import while torch
+    # is stubbed out as absent, and ``from molrg import *`` must not import it
     from scipy import stats
 
-    from .denoisers import OptimalDenoiser
-    from .dynamics import backward
-
     model = _check_model(model)
-    sampler = _check_sampler(sampler)
+    sampler = check_sampler(sampler)
     sigma_start = check_real("sigma_start", sigma_start, low=sampler.sigma_end, high=1e3,
                              open_high=False)
     seed = check_int("seed", seed, low=0)
@@ -522,91 +447,3 @@ def law_check(model: MoLRG, /, *, sampler: Sampler | None = None, samples: int =
     bonf = {name: float(min(1.0, min(fam.values()) * len(fam)))
             for name, fam in (("conditional", cond), ("mixture", mix), ("two_sample", two))}
     return LawCheck(cond, mix, two, samples, float(sigma_start), sampler, bonf)
-
-
-# ---------------------------------------------------------------------------------------
-# The neighbouring theories' predictions (derived in molrg.symbolic.speciation; a test
-# checks these transcriptions against the SymPy expressions)
-# ---------------------------------------------------------------------------------------
-def biroli_speciation_level(K: int, delta: float) -> float:
-    """Biroli et al.'s spectral speciation level ``sigma_S = sqrt(Lambda - 1)``,
-    ``Lambda = (1 + (K-1) delta^2) / K`` the largest covariance eigenvalue of the MoLRG;
-    NaN when ``Lambda <= 1`` (always, for ``0 < delta < 1``: no level predicted)."""
-    lam = (1.0 + (K - 1) * delta * delta) / K
-    return math.sqrt(lam - 1.0) if lam > 1.0 else math.nan
-
-
-def achilli_level(d: int, delta: float) -> float:
-    """Our reading of Achilli et al.'s criterion (mean free-entropy difference between the
-    true class and another equals its standard deviation):
-    ``sigma_rs^2 = (1 - rho* delta^2) / (rho* - 1)``, ``rho* = (sqrt(d-1)+1)/(sqrt(d-1)-1)``;
-    NaN when ``d <= 2`` or ``rho* delta^2 >= 1`` (the balance is never reached)."""
-    if d <= 2:
-        return math.nan
-    q = math.sqrt(d - 1.0)
-    rho = (q + 1.0) / (q - 1.0)
-    s2 = (1.0 - rho * delta * delta) / (rho - 1.0)
-    return math.sqrt(s2) if s2 > 0 else math.nan
-
-
-def free_entropy_balance(d: int, delta: float, sigma: Any) -> np.ndarray:
-    """``E[L] / sd[L]`` of the class log-likelihood ratio at ``sigma`` (1 at Achilli's level)."""
-    s2 = np.asarray(sigma, dtype=np.float64) ** 2
-    a, b = 1.0 + s2, delta * delta + s2
-    mean = d * (a - b) ** 2 / (2 * a * b)
-    var = d * (a - b) ** 2 * (a * a + b * b) / (2 * a * a * b * b)
-    return np.asarray(mean / np.sqrt(var))
-
-
-def class_information(K: int, d: int, delta: float, sigma: Any, *, samples: int = 20000,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Mutual information ``I(class; x_sigma)`` (nats) and its Monte Carlo standard error.
-
-    ``I = log K - E[H(w)]``, ``w = softmax(kappa r)`` the class posterior of the block
-    energies ``r`` (own ``(1+s^2) chi2_d``, others ``(delta^2+s^2) chi2_d``); one set of
-    chi-square draws is shared by every sigma (a smooth curve)."""
-    sig = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
-    rng = np.random.default_rng(seed)
-    chi = rng.chisquare(d, size=(samples, K))
-    info, err = np.empty(sig.size), np.empty(sig.size)
-    for i, s in enumerate(sig):
-        s2 = s * s
-        a, b = 1.0 + s2, delta * delta + s2
-        r = chi * b
-        r[:, 0] = chi[:, 0] * a
-        g = 0.5 * (1.0 / b - 1.0 / a) * r
-        g -= g.max(axis=1, keepdims=True)
-        w = np.exp(g)
-        w /= w.sum(axis=1, keepdims=True)
-        h = -np.sum(np.where(w > 0, w * np.log(np.where(w > 0, w, 1.0)), 0.0), axis=1)
-        info[i] = math.log(K) - h.mean()
-        err[i] = h.std(ddof=1) / math.sqrt(samples)
-    return info, err
-
-
-def excess_entropy(K: int, d: int, delta: float, sigma: Any, *,
-                   information: bool = True) -> np.ndarray:
-    """Excess entropy of ``p_sigma`` over one point's Gaussian kernel (nats), on ``span(U)``:
-    ``d/2 log(1 + 1/s^2) + (K-1) d/2 log(1 + delta^2/s^2) + I(s)``."""
-    s2 = np.atleast_1d(np.asarray(sigma, dtype=np.float64)) ** 2
-    out = 0.5 * d * np.log1p(1.0 / s2) + 0.5 * (K - 1) * d * np.log1p(delta * delta / s2)
-    if information:
-        out = out + class_information(K, d, delta, np.sqrt(s2))[0]
-    return np.asarray(out)
-
-
-def biroli_collapse_level(K: int, d: int, delta: float, N: float, *,
-                          information: bool = True) -> float:
-    """Biroli et al.'s collapse level: ``excess_entropy(sigma) = log N`` (decreasing in sigma;
-    root in ``log sigma`` by Brent's method on ``[1e-4, 1e3]``)."""
-    from scipy.optimize import brentq
-
-    target = math.log(N)
-
-    def f(u: float) -> float:
-        return float(excess_entropy(K, d, delta, math.exp(u), information=information)[0]) - target
-
-    lo, hi = math.log(1e-4), math.log(1e3)
-    if f(lo) < 0 or f(hi) > 0:
-        return math.nan
-    return math.exp(brentq(f, lo, hi, xtol=1e-10))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import molrg
+from molrg.ensemble import EnsembleDesign
 
 
 def test_ensemble_sigmas_are_two_finer_two_coarser() -> None:
@@ -20,8 +21,8 @@ def test_clean_labels_beat_random_labels_and_errors_cover() -> None:
     """Fully random labels (p = 1) give chance accuracy; clean ones on a separated mixture
     with means far above chance; the ensemble of one level is the single probe."""
     mix = molrg.LowRankMixture.separated(3, 2, 12, 1.0, delta=0.2, seed=0)
-    res = molrg.ensemble_accuracy(mix, [0.3], label_noise=(0.0, 1.0), train_samples=90,
-                                  test_samples=300, repeats=3, seed=1)
+    res = molrg.ensemble_accuracy(mix, [0.3], label_noise=(0.0, 1.0),
+                                  design=EnsembleDesign(90, 300, repeats=3), seed=1)
     assert np.array_equal(res.single, res.ensemble) and np.all(res.difference == 0)
     assert res.single[0] > 0.8
     # chance 1/3, binomial-plus-training spread: 4 errors of a 300-sample accuracy
@@ -37,7 +38,7 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="increasing"):
         molrg.ensemble_accuracy(model, [0.2, 0.1])
     with pytest.raises(ValueError, match="repeats"):
-        molrg.ensemble_accuracy(model, [0.1], repeats=1)
+        molrg.ensemble_accuracy(model, [0.1], design=EnsembleDesign(repeats=1))
     with pytest.raises(TypeError, match="model"):
         molrg.ensemble_accuracy(molrg.Setting(3, 2, 0.2), [0.1])
     from verify import ensemble

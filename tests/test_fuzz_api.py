@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import molrg
+from molrg.ensemble import EnsembleDesign
 from tests.conftest import examples
 
 QUADRATURE_BUILT = importlib.util.find_spec("molrg.quadrature") is not None
@@ -90,7 +91,7 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
     # issue 22 (shapes)
     "ensemble_sigmas": {"centre": 0.5},
     "ensemble_accuracy": {"sigma": np.array([0.3, 0.6]), "label_noise": (0.0, 0.5),
-                          "train_samples": 30, "test_samples": 30, "repeats": 2},
+                          "design": EnsembleDesign(30, 30, repeats=2)},
     "generalization_score": {"denoiser": molrg.EmpiricalDenoiser(X), "samples": 20},
     "memorization_regime": {"score": molrg.generalization_score(
         MODEL, molrg.EmpiricalDenoiser(X), X, [0.3, 1.0], samples=20)},
@@ -106,8 +107,8 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
                          "seed": 0},
     "checkpoint_curves": {"checkpoints": {1: molrg.EmpiricalDenoiser(X)}, "points": X,
                           "sigma": np.array([0.5, 1.0]),
-                          "snr_samples": 40, "replicates": 2, "probe_samples": 20,
-                          "score_samples": 20},
+                          "evaluation": molrg.StudyOptions(samples=40, replicates=2,
+                                                           probe_samples=20, score_samples=20)},
 }
 """Per-callable overrides of the baseline (small and fast)."""
 

@@ -31,8 +31,9 @@ def test_checkpoint_curves_orders_steps_and_puts_the_optimum_at_zero_distance() 
     p, _ = m.sample(5, 0)
     half = lambda x, s: 0.5 * (molrg.posterior_mean(m, x, s) + molrg.EmpiricalDenoiser(p)(x, s))  # noqa: E731
     c = molrg.checkpoint_curves(m, {7: half, 2: lambda x, s: molrg.posterior_mean(m, x, s)}, p,
-                                [0.3, 1.0], snr_samples=300, replicates=3, probe_samples=100,
-                                score_samples=200)
+                                [0.3, 1.0], evaluation=molrg.StudyOptions(
+                                    samples=300, replicates=3, probe_samples=100,
+                                    score_samples=200))
     assert c.steps == (2, 7) and c.distance[0] == 0.0 and c.distance[1] > 0
     assert np.allclose(c.score[1], 0.5) and c.snr.shape == (2, 2)
     assert c.peak_probe.shape == (2,) and set(c.to_json()) >= {"distance", "shapes"}

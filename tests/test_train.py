@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import molrg
+from molrg.train import TrainMonitor
 
 torch = pytest.importorskip("torch")
 
@@ -20,7 +21,12 @@ FAST = molrg.TrainOptions(batch_size=64, threads=1, device="cpu")
 
 
 def _train(**kw: object) -> molrg.TrainedDenoiser:
-    args: dict[str, object] = {"samples": 256, "epochs": 3, "seed": 4, "options": FAST}
+    """``train_denoiser`` on ``SMALL``; ``checkpoints``/``callback``/``progress`` go into
+    the :class:`~molrg.train.TrainMonitor` (built here, inside the caller's ``raises``)."""
+    watch = {k: kw.pop(k) for k in ("checkpoints", "callback", "progress") if k in kw}
+    args: dict[str, object] = {"data": 256, "epochs": 3, "seed": 4, "options": FAST}
+    if watch:
+        args["monitor"] = TrainMonitor(**watch)  # type: ignore[arg-type]
     args.update(kw)
     return molrg.train_denoiser(SMALL, **args)  # type: ignore[arg-type]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import molrg
-from molrg import uturn
+from molrg import levels, uturn
 from molrg.dynamics import Sampler
 from molrg.probes import bayes_accuracy_exact
 from tests.conftest import family_z
@@ -16,7 +16,7 @@ from tests.conftest import family_z
 
 def test_crossing_interpolates_in_log_sigma():
     sigma = np.array([0.1, 1.0, 10.0])
-    lvl = uturn.crossing(sigma, [100, 60, 20], [100, 100, 100], 0.5, bootstrap=50)
+    lvl = levels.crossing(sigma, [100, 60, 20], [100, 100, 100], 0.5, bootstrap=50)
     # between 1 (0.6) and 10 (0.2): a quarter of the way in log sigma
     assert lvl.found and lvl.sigma == pytest.approx(10**0.25)
     assert lvl.low <= lvl.sigma <= lvl.high
@@ -25,13 +25,13 @@ def test_crossing_interpolates_in_log_sigma():
 @pytest.mark.parametrize("counts, where", [([40, 30, 20], "below grid"),
                                            ([100, 90, 80], "above grid")])
 def test_crossing_outside_the_grid_is_nan_and_says_where(counts, where):
-    lvl = uturn.crossing([0.1, 1.0, 10.0], counts, [100] * 3, 0.5, bootstrap=20)
+    lvl = levels.crossing([0.1, 1.0, 10.0], counts, [100] * 3, 0.5, bootstrap=20)
     assert math.isnan(lvl.sigma) and lvl.position == where and not lvl.found
 
 
 def test_crossing_rejects_inconsistent_counts():
     with pytest.raises(molrg.ParameterError, match="successes"):
-        uturn.crossing([0.1, 1.0], [5, 200], [100, 100], 0.5)
+        levels.crossing([0.1, 1.0], [5, 200], [100, 100], 0.5)
 
 
 def test_ode_uturn_equals_the_exact_bayes_accuracy_of_x_sigma():

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 import molrg
-from molrg import ParameterError, uturn
+from molrg import ParameterError, neighbours
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
@@ -156,7 +156,7 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                                       sampler=molrg.Sampler("sde", p["steps"], p["sigma_end"]),
                                       samples=p["samples"], seed=seed)
         out["speciation"] = spec.level.to_json()
-        out["excess_at_peak"] = float(uturn.excess_entropy(K, d, delta, out["peak"])[0]) \
+        out["excess_at_peak"] = float(neighbours.excess_entropy(K, d, delta, out["peak"])[0]) \
             if math.isfinite(out["peak"]) else math.nan
         out["N_pred"] = math.exp(out["excess_at_peak"])
     else:
@@ -174,8 +174,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         out["snr"] = res.estimate.tolist()
         out["snr_stderr"] = res.stderr.tolist()
         out["shape"] = shape.shape
-        out["predicted"] = uturn.biroli_collapse_level(K, d, delta, N)
-        out["predicted_no_info"] = uturn.biroli_collapse_level(K, d, delta, N,
+        out["predicted"] = neighbours.biroli_collapse_level(K, d, delta, N)
+        out["predicted_no_info"] = neighbours.biroli_collapse_level(K, d, delta, N,
                                                                information=False)
     out["elapsed_s"] = time.perf_counter() - start
     return out

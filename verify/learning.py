@@ -150,13 +150,15 @@ def run(options: LearningOptions | None = None,
                                batch_size=o.batch_size, device="cpu", threads=1)
     steps = o.steps()
     den = molrg.train_denoiser(model, architecture="mlp", data=points, epochs=o.epochs,
-                               seed=o.seed, options=topts, checkpoints=steps)
+                               seed=o.seed, options=topts,
+                               monitor=molrg.train.TrainMonitor(checkpoints=steps))
     train_s = time.perf_counter() - start
     curves = molrg.checkpoint_curves(model, den.checkpoints, points, o.sigma(),
-                                     snr_samples=o.snr_samples, replicates=o.replicates,
-                                     probe_samples=o.probe_samples,
-                                     score_samples=o.score_samples, denominator=o.denominator,
-                                     z=o.z, seed=o.seed + 2)
+                                     evaluation=molrg.StudyOptions(
+                                         samples=o.snr_samples, replicates=o.replicates,
+                                         probe_samples=o.probe_samples,
+                                         score_samples=o.score_samples,
+                                         denominator=o.denominator, z=o.z), seed=o.seed + 2)
     optimal = molrg.snr(model, o.sigma(), denominator=o.denominator)
     optimal_probe = molrg.probe_accuracy(model, o.sigma(), probe="linear",
                                          samples=o.probe_samples, seed=o.seed + 3)

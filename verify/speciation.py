@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 import molrg
-from molrg import ParameterError, uturn
+from molrg import ParameterError, neighbours
 from molrg.dynamics import SAMPLERS
 from molrg.probes import bayes_accuracy_exact
 from molrg.validation import check_int, check_real
@@ -151,8 +151,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     for inp in molrg.INPUTS:
         pk = molrg.snr_peak(setting, input=inp)
         out[f"peak_{inp}"] = {"sigma": pk.sigma, "interior": pk.interior, "snr": pk.snr}
-    out["achilli"] = uturn.achilli_level(d, delta)
-    out["biroli"] = uturn.biroli_speciation_level(K, delta)
+    out["achilli"] = neighbours.achilli_level(d, delta)
+    out["biroli"] = neighbours.biroli_speciation_level(K, delta)
     out["ode_exact"] = _exact_ode_level(K, d, delta, p["sigma"][0], p["sigma"][-1])
     out["elapsed_s"] = time.perf_counter() - start
     return out

@@ -211,7 +211,7 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     elif kind in ("fig3", "paper-recipe"):
         model = _fig3_model()
         options = {} if kind == "fig3" else _paper_options()
-        den, info = _train(model, p, samples=p["samples"], epochs=p["epochs"], seed=p["seed"],
+        den, info = _train(model, p, data=p["samples"], epochs=p["epochs"], seed=p["seed"],
                            options=options)
         rec = den.recovery(model)
         dae = den.dae()
@@ -222,7 +222,7 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         key = p["table"]
         model = _table_model(key)
         sigma = _table_sigma(key)
-        den, info = _train(model, p, samples=p["samples"], epochs=p["epochs"], seed=p["seed"])
+        den, info = _train(model, p, data=p["samples"], epochs=p["epochs"], seed=p["seed"])
         dae = den.dae()
         out = {**info, "sigma": list(sigma), "recovery": den.recovery(model).to_json(),
                "trained": _snr(model, sigma, dae, p, task.seed),
@@ -234,7 +234,7 @@ def _task(task: parallel.Task) -> dict[str, Any]:
         model = _fig3_model()
         levels = {"b3-shared": PAPER_GRID, "b3-per-level": PAPER_GRID,
                   "t3-single": TABLE3_LEVELS[:1], "t3-three": TABLE3_LEVELS}[kind]
-        den, info = _train(model, p, samples=p["samples"], epochs=p["epochs"], seed=p["seed"],
+        den, info = _train(model, p, data=p["samples"], epochs=p["epochs"], seed=p["seed"],
                            share=kind != "b3-per-level", options={"levels": levels})
         daes = [den.dae(s if kind == "b3-per-level" else None) for s in PAPER_GRID]
         per = [_snr(model, [s], d, p, task.seed) for s, d in zip(PAPER_GRID, daes, strict=True)]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import molrg
-from molrg import uturn
+from molrg import neighbours
 from verify.cli import main
 
 SMALL = os.environ.get("MOLRG_EXAMPLE_SMALL") == "1"  # the test suite runs small sizes
@@ -40,6 +40,6 @@ curve = molrg.collapse_curve(points, sigma, sampler=molrg.Sampler("sde", 12 if S
                              samples=40 if SMALL else 400, seed=0, basis=model.basis)
 print("P(back at its own point):", np.round(curve.p_own, 3))
 print(f"collapse level {curve.level.sigma:.3g}; Biroli et al. predict "
-      f"{uturn.biroli_collapse_level(3, 5, 0.2, 100):.3g}")
+      f"{neighbours.biroli_collapse_level(3, 5, 0.2, 100):.3g}")
 
 assert status in (0, 1) and not report["failures"]

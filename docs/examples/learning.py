@@ -36,10 +36,11 @@ def run() -> None:
     steps = molrg.log_checkpoints(2, 10 if SMALL else 2000, 3)
     den = molrg.train_denoiser(model, architecture="mlp", data=points, epochs=steps[-1],
                                options=molrg.TrainOptions(width=16, depth=1, threads=1),
-                               checkpoints=steps)
+                               monitor=molrg.train.TrainMonitor(checkpoints=steps))
     curves = molrg.checkpoint_curves(model, den.checkpoints, points, [0.1, 1.0],
-                                     snr_samples=400, replicates=4, probe_samples=100,
-                                     score_samples=200)
+                                     evaluation=molrg.StudyOptions(
+                                         samples=400, replicates=4, probe_samples=100,
+                                         score_samples=200))
     print("steps", curves.steps, "| distance to the optimum", curves.distance.round(4))
     assert status in (0, 1, 4)
 

@@ -36,7 +36,7 @@ def run() -> None:
 
     # The library calls: one training of the Fig. 3 recipe, its subspaces and its SNR.
     model = molrg.MoLRG(3, 5, 50, 0.2, seed=0)
-    den = molrg.train_denoiser(model, samples=600 if SMALL else 12_000, epochs=2 if SMALL else 200,
+    den = molrg.train_denoiser(model, data=600 if SMALL else 12_000, epochs=2 if SMALL else 200,
                                seed=0, options=molrg.TrainOptions(threads=1))
     print("final loss", round(den.final_loss, 4), "| largest block angle (deg)",
           round(den.recovery(model).largest, 2))

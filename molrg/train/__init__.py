@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .adaptor import TorchDenoiser
     from .angles import SubspaceRecovery, subspace_recovery
     from .fit import TrainedDenoiser, train_denoiser
-    from .options import TrainOptions
+    from .options import TrainMonitor, TrainOptions
     from .schedule import PAPER_SIGMAS, DDPMSchedule
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "DDPMSchedule",
     "SubspaceRecovery",
     "TorchDenoiser",
+    "TrainMonitor",
     "TrainOptions",
     "TrainedDenoiser",
     "require_torch",
@@ -45,6 +46,7 @@ _LAZY = {
     "DDPMSchedule": "schedule",
     "SubspaceRecovery": "angles",
     "subspace_recovery": "angles",
+    "TrainMonitor": "options",
     "TrainOptions": "options",
     "TorchDenoiser": "adaptor",
     "TrainedDenoiser": "fit",

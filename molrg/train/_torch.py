@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from types import ModuleType
 
 from ..validation import ParameterError
@@ -21,6 +22,4 @@ def require_torch(what: str = "training") -> ModuleType:
 
 def torch_available() -> bool:
     """Whether PyTorch can be imported (does not import it when it is missing)."""
-    import importlib.util
-
     return importlib.util.find_spec("torch") is not None

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.linalg import subspace_angles
+from scipy.optimize import linear_sum_assignment
 
 from ..validation import ParameterError, ParameterTypeError
 
@@ -43,8 +45,6 @@ class SubspaceRecovery:
 
 
 def _largest_angle(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.linalg import subspace_angles
-
     return float(np.degrees(np.max(subspace_angles(a, b))))
 
 
@@ -68,8 +68,6 @@ def subspace_recovery(basis: Any, model: Any) -> SubspaceRecovery:
     >>> r.assignment.tolist(), r.block_angles.tolist(), float(r.span_angle)
     ([1, 0], [0.0, 0.0], 0.0)
     """
-    from scipy.optimize import linear_sum_assignment
-
     raw = getattr(model, "bases", model)
     try:
         if any(np.iscomplexobj(b) for b in raw):

@@ -12,6 +12,7 @@ columns (QR).  Reproducible for a seed on CPU: one ``torch.Generator`` seeded fr
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import time
@@ -21,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.progress import Progress
 
 from ..denoisers import DAE
-from ..mixtures import LowRankMixture
-from ..models import MoLRG, haar_basis
+from ..models import check_model, haar_basis
 from ..validation import ParameterError, ParameterTypeError, check_bool, check_choice, check_int
 from ._torch import require_torch
 from .adaptor import TorchDenoiser
 from .angles import SubspaceRecovery, subspace_recovery
-from .options import TrainOptions
+from .options import TrainMonitor, TrainOptions
 
 __all__ = ["ARCHITECTURES", "TrainedDenoiser", "train_denoiser"]
 
@@ -143,7 +144,7 @@ class TrainedDenoiser(TorchDenoiser):
     def load(cls, path: str | Path, *, device: str = "cpu") -> TrainedDenoiser:
         """Rebuild a saved denoiser (``weights_only`` loading: no pickled code runs)."""
         torch = require_torch("TrainedDenoiser.load")
-        from .networks import build
+        from .networks import build  # imports torch at its top (the ``train`` extra)
 
         p = Path(path)
         try:
@@ -168,21 +169,38 @@ class _Plan:
     options: TrainOptions
     epochs: int
     seed: int
-    checkpoints: tuple[int, ...]
+    monitor: TrainMonitor
     device: str
 
 
 def _model_meta(model: Any) -> tuple[int, int, float, int, str]:
-    """``(K, d, delta, n, description)`` of a model (d: its largest class rank)."""
-    if isinstance(model, MoLRG):
-        return model.K, model.d, model.delta, model.n, repr(model)
-    if isinstance(model, LowRankMixture):
-        return model.K, max(model.ranks), float(model.delta), model.n, repr(model)
-    raise ParameterTypeError(f"model={model!r} must be a molrg.MoLRG or a molrg.LowRankMixture")
+    """``(K, d, delta, n, description)`` of a model (d: its largest class rank), read from
+    its general form (:meth:`~molrg.models.Model.to_mixture`)."""
+    model = check_model(model, ambient=True)
+    mixture = model.to_mixture()
+    return model.K, max(mixture.ranks), float(mixture.delta), mixture.n, repr(model)
 
 
-def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, seed: Any,
-        options: Any, data: Any, checkpoints: Any, callback: Any, progress: Any) -> _Plan:
+def _training_set(model: Any, data: Any, seed: int, n: int) -> np.ndarray:
+    """``data`` as a finite ``(N, n)`` float64 array; an integer ``N``: ``N`` samples of
+    ``model`` drawn with ``seed``."""
+    if np.ndim(data) == 0 and not hasattr(data, "get"):
+        x0, _ = model.sample(check_int("data", data, low=1, high=10**8), seed)
+        return np.asarray(x0, dtype=np.float64)
+    try:
+        arr = np.array(data.get() if hasattr(data, "get") else data, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterTypeError("data must be a sample count or an (N, n) array of real "
+                                 "numbers") from None
+    if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] < 1:
+        raise ParameterError(f"data has shape {arr.shape}; valid: (N, n) with n={n}, N >= 1")
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError("data has non-finite entries; valid: finite samples")
+    return arr
+
+
+def _iv(model: Any, architecture: Any, share: Any, data: Any, epochs: Any, seed: Any,
+        options: Any, monitor: Any) -> _Plan:
     K, d, delta, n, desc = _model_meta(model)
     architecture = check_choice("architecture", architecture, ARCHITECTURES)
     share = check_bool("share", share)
@@ -198,31 +216,14 @@ def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, se
         d = options.d
     if architecture == "dae" and K * d > n:
         raise ParameterError(f"options.d={d} gives K*d={K * d} > n={n}; valid: K*d <= n")
-    if data is None:
-        samples = check_int("samples", samples, low=1, high=10**8)
-        x0, _ = model.sample(samples, seed)
-        arr = np.asarray(x0, dtype=np.float64)
-    else:
-        try:
-            arr = np.array(data.get() if hasattr(data, "get") else data, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ParameterTypeError("data must be an (N, n) array of real numbers") from None
-        if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] < 1:
-            raise ParameterError(f"data has shape {arr.shape}; valid: (N, n) with n={n}, N >= 1")
-        if not np.all(np.isfinite(arr)):
-            raise ParameterError("data has non-finite entries; valid: finite samples")
-    if checkpoints is None:
-        cps: tuple[int, ...] = ()
-    else:
-        try:
-            cps = tuple(sorted({check_int("checkpoints", c, low=1, high=epochs)
-                                for c in checkpoints}))
-        except TypeError:
-            raise ParameterTypeError(f"checkpoints={checkpoints!r} must be a sequence of epochs "
-                                     f"in [1, {epochs}]") from None
-    check_bool("progress", progress)
-    if callback is not None and not callable(callback):
-        raise ParameterTypeError(f"callback={callback!r} must be None or a callable(epoch, loss)")
+    given = np.ndim(data) != 0 or hasattr(data, "get")
+    arr = _training_set(model, data, seed, n)
+    monitor = TrainMonitor() if monitor is None else monitor
+    if not isinstance(monitor, TrainMonitor):
+        raise ParameterTypeError(f"monitor={monitor!r} must be None or a "
+                                 "molrg.train.TrainMonitor")
+    for c in monitor.checkpoints:
+        check_int("checkpoints", c, low=1, high=epochs)
     torch = require_torch("molrg.train_denoiser")
     device = options.device
     if device == "auto":
@@ -237,8 +238,8 @@ def _iv(model: Any, architecture: Any, share: Any, samples: Any, epochs: Any, se
               "width": options.width, "depth": options.depth, "dtype": options.dtype,
               "sigma_data": rms if rms > 0 else 1.0, "options": options.to_json(),
               "epochs": epochs, "seed": seed, "samples": int(arr.shape[0]),
-              "data": "given" if data is not None else "sampled", "model": desc}
-    return _Plan(arr, recipe, options, epochs, seed, cps, device)
+              "data": "given" if given else "sampled", "model": desc}
+    return _Plan(arr, recipe, options, epochs, seed, monitor, device)
 
 
 @contextlib.contextmanager
@@ -328,14 +329,11 @@ def train_denoiser(
     *,
     architecture: str = "dae",
     share: bool = True,
-    samples: int | None = 12_000,
+    data: Any = 12_000,
     epochs: int = 200,
     seed: int = 0,
     options: TrainOptions | None = None,
-    data: Any = None,
-    checkpoints: Sequence[int] | None = None,
-    callback: Callable[[int, float], Any] | None = None,
-    progress: bool = False,
+    monitor: TrainMonitor | None = None,
 ) -> TrainedDenoiser:
     """Train a denoiser on samples of ``model`` with the paper's loss and DDPM schedule.
 
@@ -347,17 +345,16 @@ def train_denoiser(
         (sigma-conditioned MLP, ``options.width`` x ``options.depth``).
     share : ``True``: one network for every noise level; ``False`` (DAE only): one ``U``
         per level of ``options.levels`` (default: the paper's nine-point grid).
-    samples : training-set size ``N`` (drawn from ``model`` with ``seed``); ignored when
-        ``data`` is given.
+    data : the training set: a size ``N`` (``N`` samples drawn from ``model`` with
+        ``seed``), or a fixed ``(N, n)`` array (memorisation studies).
     epochs : passes over the training set.
     seed : seeds the training set, the initial ``U`` (``init="random"``), the MLP's
         initialisation, the batch order, timesteps and noise.
     options : :class:`~molrg.train.TrainOptions` (batch, lr, schedule, init, levels, width,
         depth, dtype, device, threads).
-    data : a fixed ``(N, n)`` training set instead of samples (memorisation studies).
-    checkpoints : epochs at which to keep a copy (``result.checkpoints[epoch]``).
-    callback : ``callback(epoch, loss)`` after every epoch (1-based).
-    progress : show a rich progress bar (one tick per epoch).
+    monitor : :class:`~molrg.train.TrainMonitor`: epochs at which to keep a copy
+        (``result.checkpoints[epoch]``), a ``callback(epoch, loss)`` after every epoch and
+        a progress bar (default: none of them).
 
     Returns
     -------
@@ -371,23 +368,19 @@ def train_denoiser(
 
     >>> import molrg
     >>> model = molrg.MoLRG(K=2, d=1, n=3, delta=0.5, seed=0)
-    >>> den = molrg.train_denoiser(model, samples=64, epochs=2, seed=0)
+    >>> den = molrg.train_denoiser(model, data=64, epochs=2, seed=0)
     >>> den.epoch, len(den.loss_history), den.basis.shape
     (2, 2, (3, 2))
     >>> x0, _ = model.sample(5, 1)
     >>> den(x0, 0.5).shape
     (5, 3)
     """
-    plan = _iv(model, architecture, share, samples, epochs, seed, options, data, checkpoints,
-               callback, progress)
-    return _train(plan, callback, progress)
+    plan = _iv(model, architecture, share, data, epochs, seed, options, monitor)
+    return _train(plan)
 
 
-def _train(plan: _Plan, callback: Callable[[int, float], Any] | None,
-           progress: bool) -> TrainedDenoiser:
-    import copy
-
-    import torch
+def _train(plan: _Plan) -> TrainedDenoiser:
+    import torch  # optional (the ``train`` extra), as is .networks, which imports it
 
     from .networks import build
 
@@ -414,7 +407,8 @@ def _train(plan: _Plan, callback: Callable[[int, float], Any] | None,
         kept: dict[int, TrainedDenoiser] = {}
         start = time.perf_counter()
         cpu_start = time.process_time()
-        bar = _progress(progress, plan.epochs)
+        callback = plan.monitor.callback
+        bar = _progress(plan.monitor.progress, plan.epochs)
         with bar as advance:
             for epoch in range(1, plan.epochs + 1):
                 order = torch.randperm(N, generator=gen).to(dev)
@@ -437,7 +431,7 @@ def _train(plan: _Plan, callback: Callable[[int, float], Any] | None,
                 history.append(float(acc) / N)
                 if callback is not None:
                     callback(epoch, history[-1])
-                if epoch in plan.checkpoints:
+                if epoch in plan.monitor.checkpoints:
                     kept[epoch] = TrainedDenoiser(copy.deepcopy(module), r, list(history), epoch,
                                                   time.perf_counter() - start)
                 advance()
@@ -458,8 +452,6 @@ class _NoBar:
 
 class _RichBar:
     def __init__(self, total: int) -> None:
-        from rich.progress import Progress
-
         self.progress = Progress(transient=True)
         self.total = total
 

@@ -1,14 +1,23 @@
-"""``TrainOptions``: the recipe of :func:`molrg.train_denoiser` beyond model, size and seed (no torch)."""
+"""``TrainOptions``: the recipe of :func:`molrg.train_denoiser` beyond model, size and seed;
+``TrainMonitor``: what to watch and keep during a run (no torch)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..validation import ParameterError, ParameterTypeError, check_choice, check_int, check_real
+from ..validation import (
+    ParameterError,
+    ParameterTypeError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+)
 from .schedule import PAPER_SIGMAS, DDPMSchedule
 
-__all__ = ["INITS", "LR_SCHEDULES", "TrainOptions"]
+__all__ = ["INITS", "LR_SCHEDULES", "TrainMonitor", "TrainOptions"]
 
 INITS = ("subspaces", "pca", "random")
 LR_SCHEDULES = ("cosine", "constant")
@@ -113,3 +122,41 @@ class TrainOptions:
         if data.get("levels") is not None:
             data["levels"] = tuple(data["levels"])
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class TrainMonitor:
+    """What :func:`molrg.train_denoiser` keeps and reports while it trains (not part of the
+    recipe: a run with or without a monitor trains the same network).
+
+    Parameters
+    ----------
+    checkpoints : epochs (1-based) at which to keep a copy of the network
+        (``result.checkpoints[epoch]``); each at most the run's ``epochs``.
+    callback : ``callback(epoch, loss)`` after every epoch (1-based), or ``None``.
+    progress : show a rich progress bar (one tick per epoch).
+
+    Examples
+    --------
+    >>> from molrg.train import TrainMonitor
+    >>> TrainMonitor(checkpoints=[4, 2, 4]).checkpoints
+    (2, 4)
+    """
+
+    checkpoints: tuple[int, ...] = ()
+    callback: Callable[[int, float], Any] | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            if isinstance(self.checkpoints, (str, bytes)):
+                raise TypeError
+            epochs = {check_int("checkpoints", c, low=1) for c in self.checkpoints}
+        except TypeError:
+            raise ParameterTypeError(f"checkpoints={self.checkpoints!r} must be a sequence of "
+                                     "epochs (integers >= 1)") from None
+        object.__setattr__(self, "checkpoints", tuple(sorted(epochs)))
+        if self.callback is not None and not callable(self.callback):
+            raise ParameterTypeError(f"callback={self.callback!r} must be None or a "
+                                     "callable(epoch, loss)")
+        object.__setattr__(self, "progress", check_bool("progress", self.progress))
