@@ -17,8 +17,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from .estimators import _iv, snr
-from .options import MonteCarlo, Quadrature
+from . import _threads, quadrature
+from ._backend import to_numpy
+from .estimators import UntrustworthyWarning, _iv, snr
+from .options import Method, MonteCarlo
 from .validation import ParameterError, ParameterTypeError, check_int, check_real, check_sigma
 
 __all__ = ["SHAPES", "SHAPE_TOL", "AdaptiveShape", "Concordance", "CurveShape", "SNRPeak",
@@ -47,8 +49,6 @@ class Unimodality:
 def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
            nonnegative: bool = False, like: str = "") -> np.ndarray:
     """``value`` as a finite float64 1-D NumPy array (of ``size`` entries, at least ``low``)."""
-    from ._backend import to_numpy
-
     if value is None or isinstance(value, (str, bytes)):
         raise ParameterTypeError(f"{name}={value!r} must be a 1-D array of real numbers")
     try:
@@ -71,8 +71,6 @@ def _curve(name: str, value: Any, *, size: int | None = None, low: int = 2,
 def _covariance(cov: Any, size: int) -> np.ndarray:
     """``cov`` as a finite symmetric ``(size, size)`` float64 array with a non-negative
     diagonal."""
-    from ._backend import to_numpy
-
     try:
         raw = np.asarray(to_numpy(cov) if hasattr(cov, "__array_namespace__") else cov)
         if raw.dtype.kind not in "iuf":
@@ -215,7 +213,7 @@ def snr_peak(
     estimand: str = "ratio-of-means",
     denominator: str = "others",
     denoiser: Any = None,
-    method: str | Quadrature | MonteCarlo = "auto",
+    method: str | Method = "auto",
     grid: Any = None,
     replicates: int = 8,
     progress: Callable[[int, int], None] | None = None,
@@ -254,14 +252,13 @@ def snr_peak(
         grid = check_sigma(grid, "grid")
         if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
             raise ParameterError("grid must be 1-D, increasing, with at least 3 points")
-    if isinstance(resolved, Quadrature):
-        from . import _threads, quadrature
-
+    if resolved.exact:
         st = model.setting
         with _threads.limit_blas(1):  # tiny products: one BLAS thread (molrg/_threads.py)
             details = quadrature.exact_peak_details(st.K, st.d, st.delta,
                                                     cast("quadrature.Input", input),
-                                                    rule=resolved.rule, scan=grid)
+                                                    rule=resolved.rule,  # type: ignore[attr-defined]
+                                                    scan=grid)
         sigma, value, err, interior = details.peak
         return SNRPeak(float(sigma), float(err), float(value), details.snr_error,
                        bool(interior), "quadrature", np.empty(0), details.scan_sigma,
@@ -269,8 +266,7 @@ def snr_peak(
     if grid is None:
         raise ParameterError("grid is required for a Monte Carlo peak; valid: a 1-D "
                              "increasing array of noise levels")
-    assert isinstance(resolved, MonteCarlo)
-    mc = resolved.replace(batch=method.batch if isinstance(method, MonteCarlo) else None)
+    mc = cast(MonteCarlo, resolved)  # the plan's Monte Carlo method, batch as given
     kwargs = {"input": input, "estimand": estimand, "denominator": denominator,
               "denoiser": denoiser}
     with warnings.catch_warnings():  # _iv above has warned the caller already
@@ -280,8 +276,6 @@ def snr_peak(
     if i in (0, grid.size - 1):
         flagged = bool(coarse.untrustworthy[i])
         if flagged:
-            from .estimators import UntrustworthyWarning
-
             warnings.warn("Monte Carlo SNR untrustworthy at the grid's largest value",
                           UntrustworthyWarning, stacklevel=2)
         return SNRPeak(float(grid[i]), math.nan, float(coarse.estimate[i]),
@@ -300,14 +294,7 @@ def _mc_peak(model: Any, grid: np.ndarray, coarse: Any, i: int, mc: MonteCarlo,
     from scipy.optimize import minimize_scalar
     from scipy.stats import t as student_t
 
-    from .estimators import UntrustworthyWarning
-
-    seed = mc.seed
-    if isinstance(seed, np.random.Generator):
-        seed = int(seed.integers(2**63))
-    if not isinstance(seed, np.random.SeedSequence):
-        seed = np.random.SeedSequence(seed)
-    children = seed.spawn(replicates)
+    children = mc.seed_sequence().spawn(replicates)
     per = max(2 * getattr(model, "K", 2), mc.samples // replicates)
     log_grid = np.log(grid)
     peaks, heights = [], []
@@ -537,8 +524,6 @@ def crn_covariance(replicates: Any) -> np.ndarray:
     >>> cov.shape, bool(np.allclose(cov, np.cov(replicates, rowvar=False) / 4))
     ((3, 3), True)
     """
-    from ._backend import to_numpy
-
     try:
         raw = np.asarray(to_numpy(replicates) if hasattr(replicates, "__array_namespace__")
                          else replicates)

@@ -230,7 +230,7 @@ def checkpoint_curves(model: Any, checkpoints: Mapping[int, Any], points: Any, s
         rows["shape"].append(result_shape(s, z).to_json())
         rows["flag"].append(np.asarray(s.untrustworthy, dtype=bool))
         pr = probe_accuracy(model, sig, probe="linear", denoiser=f, input=input,
-                            samples=probe_samples, seed=seed + 1)
+                            method=MonteCarlo(samples=probe_samples, seed=seed + 1))
         rows["probe"].append(pr.estimate)
         rows["pse"].append(pr.stderr)
         g = generalization_score(model, f, points, sig, samples=score_samples, seed=seed + 2)
