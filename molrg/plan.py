@@ -173,6 +173,19 @@ def choose_method(method: Any = "auto", *, model: Any = None, denoiser: Any = No
     given.  ``model=None`` stands for an idealised MoLRG (a :class:`~molrg.Setting`) with
     its optimal denoiser.  A method that does not apply raises a
     :class:`~molrg.ParameterError` naming the valid methods.
+
+    Examples
+    --------
+    >>> import molrg
+    >>> molrg.choose_method("auto")
+    Quadrature(rule='accurate')
+    >>> molrg.choose_method("auto", estimand="mean-of-ratios",
+    ...                     model=molrg.Setting(3, 5, 0.2)).simulator
+    'reduced'
+    >>> molrg.choose_method("quadrature", estimand="mean-of-ratios")
+    Traceback (most recent call last):
+    ...
+    molrg.validation.ParameterError: method='quadrature' needs the optimal denoiser ...
     """
     check_choice("estimand", estimand, ESTIMANDS)
     if model is None:

@@ -46,11 +46,14 @@ DISPATCH_CLASSES = frozenset({
 # --------------------------------------------------------------------------------------
 LONG_FILES_ALLOWED = {# round 3 (issues 20-23) grew these past the limit while the redesign
                       # ran in parallel; each needs a split by job (next: issue 19)
-                      "molrg/analysis.py", "molrg/uturn.py"}
+                      "molrg/uturn.py"}
 """Files over ``MAX_FILE_LINES`` (besides generated code)."""
 SIZE_RULES_EXEMPT = {
     "molrg/estimators.py", "molrg/probes.py", "molrg/empirical.py",
-    "molrg/denoisers.py", "molrg/analysis.py",
+    "molrg/denoisers.py",
+    # analysis.py split by job (curves, peaks, shapes): peaks.snr_peak keeps 9 parameters
+    # (snr's words + grid, replicates, progress), as estimators.snr and probes.probe_accuracy
+    "molrg/peaks.py",
     "molrg/validation.py", "molrg/_backend.py", "molrg/kernel.py", "molrg/reference.py",
     "molrg/symbolic/derive.py", "molrg/symbolic/corrected.py", "molrg/symbolic/peak_law.py",
     "molrg/symbolic/mixture_limits.py", "molrg/symbolic/__init__.py",
