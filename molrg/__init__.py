@@ -76,9 +76,11 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
         METHODS,
         PROBES,
         SIMULATORS,
+        Method,
         MonteCarlo,
         Quadrature,
     )
+    from .plan import choose_method
     from .probes import ProbeResult, probe_accuracy
     from .results import load_results
     from .theory import Peak, approx_snr, dlogsnr_dlogsigma, exact_limits, limits, margin, peak, peak_law
@@ -125,6 +127,7 @@ __all__ = [
     "EnsembleResult",
     "GeneralizationScore",
     "LowRankMixture",
+    "Method",
     "MoLRG",
     "MonteCarlo",
     "OptimalDenoiser",
@@ -152,6 +155,7 @@ __all__ = [
     "approx_snr",
     "backward",
     "checkpoint_curves",
+    "choose_method",
     "collapse_curve",
     "concordance",
     "count_local_maxima",
@@ -244,7 +248,9 @@ _LAZY: dict[str, str] = {
     "METHODS": "options",
     "PROBES": "options",
     "SIMULATORS": "options",
+    "Method": "options",
     "MonteCarlo": "options",
+    "choose_method": "plan",
     "Quadrature": "options",
     "ProbeResult": "probes",
     "probe_accuracy": "probes",

@@ -37,19 +37,10 @@ from typing import Any, cast
 import numpy as np
 
 from . import _backend, _threads, montecarlo
-from .denoisers import DAE, OptimalDenoiser
-from .mixtures import LowRankMixture
-from .models import MoLRG, Setting
-from .options import (
-    DENOMINATORS,
-    ESTIMANDS,
-    INPUTS,
-    MonteCarlo,
-    Quadrature,
-    resolve_method,
-)
-from .theory import mean_of_ratios_finite
-from .validation import ParameterError, ParameterTypeError, check_choice, check_sigma
+from .denoisers import dae_parameters_of
+from .options import Method
+from .plan import MAX_CLASSES, QUADRATURE_DELTA_MIN, Plan, Request, make_plan
+from .validation import ParameterError, check_int
 
 __all__ = ["MAX_CLASSES", "MIN_VERDICT_SAMPLES", "QUADRATURE_DELTA_MIN", "TAIL_SHARE_MAX",
            "SNRResult", "UntrustworthyWarning", "check_verdict_samples", "snr"]
@@ -60,18 +51,6 @@ error to be trusted (:attr:`SNRResult.tail_share`).  Above it (heavy tails: a ha
 rare huge terms carry the mean, or fewer than 100 samples per class) the result is flagged
 ``untrustworthy``; measured coverage of the flagged and unflagged +-2 SE intervals:
 ``docs/properties.md`` ("Coverage of Monte Carlo error bars")."""
-
-QUADRATURE_DELTA_MIN = 1e-4
-"""Smallest ``delta`` for ``method='quadrature'``: measured, the quadrature's error bound
-stays below 1e-3 relative on 40-point grids around both peaks for ``K, d`` up to
-``(1000, 512)`` at ``delta = 1e-4`` (``(100, 50)``: 3e-5); below it the bound grows
-without limit (``(10, 20, 1e-6)``: 46 relative; ``1e-8``: ``OverflowError``).  Smaller
-``delta`` is refused, naming Monte Carlo as the alternative."""
-
-MAX_CLASSES = 10**5
-"""Largest ``K`` and ``d`` of a Setting that :func:`snr` evaluates (quadrature measured up
-to ``K = d = 1e5``, 17-22 s for 40 points; beyond, arrays of ``K`` or ``d`` terms no
-longer fit a bounded memory)."""
 
 MIN_VERDICT_SAMPLES = 3000
 """Fewest Monte Carlo samples per sigma (all classes together) on which a verdict of the
@@ -86,8 +65,6 @@ class UntrustworthyWarning(RuntimeWarning):
 def check_verdict_samples(samples: Any, name: str = "samples") -> int:
     """``samples`` if a verdict may rest on that many Monte Carlo samples per sigma, else a
     :class:`~molrg.ParameterError` naming :data:`MIN_VERDICT_SAMPLES`."""
-    from .validation import check_int
-
     value = check_int(name, samples, low=2, high=None)
     if value < MIN_VERDICT_SAMPLES:
         raise ParameterError(
@@ -128,7 +105,7 @@ class SNRResult:
     input: str
     estimand: str
     denominator: str
-    method: Quadrature | MonteCarlo
+    method: Method
     error_method: str
     per_class: np.ndarray = field(repr=False)
     per_class_stderr: np.ndarray = field(repr=False)
@@ -158,103 +135,13 @@ class SNRResult:
         return out
 
 
-def _is_optimal(model: Any, denoiser: Any) -> bool:
-    return denoiser is None or (isinstance(denoiser, OptimalDenoiser) and denoiser.model is model)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    model: Any
-    sigma: np.ndarray
-    input: str
-    estimand: str
-    denominator: str
-    denoiser: Any
-    method: Quadrature | MonteCarlo
-
-
 def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, denoiser: Any,
-        method: Any, progress: Any) -> _Plan:
-    """Validate everything once and resolve the method (before any work)."""
-    if not isinstance(model, (Setting, MoLRG, LowRankMixture)):
-        raise ParameterTypeError(f"model={model!r} must be a molrg.Setting, molrg.MoLRG or "
-                        "molrg.LowRankMixture")
-    sig = check_sigma(sigma)
-    input = check_choice("input", input, INPUTS)
-    estimand = check_choice("estimand", estimand, ESTIMANDS)
-    denominator = check_choice("denominator", denominator, DENOMINATORS)
-    if denoiser is not None and not callable(denoiser):
-        raise ParameterTypeError(f"denoiser={denoiser!r} must be None (the optimal denoiser) or a "
-                        "callable (x_t, sigma) -> xhat, e.g. molrg.DAE(basis, K, delta)")
-    if progress is not None and not callable(progress):
-        raise ParameterTypeError(f"progress={progress!r} must be None or a callable(done, total)")
-    if isinstance(denoiser, DAE) and not isinstance(model, Setting) \
-            and denoiser.basis.shape[0] != model.n:
-        raise ParameterError(f"denoiser basis has n={denoiser.basis.shape[0]}; valid: the "
-                         f"model's n={model.n}")
-    if isinstance(model, Setting) and denoiser is not None:
-        raise ParameterError("a denoiser needs a model with n and bases; valid: molrg.MoLRG or "
-                         "molrg.LowRankMixture (a molrg.Setting has the optimal denoiser only)")
-
-    if isinstance(model, (Setting, MoLRG)):
-        for name in ("K", "d"):
-            value = getattr(model, name)
-            if value > MAX_CLASSES:
-                raise ParameterError(f"{name}={value!r} is out of range; valid: {name} <= "
-                                     f"{MAX_CLASSES:g}")
-    idealised = isinstance(model, (Setting, MoLRG))
-    optimal = _is_optimal(model, denoiser)
-    exact_ok = idealised and optimal and estimand == "ratio-of-means"
-    reduced_ok = idealised and optimal
-    ambient_ok = not isinstance(model, Setting)
-    resolved = resolve_method(method)
-    if resolved is None:
-        resolved = Quadrature() if exact_ok else MonteCarlo()
-    if isinstance(resolved, Quadrature) and isinstance(model, (Setting, MoLRG)) \
-            and model.setting.delta < QUADRATURE_DELTA_MIN:
-        raise ParameterError(
-            f"delta={model.setting.delta!r} is out of range for method='quadrature' (its "
-            f"error bound explodes); valid: delta >= {QUADRATURE_DELTA_MIN:g}, or a Monte "
-            "Carlo method ('reduced', 'ambient')")
-    if isinstance(resolved, Quadrature) and not exact_ok:
-        why = ("the mean of ratios" if estimand == "mean-of-ratios" else
-               "this denoiser" if not optimal else "this model")
-        valid = [m for m, ok in (("reduced", reduced_ok), ("ambient", ambient_ok)) if ok]
-        raise ParameterError(f"method='quadrature' does not apply to {why} (it needs the optimal "
-                         f"denoiser of the idealised MoLRG, ratio of means); valid methods: "
-                         f"{valid}")
-    if isinstance(resolved, MonteCarlo):
-        sim = resolved.simulator
-        if sim == "auto":
-            sim = "reduced" if reduced_ok else "ambient"
-        if sim == "reduced" and not reduced_ok:
-            valid = ["ambient"] if ambient_ok else []
-            raise ParameterError("method='reduced' is exact only for the optimal denoiser of the "
-                             f"idealised MoLRG; valid methods: {valid}")
-        if sim == "ambient" and not ambient_ok:
-            raise ParameterError("method='ambient' needs a model with n and bases (molrg.MoLRG), "
-                             "not a molrg.Setting; valid methods: ['quadrature', 'reduced']")
-        K = model.K
-        if sim == "ambient" and resolved.samples < 2 * K:
-            raise ParameterError(f"samples={resolved.samples} is too small for method='ambient' "
-                             f"(stratified by class); valid: samples >= 2*K = {2 * K}")
-        resolved = resolved.replace(simulator=sim)
-        if resolved.backend == "cupy":
-            _backend.namespace("cupy")  # raises ValueError with the install hint
-    if estimand == "mean-of-ratios" and idealised and optimal:
-        assert isinstance(model, (Setting, MoLRG))  # idealised
-        setting = model.setting
-        if not mean_of_ratios_finite(setting, 1):
-            raise ParameterError(
-                f"estimand='mean-of-ratios' has an infinite mean for (K-1)*d = "
-                f"{(setting.K - 1) * setting.d} (E[1/chi2_m] diverges for m <= 2); valid: "
-                "(K-1)*d >= 3 or estimand='ratio-of-means'")
-        if not mean_of_ratios_finite(setting, 2):
-            warnings.warn(
-                f"estimand='mean-of-ratios' has infinite variance for (K-1)*d = "
-                f"{(setting.K - 1) * setting.d} <= 4: its standard error is not reliable",
-                RuntimeWarning, stacklevel=3)
-    return _Plan(model, sig, input, estimand, denominator, denoiser, resolved)
+        method: Any, progress: Any) -> Plan:
+    """Validate everything once and resolve the method (before any work):
+    :func:`molrg.plan.make_plan`, the validation shared with :func:`molrg.probe_accuracy`."""
+    return make_plan(model, sigma, method, Request(input=input, estimand=estimand,
+                                                   denominator=denominator, denoiser=denoiser,
+                                                   progress=progress))
 
 
 def snr(
@@ -266,7 +153,7 @@ def snr(
     estimand: str = "ratio-of-means",
     denominator: str = "others",
     denoiser: Any = None,
-    method: str | Quadrature | MonteCarlo = "auto",
+    method: str | Method = "auto",
     progress: Callable[[int, int], None] | None = None,
     replicates: int | None = None,
 ) -> SNRResult:
@@ -324,14 +211,16 @@ def snr(
     sig = np.atleast_1d(plan.sigma)
     if replicates is not None:
         return _replicated(plan, sig, progress, replicates)
-    if isinstance(plan.method, Quadrature):
-        return _finish(plan, *_quadrature(plan, sig), samples=0,
-                       error="numerical error bound of the quadrature")
+    if not plan.method.monte_carlo:  # quadrature, or a method of the user's: run(plan)
+        run = _quadrature if plan.method.name == "quadrature" else plan.method.run  # type: ignore[attr-defined]
+        return _finish(plan, *run(plan, sig), samples=0,
+                       error=getattr(plan.method, "error_method",
+                                     "numerical error bound of the quadrature"))
     per_class, se, sim = _simulate(plan, sig, progress)
     return _mc_result(plan, per_class, se, sim)
 
 
-def _mc_result(plan: _Plan, per_class: np.ndarray, se: np.ndarray,
+def _mc_result(plan: Plan, per_class: np.ndarray, se: np.ndarray,
                sim: montecarlo.Simulation) -> SNRResult:
     """A Monte Carlo result with its tail diagnostic (an :class:`UntrustworthyWarning` when
     flagged)."""
@@ -352,16 +241,10 @@ def _mc_result(plan: _Plan, per_class: np.ndarray, se: np.ndarray,
     return result
 
 
-def _class_weights(model: Any) -> np.ndarray:
-    if isinstance(model, LowRankMixture):
-        return np.asarray(model.weights, dtype=np.float64)
-    return np.full(model.K, 1.0 / model.K)
-
-
-def _finish(plan: _Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, samples: int,
+def _finish(plan: Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, samples: int,
             error: str, batch: int | None = None, tail: np.ndarray | None = None) -> SNRResult:
     """Combine classes (strata weighted by the mixing weights) and shape like sigma."""
-    weights = _class_weights(plan.model)
+    weights = np.asarray(plan.model.weights, dtype=np.float64)
     share = np.zeros(per_class.shape[0]) if tail is None else np.max(tail, axis=-1)
     if per_class.shape[-1] == 1 and weights.size > 1:  # exchangeable classes: one stands for all
         per_class = np.repeat(per_class, weights.size, axis=-1)
@@ -375,8 +258,8 @@ def _finish(plan: _Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, sam
                                             ** 2) @ weights**2)
         stderr = np.where(scale[:, 0] > 0, stderr, np.where(np.isnan(scale[:, 0]), np.nan, 0.0))
     method = plan.method
-    if isinstance(method, MonteCarlo) and batch is not None:
-        method = method.replace(batch=batch)
+    if batch is not None:
+        method = plan.monte_carlo.replace(batch=batch)
     shape = plan.sigma.shape
     flagged = (share > TAIL_SHARE_MAX) | ~np.isfinite(estimate) | ~np.isfinite(stderr) \
         if tail is not None else np.zeros(share.shape, dtype=bool)
@@ -389,74 +272,76 @@ def _finish(plan: _Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, sam
     )
 
 
-def _quadrature(plan: _Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from . import _threads, quadrature
+def _quadrature(plan: Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from . import quadrature  # SciPy: kept off the Monte Carlo path (tests/test_init.py)
 
     st = plan.model.setting
-    assert isinstance(plan.method, Quadrature)
     with _threads.limit_blas(1):  # tiny products: one BLAS thread (molrg/_threads.py)
         value, error = quadrature.snr_ratio_of_means(sig, st.K, st.d, st.delta,
                                                      cast("quadrature.Input", plan.input),
-                                                     rule=plan.method.rule)
+                                                     rule=plan.method.rule)  # type: ignore[attr-defined]
     return value[:, None], error[:, None]
 
 
-def _simulate(plan: _Plan, sig: np.ndarray, progress: Any
+def _simulate(plan: Plan, sig: np.ndarray, progress: Any
               ) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
-    mc = plan.method
-    assert isinstance(mc, MonteCarlo)
+    mc = plan.monte_carlo
     xp = _backend.namespace(mc.backend)
-    gen_ = _backend.Random(mc.seed, xp)
+    random = _backend.Random(mc.seed, xp)
     memory = _backend.memory_budget(xp, mc.memory)
+    run = montecarlo.Run(sig, plan.input, plan.estimand == "mean-of-ratios",
+                         plan.denominator == "complement", mc.samples, random, mc.dtype,
+                         memory, mc.batch, progress)
     with _threads.small_products(xp, _largest_product(plan, memory)):
-        return _run_simulator(plan, sig, progress, xp, gen_, memory)
+        return _run_simulator(plan, run)
 
 
-def _largest_product(plan: _Plan, memory: int) -> float:
+def _known_products(plan: Plan) -> bool:
+    """Whether the denoiser's matrix products are the library's (the optimal denoiser or
+    a denoiser of Proposition 1's form), not a user's of unknown size."""
+    den = plan.denoiser
+    return den is None or getattr(den, "optimal_for", None) is not None \
+        or getattr(den, "dae_parameters", None) is not None
+
+
+def _largest_product(plan: Plan, memory: int) -> float:
     """Multiply-adds of a simulator's largest matrix product per batch (for the BLAS thread
     limit): none for the reduced simulator, ``rows x n x rank`` for the ambient ones (rows
     as the simulators size them, at most ``memory / (8 n)``), unbounded for a denoiser of
     the user's (its products are unknown)."""
-    mc = plan.method
-    assert isinstance(mc, MonteCarlo)
+    mc = plan.monte_carlo
     if mc.simulator == "reduced":
         return 0.0
-    if plan.denoiser is not None and not isinstance(plan.denoiser, (DAE, OptimalDenoiser)):
+    if not _known_products(plan):
         return float("inf")
     model = plan.model
     rows = min(mc.samples, max(1, memory // (8 * model.n)))
-    rank = model.rank if isinstance(model, MoLRG) else model.total_rank
-    return float(rows) * model.n * rank
+    return float(rows) * model.n * model.total_rank
 
 
-def _run_simulator(plan: _Plan, sig: np.ndarray, progress: Any, xp: Any, gen_: Any,
-                   memory: int) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
-    mc = plan.method
-    assert isinstance(mc, MonteCarlo)
-    ratios = plan.estimand == "mean-of-ratios"
+def _fast_dae(plan: Plan) -> bool:
+    """Whether the DAE simulator runs the pair: the model's optimal denoiser is a DAE
+    (``model.dae_parameters``) and the denoiser is it, or a DAE of the same ``K`` and rank."""
+    mine = plan.model.dae_parameters
+    if mine is None or plan.caps.reduced:  # caps.reduced: the optimal denoiser
+        return mine is not None
+    theirs = dae_parameters_of(plan.model, plan.denoiser)
+    return theirs is not None and theirs.K == mine.K and theirs.rank == mine.rank
+
+
+def _run_simulator(plan: Plan, run: montecarlo.Run
+                   ) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
+    """The simulator the plan's capabilities allow: reduced, the DAE one, or the general."""
     model = plan.model
-    if mc.simulator == "reduced":
-        st = model.setting
-        sim = montecarlo.simulate_reduced(
-            st.K, st.d, st.delta, sig, input=plan.input, ratios=ratios, samples=mc.samples,
-            gen_=gen_, dtype=mc.dtype, memory=memory, batch=mc.batch, progress=progress)
-    elif isinstance(model, MoLRG) and (_is_optimal(model, plan.denoiser) or (
-            isinstance(plan.denoiser, DAE) and plan.denoiser.K == model.K
-            and plan.denoiser.basis.shape[1] == model.rank)):
-        dae = plan.denoiser if isinstance(plan.denoiser, DAE) else None
-        sim = montecarlo.simulate_ambient_molrg(
-            model, sig, dae_basis=None if dae is None else dae.basis,
-            dae_delta=model.delta if dae is None else dae.delta, input=plan.input,
-            ratios=ratios, complement=plan.denominator == "complement", samples=mc.samples,
-            gen_=gen_, dtype=mc.dtype, memory=memory, batch=mc.batch, progress=progress)
+    if plan.monte_carlo.simulator == "reduced":
+        sim = montecarlo.simulate_reduced(model.setting, run)
+    elif _fast_dae(plan):
+        dae = None if plan.caps.reduced else dae_parameters_of(model, plan.denoiser)
+        sim = montecarlo.simulate_ambient_molrg(model, run, dae)
     else:
-        sim = montecarlo.simulate_ambient_general(
-            model, sig, denoiser=plan.denoiser, input=plan.input, ratios=ratios,
-            complement=plan.denominator == "complement", samples=mc.samples, gen_=gen_,
-            dtype=mc.dtype, memory=memory, batch=mc.batch, progress=progress)
+        sim = montecarlo.simulate_ambient_general(model, run, plan.denoiser)
     per_class, se = sim.per_class()
     return per_class, se, sim
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -473,15 +358,13 @@ def _group_means(sim: montecarlo.Simulation) -> list[np.ndarray]:
     return [np.concatenate(v, axis=0) for v in zip(*out, strict=True)]
 
 
-def _replicated(plan: _Plan, sig: np.ndarray, progress: Any, replicates: Any) -> SNRResult:
+def _replicated(plan: Plan, sig: np.ndarray, progress: Any, replicates: Any) -> SNRResult:
     """One simulation (the same draws and result as without replicates), its samples split
     into ``R`` groups (sample ``i`` of each class stream in group ``i mod R``)."""
-    from .validation import check_int
-
-    mc = plan.method
-    if not isinstance(mc, MonteCarlo):
+    if not plan.method.monte_carlo:
         raise ParameterError("replicates applies to Monte Carlo only; valid: replicates=None "
                              "for method='quadrature'")
+    mc = plan.monte_carlo
     low = 2 * plan.model.K if mc.simulator == "ambient" else 2
     R = check_int("replicates", replicates, low=2, high=max(2, mc.samples // low))
     token = montecarlo.GROUPS.set(R)

@@ -462,7 +462,7 @@ def size_study(model: Any, N: int, sigma: Any, /, *, steps: int = 8000, options:
     res, shape, hist = _adaptive_snr(model, sig, den, seed, ev)
     eres, eshape, ehist = _adaptive_snr(model, sig, emp, seed, ev)
     probe = probe_accuracy(model, sig, probe="linear", denoiser=den, input=ev.input,
-                           samples=ev.probe_samples, seed=seed)
+                           method=MonteCarlo(samples=ev.probe_samples, seed=seed))
     score = generalization_score(model, den, points, sig, samples=ev.score_samples, seed=seed)
     return SizeStudy(N, epochs, epochs * math.ceil(N / options.batch_size), den.final_loss,
                      den.seconds, den.cpu_seconds, time.perf_counter() - start, res, shape,

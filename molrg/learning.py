@@ -238,7 +238,7 @@ def _checkpoint_row(model: Any, f: Any, points: Any, sig: np.ndarray, ev: StudyO
                 replicates=ev.replicates,
                 method=MonteCarlo(simulator="ambient", samples=ev.samples, seed=seed))
     pr = probe_accuracy(model, sig, probe="linear", denoiser=f, input=ev.input,
-                        samples=ev.probe_samples, seed=seed + 1)
+                        method=MonteCarlo(samples=ev.probe_samples, seed=seed + 1))
     g = generalization_score(model, f, points, sig, samples=ev.score_samples, seed=seed + 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(g.to_optimal)

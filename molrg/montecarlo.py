@@ -36,7 +36,6 @@ Statistics (sums, co-moments) stay on the device in float64 until the end of the
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -44,10 +43,18 @@ from typing import Any
 import numpy as np
 
 from . import _backend, kernel
-from . import _generated as gen
-from .models import MoLRG, latent
+from ._generated import FORMULAS
+from .denoisers import check_output
+from .mcbuffers import AmbientBuffers as _AmbientBuffers
+from .mcbuffers import ReducedBuffers as _ReducedBuffers
+from .mcbuffers import reuses_buffers as _reuses_buffers
+from .mcstats import GROUPS, Moments, Simulation, _ClassColumns
+from .models import latent
+from .posterior import posterior_mean as mixture_posterior_mean
+from .validation import ParameterError
 
-__all__ = ["MIN_ROWS", "Moments", "simulate_ambient_molrg", "simulate_reduced"]
+__all__ = ["GROUPS", "MIN_ROWS", "Moments", "Run", "Simulation", "simulate_ambient_general",
+           "simulate_ambient_molrg", "simulate_reduced"]
 
 MIN_ROWS = 512
 """Fewest rows of an ambient noise block (keeps the ``n x K d`` GEMM efficient)."""
@@ -59,151 +66,56 @@ output with a 32-bit ``int`` in the sources we read) and each draw a few GiB at 
 
 Progress = Callable[[int, int], None] | None
 
-GROUPS: ContextVar[int] = ContextVar("molrg_moment_groups", default=0)
-"""Opt-in replicate groups for :class:`Moments` (0: none); set by ``molrg.snr(...,
-replicates=R)`` around one simulation."""
+@dataclass(frozen=True)
+class Run:
+    """One simulation's configuration (built from a :class:`~molrg.MonteCarlo` and the
+    estimate by :func:`molrg.snr`): what every simulator takes besides the model.
 
-
-# ---------------------------------------------------------------------------------------
-# Running statistics, on the device, float64
-# ---------------------------------------------------------------------------------------
-class Moments:
-    """Mergeable means and co-moments of ``(N, D)`` or of ``N/D`` per (sigma, class).
-
-    Arrays are ``(S, C)`` in the namespace of the simulation, float64; merged across
-    batches with Chan et al.'s pairwise update.
+    Attributes
+    ----------
+    sigma : ``(S,)`` float64 noise levels (common random numbers across them).
+    input : ``"noisy"`` or ``"clean"``.
+    ratios : mean of ratios (else ratio of means).
+    complement : the ``"complement"`` denominator (else ``"others"``).
+    samples : samples per sigma, all classes together.
+    random : the :class:`molrg._backend.Random` drawing them (its namespace ``xp`` is the
+        simulation's).
+    dtype : ``"float64"`` or ``"float32"``.
+    memory : the working-memory budget in bytes (:data:`molrg.options.DEFAULT_MEMORY_BYTES`
+        scaled to the device); batch and chunk sizes follow from it
+        (:func:`molrg.options.rows_within`).
+    batch : samples (reduced) or rows (ambient) per batch; ``None``: from ``memory``.
+    progress : ``progress(done, total)`` after each batch, or ``None``.
     """
 
-    def __init__(self, xp: ModuleType, ratios: bool) -> None:
-        self.xp = xp
-        self.ratios = ratios
-        self.count = 0
-        self.mean: list[Any] = []
-        self.m2: list[Any] = []
-        self.peak: list[Any] = []  # largest term of each averaged quantity (tail diagnostic)
-        # opt-in (GROUPS, set by molrg.snr(..., replicates=R)): per-group sums, the
-        # i-th sample of the stream in group i mod R
-        self.groups = GROUPS.get()
-        self.group_sums: list[Any] = []
-        self.group_counts: Any = None
-
-    def add(self, num: Any, den: Any) -> None:
-        """Merge a batch: ``num``, ``den`` of shape ``(S, C, m)`` (any float dtype)."""
-        xp = self.xp
-        n = xp.astype(num, xp.float64)
-        dd = xp.astype(den, xp.float64)
-        arrays = [n / dd] if self.ratios else [n, dd]
-        m = num.shape[-1]
-        if self.groups:
-            idx = (xp.arange(m) + self.count) % self.groups
-            onehot = xp.astype(idx[:, None] == xp.arange(self.groups)[None, :], xp.float64)
-            sums = [a @ onehot for a in arrays]  # (S, C, R)
-            counts = xp.sum(onehot, axis=0)
-            if self.group_counts is None:
-                self.group_sums, self.group_counts = sums, counts
-            else:
-                self.group_sums = [a + b for a, b in zip(self.group_sums, sums, strict=True)]
-                self.group_counts = self.group_counts + counts
-        means = [xp.mean(a, axis=-1) for a in arrays]
-        centred = [a - mu[..., None] for a, mu in zip(arrays, means, strict=True)]
-        pairs = ((0, 0),) if self.ratios else ((0, 0), (1, 1), (0, 1))
-        m2 = [xp.sum(centred[i] * centred[j], axis=-1) for i, j in pairs]
-        peak = [xp.max(xp.abs(a), axis=-1) for a in arrays]
-        if self.count == 0:
-            self.count, self.mean, self.m2, self.peak = m, means, m2, peak
-            return
-        self.peak = [xp.maximum(a, b) for a, b in zip(self.peak, peak, strict=True)]
-        total = self.count + m
-        diff = [b - a for a, b in zip(self.mean, means, strict=True)]
-        f = self.count * m / total
-        cross = [diff[i] * diff[j] for i, j in pairs]
-        self.m2 = [a + b + f * c for a, b, c in zip(self.m2, m2, cross, strict=True)]
-        self.mean = [a + d * (m / total) for a, d in zip(self.mean, diff, strict=True)]
-        self.count = total
-
-    def per_class(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-(sigma, class) estimates and their standard errors, as NumPy ``(S, C)`` arrays.
-
-        Ratio of means ``R = mean_N / mean_D``: the delta-method error
-        ``|R| sqrt((c_NN / mean_N^2 - 2 c_ND / (mean_N mean_D) + c_DD / mean_D^2) / m)``,
-        formed from relative (co)variances so that nothing overflows for any finite
-        ``R``; mean of ratios: the sample mean and ``sqrt(var / m)``.  Whether these errors
-        can be trusted is :meth:`tail_share`'s question.
-        """
-        m = self.count
-        mean = [_backend.to_numpy(a) for a in self.mean]
-        cov = [_backend.to_numpy(a) / (m - 1) for a in self.m2]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if self.ratios:
-                return mean[0], np.sqrt(np.maximum(cov[0], 0.0) / m)
-            mn, md = mean
-            ratio = mn / md
-            rel = (np.where(mn != 0, cov[0] / (mn * mn), 0.0)
-                   - 2 * np.where(mn != 0, cov[2] / mn, 0.0) / md + cov[1] / (md * md))
-            se = np.abs(ratio) * np.sqrt(np.maximum(rel, 0.0) / m)
-            se = np.where((mn == 0) & (md != 0), np.sqrt(np.maximum(cov[0], 0.0) / m) / md, se)
-        return ratio, se
-
-    def tail_share(self) -> np.ndarray:
-        """Largest share of a sum that one sample carries, or could carry, per (sigma,
-        class) (NumPy ``(S, C)``).
-
-        Observed: the largest term's share of the sum of ``N``, of ``D`` (ratio of means)
-        or of ``|N/D|`` (mean of ratios); at least ``1/m``.  Ratio of means also takes the
-        share of ``D``'s sum that *one unseen* sample would carry if its whole output energy
-        fell into the denominator (a misclassified sample: ``D ~ N + D``),
-        ``(mean_N + mean_D) / (m mean_D) = (1 + R) / m``.  The rare events that carry the
-        denominator's mean when the SNR ``R`` is large (small ``delta``) are often absent
-        from the sample altogether (then no observed term is large, yet the estimate is
-        many standard errors off: tests/test_coverage.py); this term flags them.  Near or
-        above 1: the standard error is not to be trusted.  0 where a sum is 0.
-        """
-        m = self.count
-        mean = [_backend.to_numpy(a) for a in self.mean]
-        shares = []
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for mu, top in zip(mean, self.peak, strict=True):
-                total = np.abs(mu) * m
-                top = _backend.to_numpy(top)
-                shares.append(np.where(total > 0, top / total, np.where(top > 0, 1.0, 0.0)))
-            if not self.ratios:
-                mn, md = mean
-                unseen = np.where(md > 0, (mn / md + 1.0) / m, np.where(mn > 0, 1.0, 0.0))
-                shares.append(unseen)
-        return np.nan_to_num(np.maximum.reduce(shares), nan=1.0, posinf=1.0)
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """What a simulator returns: per-class moments for each sigma chunk, in grid order."""
-
-    chunks: list[Moments]
+    sigma: np.ndarray
+    input: str
+    ratios: bool
+    complement: bool
     samples: int
-    batch: int
+    random: _backend.Random
+    dtype: str
+    memory: int
+    batch: int | None = None
+    progress: Progress = None
 
-    def per_class(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-(sigma, class) estimates and standard errors, ``(S, C)``."""
-        parts = [c.per_class() for c in self.chunks]
-        return (np.concatenate([p[0] for p in parts], axis=0),
-                np.concatenate([p[1] for p in parts], axis=0))
+    @property
+    def xp(self) -> ModuleType:
+        return self.random.xp
 
-    def tail_share(self) -> np.ndarray:
-        """:meth:`Moments.tail_share` for the whole grid, ``(S, C)``."""
-        return np.concatenate([c.tail_share() for c in self.chunks], axis=0)
+    @property
+    def item(self) -> int:
+        """Bytes per simulated number."""
+        return 4 if self.dtype == "float32" else 8
 
-
-def _itemsize(dtype: str) -> int:
-    return 4 if dtype == "float32" else 8
+    def report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
 
 
 def _chunks(total: int, size: int) -> list[slice]:
     size = max(1, size)
     return [slice(i, min(i + size, total)) for i in range(0, total, size)]
-
-
-def _progress(progress: Progress, done: int, total: int) -> None:
-    if progress is not None:
-        progress(done, total)
 
 
 FLOAT32_SIGMA_MAX = 1e15
@@ -214,8 +126,6 @@ float32 simulation is refused before any work (float64 holds up to ``SIGMA_MAX``
 
 def _check_float32_range(sigma: np.ndarray, dtype: str) -> None:
     if dtype == "float32" and float(np.max(sigma)) > FLOAT32_SIGMA_MAX:
-        from .validation import ParameterError
-
         raise ParameterError(
             f"sigma={float(np.max(sigma)):g} is out of range for dtype='float32' (its energies "
             f"overflow); valid: sigma <= {FLOAT32_SIGMA_MAX:g} in float32, or dtype='float64'")
@@ -239,29 +149,36 @@ def _beta_coefficients(xp: ModuleType, sigma: np.ndarray, delta: float, dt: Any)
 # ---------------------------------------------------------------------------------------
 # Reduced simulator: K scaled chi-square block energies per sample
 # ---------------------------------------------------------------------------------------
-def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: str,
-                     ratios: bool, samples: int, gen_: _backend.Random, dtype: str,
-                     memory: int, batch: int | None, progress: Progress) -> Simulation:
+def _block_scales(run: Run, K: int, delta: float, dt: Any) -> Any:
+    """``(S, K, 1)`` variances of the block energies: ``v_own`` on row 0 (the true class),
+    ``v_other`` elsewhere (the generated formulas of the run's input)."""
+    xp, sigma = run.xp, run.sigma
+    formulas = FORMULAS[run.input]
+    s64, dl = xp.asarray(sigma, dtype=xp.float64), xp.asarray(delta, dtype=xp.float64)
+    v_own = xp.astype(formulas.variance_own(xp, sigma=s64, delta=dl) + xp.zeros_like(s64), dt)
+    v_other = xp.astype(formulas.variance_other(xp, sigma=s64, delta=dl)
+                        + xp.zeros_like(s64), dt)
+    true_row = xp.reshape(xp.arange(K) == 0, (1, K, 1))
+    return xp.where(true_row, xp.reshape(v_own, (-1, 1, 1)), xp.reshape(v_other, (-1, 1, 1)))
+
+
+def simulate_reduced(setting: Any, run: Run) -> Simulation:
     """Reduced simulation: block energies ``r_0 ~ v_own chi2_d`` (the true class, row 0)
     and ``r_l ~ v_other chi2_d``; ``N = beta_0^2 r_0``, ``D = sum_{l>=1} beta_l^2 r_l``.
 
-    Classes are exchangeable, so one representative class carries the estimate (``C = 1``).
-    ``sigma`` is ``(S,)``; the returned moments are ``(S, 1)``.
+    ``setting``: anything with ``K``, ``d``, ``delta`` (a :class:`~molrg.Setting`).  Classes
+    are exchangeable, so one representative class carries the estimate (``C = 1``).
+    ``run.sigma`` is ``(S,)``; the returned moments are ``(S, 1)``.
     """
-    xp = gen_.xp
-    dt = getattr(xp, dtype)
-    item = _itemsize(dtype)
-    draw = batch or max(1, min(memory // (item * 8 * K), MAX_DRAW // K))
+    K, d, delta = setting.K, setting.d, setting.delta
+    xp, sigma, samples, memory = run.xp, run.sigma, run.samples, run.memory
+    dt = getattr(xp, run.dtype)
+    item = run.item
+    draw = run.batch or max(1, min(memory // (item * 8 * K), MAX_DRAW // K))
     per_pair = K * item * 6 + 48  # working bytes per (sigma, sample) pair
-    _check_float32_range(sigma, dtype)
+    _check_float32_range(sigma, run.dtype)
     coef = _beta_coefficients(xp, sigma, delta, dt)
-    s64, dl = xp.asarray(sigma, dtype=xp.float64), xp.asarray(delta, dtype=xp.float64)
-    v_own = xp.astype(gen.call(f"{input}_variance_own", xp, sigma=s64, delta=dl)
-                      + xp.zeros_like(s64), dt)
-    v_other = xp.astype(gen.call(f"{input}_variance_other", xp, sigma=s64, delta=dl)
-                        + xp.zeros_like(s64), dt)
-    true_row = xp.reshape(xp.arange(K) == 0, (1, K, 1))
-    scales = xp.where(true_row, xp.reshape(v_own, (-1, 1, 1)), xp.reshape(v_other, (-1, 1, 1)))
+    scales = _block_scales(run, K, delta, dt)
     col = (-1, 1, 1)
     xi, zmx, kap = (xp.reshape(c, col) for c in (coef.xi, coef.zeta_minus_xi, coef.kappa))
 
@@ -271,7 +188,7 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
     sub = min(draw, samples, max(1, (memory // 2) // per_pair))
     s_chunk = max(1, min(S, (memory // 2) // (per_pair * sub)))
     chunks = _chunks(S, s_chunk)
-    moments = [Moments(xp, ratios) for _ in chunks]
+    moments = [Moments(xp, run.ratios) for _ in chunks]
     # NumPy: one set of work buffers for every batch, part and sigma chunk (fresh
     # temporaries of a few MB each were most of the call's time: page faults)
     work = _ReducedBuffers(min(s_chunk, S), K, min(sub, samples), dt) if _reuses_buffers(xp) \
@@ -279,7 +196,7 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
     done = 0
     while done < samples:
         m = min(draw, samples - done)
-        chi = gen_.chisquare(float(d), (K, m), dt)  # row 0: the true class
+        chi = run.random.chisquare(float(d), (K, m), dt)  # row 0: the true class
         for part in _chunks(m, sub):
             c = chi[None, :, part]
             for acc, sl in zip(moments, chunks, strict=True):
@@ -294,68 +211,45 @@ def simulate_reduced(K: int, d: int, delta: float, sigma: np.ndarray, *, input: 
                     den = xp.sum(energy[:, 1:, :], axis=1, keepdims=True)
                 acc.add(num, den)
         done += m
-        _progress(progress, done, samples)
+        run.report(done, samples)
     return Simulation(moments, samples, draw)
-
-
-def _reuses_buffers(xp: ModuleType) -> bool:
-    """Whether the simulators write into preallocated work buffers (``out=``) for ``xp``.
-
-    NumPy only: ``out=`` is not in the array-API standard (``array_api_strict`` has none),
-    and CuPy's memory pool already reuses device memory, so the generic path, which
-    allocates fresh temporaries, costs nothing there.  Both paths perform the same
-    floating-point operations in the same order: results are bit-identical
-    (tests/test_buffers.py).
-    """
-    return xp is np
-
-
-class _ReducedBuffers:
-    """Work buffers of the reduced simulator's kernel, ``(S_chunk, K, sub)`` and
-    ``(S_chunk, 1, sub)``, reused for every batch, part and sigma chunk (NumPy).
-
-    :meth:`energies` computes exactly what the generic path does -- ``r = chi scale``,
-    ``beta = xi + (zeta - xi) softmax(kappa r)`` along the class axis, ``energy =
-    beta^2 r`` -- operation for operation, in place.
-    """
-
-    def __init__(self, s_chunk: int, K: int, sub: int, dt: Any) -> None:
-        self.r = np.empty((s_chunk, K, sub), dtype=dt)
-        self.t = np.empty((s_chunk, K, sub), dtype=dt)
-        self.row = np.empty((s_chunk, 1, sub), dtype=dt)
-        self.den = np.empty((s_chunk, 1, sub), dtype=dt)
-
-    def energies(self, c: np.ndarray, scale: np.ndarray, xi: np.ndarray, zmx: np.ndarray,
-                 kap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(num, den)`` of shape ``(S_c, 1, m)``: views of the buffers, valid until the
-        next call."""
-        s, m = scale.shape[0], c.shape[-1]
-        r, t = self.r[:s, :, :m], self.t[:s, :, :m]
-        row, den = self.row[:s, :, :m], self.den[:s, :, :m]
-        np.multiply(c, scale, out=r)  # r = chi * scale
-        np.multiply(kap, r, out=t)  # logits kappa r
-        np.max(t, axis=1, keepdims=True, out=row)  # softmax, max-shifted (kernel.py)
-        np.subtract(t, row, out=t)
-        np.exp(t, out=t)
-        np.sum(t, axis=1, keepdims=True, out=row)
-        np.divide(t, row, out=t)  # w
-        np.multiply(zmx, t, out=t)
-        np.add(xi, t, out=t)  # beta = xi + (zeta - xi) w
-        np.multiply(t, t, out=t)
-        np.multiply(t, r, out=t)  # energy = beta^2 r
-        np.sum(t[:, 1:, :], axis=1, keepdims=True, out=den)
-        return t[:, :1, :], den
 
 
 # ---------------------------------------------------------------------------------------
 # Ambient simulator for the idealised MoLRG: the optimal denoiser or a DAE, in coordinates
 # ---------------------------------------------------------------------------------------
-def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.ndarray | None,
-                           dae_delta: float, input: str, ratios: bool, complement: bool,
-                           samples: int, gen_: _backend.Random, dtype: str, memory: int,
-                           batch: int | None, progress: Progress) -> Simulation:
-    """Full simulation in ``R^n`` for the DAE ``V D V^T x`` (``V = U`` when ``dae_basis`` is
-    None: the optimal denoiser), stratified by class (``samples // K`` per class).
+@dataclass(frozen=True)
+class _DAESpace:
+    """The DAE simulator's fixed arrays: the denoiser's basis ``V`` in the simulation's
+    namespace, ``A = U^T V`` (``None`` for the optimal denoiser, ``V = U``) and the factor
+    ``L`` of ``I - A^T A`` for the complement (``None`` unless needed)."""
+
+    V: Any
+    cross: Any
+    perp: Any
+    delta: float
+
+
+def _dae_space(model: Any, run: Run, dae: Any) -> _DAESpace:
+    xp, dtype = run.xp, run.dtype
+    dt = getattr(xp, dtype)
+    if dae is None:
+        return _DAESpace(model.basis_in(xp, dtype), None, None, model.delta)
+    V = xp.asarray(dae.basis, dtype=dt)
+    a64 = model.basis.T @ dae.basis
+    cross = xp.asarray(a64, dtype=dt)  # A = U^T V
+    perp = None
+    if run.complement:
+        gram = np.eye(a64.shape[1]) - a64.T @ a64  # Gram of P_perp V
+        w, vecs = np.linalg.eigh((gram + gram.T) / 2)
+        perp = xp.asarray(vecs * np.sqrt(np.clip(w, 0.0, None)), dtype=dt)  # L
+    return _DAESpace(V, cross, perp, dae.delta)
+
+
+def simulate_ambient_molrg(model: Any, run: Run, dae: Any = None) -> Simulation:
+    """Full simulation in ``R^n`` for the DAE ``V D V^T x`` (``dae``: its
+    :class:`~molrg.bases.DAEParameters`; ``None`` for the optimal denoiser, ``V = U``),
+    stratified by class (``samples // K`` per class).
 
     ``x0 = U z`` with ``z`` the latent of :func:`molrg.models.latent`; the denoiser sees
     ``y = V^T x`` (``= A^T z + sigma V^T eps``, ``A = U^T V``) and outputs ``xhat = V c``,
@@ -363,150 +257,73 @@ def simulate_ambient_molrg(model: MoLRG, sigma: np.ndarray, *, dae_basis: np.nda
     ``complement`` adds ``||P_perp V c||^2 = ||L^T c||^2`` with ``L L^T = I - A^T A``
     (computed once on the host in float64).  Moments are ``(S, K)``: one column per class.
     """
-    xp = gen_.xp
-    dt = getattr(xp, dtype)
-    item = _itemsize(dtype)
+    xp, sigma, memory, item = run.xp, run.sigma, run.memory, run.item
+    dt = getattr(xp, run.dtype)
     K, d, n, delta = model.K, model.d, model.n, model.delta
     r = K * d
-    per_class = samples // K
-    rows = batch or max(K, memory // (item * (n + 8 * r)), min(MIN_ROWS, per_class * K))
+    per_class = run.samples // K
+    rows = run.batch or max(K, memory // (item * (n + 8 * r)), min(MIN_ROWS, per_class * K))
     m_batch = max(1, rows // K)
     rows = m_batch * K
-
-    true_basis = model.basis_in(xp, dtype)
-    if dae_basis is None:
-        V, cross, perp = true_basis, None, None
-    else:
-        V = xp.asarray(dae_basis, dtype=dt)
-        a64 = model.basis.T @ dae_basis
-        cross = xp.asarray(a64, dtype=dt)  # A = U^T V
-        if complement:
-            gram = np.eye(r) - a64.T @ a64  # Gram of P_perp V
-            w, vecs = np.linalg.eigh((gram + gram.T) / 2)
-            perp = xp.asarray(vecs * np.sqrt(np.clip(w, 0.0, None)), dtype=dt)  # L
-        else:
-            perp = None
+    space = _dae_space(model, run, dae)
     own = xp.reshape(xp.eye(K, dtype=dt), (K, 1, K))  # class c, sample, block
-    others = 1.0 - own
-    _check_float32_range(sigma, dtype)
-    s = xp.asarray(sigma, dtype=dt)
-    coef = _beta_coefficients(xp, sigma, dae_delta, dt)
+    _check_float32_range(sigma, run.dtype)
+    coef = _beta_coefficients(xp, sigma, space.delta, dt)
     col = (-1, 1, 1)
     xi, zmx, kap = (xp.reshape(c, col) for c in (coef.xi, coef.zeta_minus_xi, coef.kappa))
-    noisy = input == "noisy"
-
     S = sigma.size
     per_pair = item * (4 * r + 8 * K) + 64
     live = K * min(m_batch, per_class)  # rows of a batch actually drawn
     s_chunk = max(1, min(S, (memory // 2) // (per_pair * live)))
     chunks = _chunks(S, s_chunk)
-    moments = [Moments(xp, ratios) for _ in chunks]
+    moments = [Moments(xp, run.ratios) for _ in chunks]
     # NumPy, optimal denoiser: one set of work buffers for every batch and sigma chunk
     work = _AmbientBuffers(min(s_chunk, S), live, r, K, dt) \
-        if cross is None and _reuses_buffers(xp) else None
+        if space.cross is None and _reuses_buffers(xp) else None
+    s = xp.asarray(sigma, dtype=dt)
     done = 0
     while done < per_class:
         m = min(m_batch, per_class - done)
         onehot = xp.reshape(xp.broadcast_to(own, (K, m, K)), (K * m, K))
-        z = latent(xp, gen_, onehot, d, delta, dt)  # U^T x0, (K m, K d)
-        y0 = z if cross is None else z @ cross  # V^T x0
+        z = latent(xp, run.random, onehot, d, delta, dt)  # U^T x0, (K m, K d)
+        y0 = z if space.cross is None else z @ space.cross  # V^T x0
         # the noise in column blocks only when a full row block exceeds the budget
         cols = max(1, min(memory // (K * m * item), MAX_DRAW // (K * m)))
-        eps_v = _projected_noise(gen_, K * m, n, V, dt, cols) if noisy else None
+        eps_v = _projected_noise(run.random, K * m, n, space.V, dt, cols) \
+            if run.input == "noisy" else None
         for acc, sl in zip(moments, chunks, strict=True):
+            coefs = (xi[sl, ...], zmx[sl, ...], kap[sl, ...])
             if work is not None:
-                acc.add(*work.energies(y0, eps_v, s[sl], xi[sl, ...], zmx[sl, ...],
-                                       kap[sl, ...], own, others))
-                continue
-            y = y0[None, ...] if eps_v is None else \
-                y0[None, ...] + xp.reshape(s[sl], (-1, 1, 1)) * eps_v[None, ...]
-            beta = kernel.block_betas(kernel.block_energies(y, K), xi[sl, ...], zmx[sl, ...],
-                                      kap[sl, ...])
-            if cross is None:  # xhat = U c: block energies are beta^2 r
-                c = None
-                energy = beta * beta * kernel.block_energies(y, K)
-            else:  # U^T xhat = A c
-                c = kernel.scale_blocks(y, beta, K)
-                energy = kernel.block_energies(c @ xp.matrix_transpose(cross), K)
-            energy = xp.reshape(energy, (energy.shape[0], K, m, K))
-            num = xp.sum(energy * own, axis=-1)  # (S, K, m)
-            den = xp.sum(energy * others, axis=-1)
-            if complement and c is not None and perp is not None:
-                outside = c @ perp
-                den = den + xp.reshape(xp.sum(outside * outside, axis=-1), (-1, K, m))
-            acc.add(num, den)
+                acc.add(*work.energies(y0, eps_v, s[sl], *coefs, own, 1.0 - own))
+            else:
+                acc.add(*_dae_energies(xp, space, run.complement, y0, eps_v, s[sl], coefs,
+                                       own))
         done += m
-        _progress(progress, done * K, per_class * K)
+        run.report(done * K, per_class * K)
     return Simulation(moments, per_class * K, rows)
 
 
-class _AmbientBuffers:
-    """Work buffers of the ambient simulator for the optimal denoiser (NumPy), reused for
-    every batch and sigma chunk: flat arrays viewed at each call's exact shapes.
-
-    :meth:`energies` computes what the generic path does, operation for operation:
-    ``y = y0 + sigma eps_V``, the block energies ``r``, ``beta = xi + (zeta - xi)
-    softmax(kappa r)``, ``energy = beta^2 r`` and its own / other sums per class.
-    """
-
-    def __init__(self, s_chunk: int, rows: int, width: int, K: int, dt: Any) -> None:
-        self.y = np.empty(s_chunk * rows * width, dtype=dt)
-        self.r = np.empty(s_chunk * rows * K, dtype=dt)
-        self.t = np.empty(s_chunk * rows * K, dtype=dt)
-        self.u = np.empty(s_chunk * rows * K, dtype=dt)
-        self.row = np.empty(s_chunk * rows, dtype=dt)
-        self.num = np.empty(s_chunk * rows, dtype=dt)
-        self.den = np.empty(s_chunk * rows, dtype=dt)
-
-    @staticmethod
-    def _view(buf: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        return buf[:int(np.prod(shape))].reshape(shape)
-
-    def energies(self, y0: np.ndarray, eps_v: np.ndarray | None, s: np.ndarray,
-                 xi: np.ndarray, zmx: np.ndarray, kap: np.ndarray, own: np.ndarray,
-                 others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(num, den)`` of shape ``(S_c, K, m)``: views of the buffers, valid until the
-        next call.  ``y0``, ``eps_v``: ``(K m, K d)``; ``s``: ``(S_c,)``."""
-        rows, width = y0.shape
-        K = own.shape[0]
-        m = rows // K
-        sc = xi.shape[0]
-        d = width // K
-        if eps_v is None:  # clean input: one y for the whole chunk
-            lead = 1
-            blocks = np.reshape(y0, (1, rows, K, d))
-            sq = self._view(self.y, (1, rows, K, d))
-            np.multiply(blocks, blocks, out=sq)
-        else:
-            lead = sc
-            y = self._view(self.y, (sc, rows, width))
-            np.multiply(np.reshape(s, (-1, 1, 1)), eps_v[None, ...], out=y)
-            np.add(y0[None, ...], y, out=y)  # y = y0 + sigma eps_V
-            sq = np.reshape(y, (sc, rows, K, d))
-            np.multiply(sq, sq, out=sq)  # y is not needed after its block energies
-        r = self._view(self.r, (lead, rows, K))
-        np.sum(sq, axis=-1, out=r)  # block energies
-        t = self._view(self.t, (sc, rows, K))
-        row = self._view(self.row, (sc, rows, 1))
-        np.multiply(kap, r, out=t)  # logits kappa r
-        np.max(t, axis=-1, keepdims=True, out=row)  # softmax, max-shifted (kernel.py)
-        np.subtract(t, row, out=t)
-        np.exp(t, out=t)
-        np.sum(t, axis=-1, keepdims=True, out=row)
-        np.divide(t, row, out=t)  # w
-        np.multiply(zmx, t, out=t)
-        np.add(xi, t, out=t)  # beta = xi + (zeta - xi) w
-        np.multiply(t, t, out=t)
-        np.multiply(t, r, out=t)  # energy = beta^2 r
-        energy = np.reshape(t, (sc, K, m, K))
-        u = self._view(self.u, (sc, K, m, K))
-        num = self._view(self.num, (sc, K, m))
-        den = self._view(self.den, (sc, K, m))
-        np.multiply(energy, own, out=u)
-        np.sum(u, axis=-1, out=num)
-        np.multiply(energy, others, out=u)
-        np.sum(u, axis=-1, out=den)
-        return num, den
+def _dae_energies(xp: ModuleType, space: _DAESpace, complement: bool, y0: Any, eps_v: Any,
+                  s: Any, coefs: tuple[Any, Any, Any], own: Any) -> tuple[Any, Any]:
+    """``(num, den)``, ``(S_c, K, m)``, of one batch and sigma chunk (the generic path)."""
+    K = own.shape[0]
+    m = y0.shape[0] // K
+    y = y0[None, ...] if eps_v is None else \
+        y0[None, ...] + xp.reshape(s, (-1, 1, 1)) * eps_v[None, ...]
+    beta = kernel.block_betas(kernel.block_energies(y, K), *coefs)
+    if space.cross is None:  # xhat = U c: block energies are beta^2 r
+        c = None
+        energy = beta * beta * kernel.block_energies(y, K)
+    else:  # U^T xhat = A c
+        c = kernel.scale_blocks(y, beta, K)
+        energy = kernel.block_energies(c @ xp.matrix_transpose(space.cross), K)
+    energy = xp.reshape(energy, (energy.shape[0], K, m, K))
+    num = xp.sum(energy * own, axis=-1)  # (S, K, m)
+    den = xp.sum(energy * (1.0 - own), axis=-1)
+    if complement and c is not None and space.perp is not None:
+        outside = c @ space.perp
+        den = den + xp.reshape(xp.sum(outside * outside, axis=-1), (-1, K, m))
+    return num, den
 
 
 def _projected_noise(gen_: _backend.Random, rows: int, n: int, V: Any, dt: Any,
@@ -539,20 +356,39 @@ def _span_basis(model: Any) -> np.ndarray:
 
 def _projected(model: Any, Q: np.ndarray) -> Any:
     """The model in the coordinates of ``Q`` (``x0 = Q y0`` exactly): same law of ``Q^T x``."""
-    from .mixtures import LowRankMixture
-
     cache = model.__dict__.setdefault("_span_cache", {})
     if "projected" not in cache:
-        cache["projected"] = LowRankMixture([Q.T @ b for b in model.bases], delta=model.delta,
-                                            weights=model.weights,
-                                            means=model.means @ Q if model.has_means else None)
+        cache["projected"] = model.replace(bases=[Q.T @ b for b in model.bases],
+                                           means=model.means @ Q if model.has_means else None)
     return cache["projected"]
 
 
-def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, input: str,
-                             ratios: bool, complement: bool, samples: int,
-                             gen_: _backend.Random, dtype: str, memory: int,
-                             batch: int | None, progress: Progress) -> Simulation:
+@dataclass(frozen=True)
+class _GeneralSpace:
+    """Where the general simulator works: ``space`` is the mixture itself (in ``R^n``) or,
+    for its optimal denoiser, the mixture in the coordinates of ``Q`` (``Qx`` in the
+    simulation's namespace); ``A`` holds the bases there."""
+
+    mixture: Any
+    space: Any
+    A: Any
+    Qx: Any
+    denoiser: Any
+
+
+def _general_space(model: Any, run: Run, denoiser: Any) -> _GeneralSpace:
+    mixture = model.to_mixture()
+    xp = run.xp
+    if denoiser is not None:
+        return _GeneralSpace(mixture, mixture, mixture.basis_in(xp, run.dtype), None, denoiser)
+    Q = _span_basis(mixture)
+    space = _projected(mixture, Q)
+    dt = getattr(xp, run.dtype)
+    return _GeneralSpace(mixture, space, xp.asarray(space.basis, dtype=dt),  # Q^T B
+                         xp.asarray(Q, dtype=dt), None)
+
+
+def simulate_ambient_general(model: Any, run: Run, denoiser: Any = None) -> Simulation:
     """Full simulation in ``R^n`` for any model with bases and any denoiser, by class.
 
     Class ``k`` (``samples // K`` samples): ``x0`` drawn from the class, ``x_t = x0 +
@@ -562,102 +398,80 @@ def simulate_ambient_general(model: Any, sigma: np.ndarray, *, denoiser: Any, in
     and ``complement = ||xhat - U_k U_k^T xhat||^2`` (formed as a vector, not as a
     difference of squared norms).
 
-    For a :class:`~molrg.LowRankMixture` with its optimal denoiser (``denoiser=None``) the
-    computation runs in an orthonormal basis ``Q`` of the span of its bases and means:
-    ``x0 = Q y0``, the denoiser sees ``Q^T x_t = y0 + sigma Q^T eps`` (the ``n x r``
-    projection of the ambient noise is the only ``n``-sized work), and its output is
-    ``Q c`` with ``c`` the posterior mean of the projected model.
+    For the model's optimal denoiser (``denoiser=None``; the model as a
+    :class:`~molrg.LowRankMixture`, ``model.to_mixture()``) the computation runs in an
+    orthonormal basis ``Q`` of the span of its bases and means: ``x0 = Q y0``, the
+    denoiser sees ``Q^T x_t = y0 + sigma Q^T eps`` (the ``n x r`` projection of the ambient
+    noise is the only ``n``-sized work), and its output is ``Q c`` with ``c`` the
+    posterior mean of the projected model.
     """
-    from .mixtures import LowRankMixture
-    from .posterior import posterior_mean as mixture_posterior_mean
-
-    _check_float32_range(sigma, dtype)
-    xp = gen_.xp
-    dt = getattr(xp, dtype)
-    item = _itemsize(dtype)
-    mixture = model if isinstance(model, LowRankMixture) else model.to_mixture()
-    K, n = mixture.K, mixture.n
-    per_class = samples // K
-    coordinates = denoiser is None
-    if coordinates:
-        Q = _span_basis(mixture)
-        space = _projected(mixture, Q)
-        width = Q.shape[1]
-        A = xp.asarray(space.basis, dtype=dt)  # Q^T B: the bases in Q-coordinates
-        Qx = xp.asarray(Q, dtype=dt)
-    else:
-        space, width = mixture, n
-        A = mixture.basis_in(xp, dtype)
-    offsets = np.cumsum([0, *mixture.ranks])
-    per_row = item * (3 * n + 8 * width + 4 * mixture.total_rank) + 64
-    rows = batch or max(64, min(memory // per_row, 1 << 16, MAX_DRAW // n))
+    _check_float32_range(run.sigma, run.dtype)
+    item = run.item
+    g = _general_space(model, run, denoiser)
+    K, n = g.mixture.K, g.mixture.n
+    per_class = run.samples // K
+    width = n if g.Qx is None else g.Qx.shape[1]
+    per_row = item * (3 * n + 8 * width + 4 * g.mixture.total_rank) + 64
+    rows = run.batch or max(64, min(run.memory // per_row, 1 << 16, MAX_DRAW // n))
     m_batch = max(1, min(rows, per_class))
-    noise_cols = max(1, min(memory // (m_batch * item), MAX_DRAW // m_batch))
-    S = sigma.size
-    noisy = input == "noisy"
-    # clean input in float32: xhat ~ x0 / sigma^2, whose squared norms underflow for
-    # sigma > 1e10 (NaN SNR); scaled by 1 + sigma^2 they stay O(|x0|^2)
-    rescale = dtype == "float32" and not noisy
-    columns: list[list[Moments]] = [[] for _ in range(S)]  # [sigma][class]
+    columns: list[list[Moments]] = [[] for _ in run.sigma]  # [sigma][class]
     for k in range(K):
-        own = slice(int(offsets[k]), int(offsets[k + 1]))
-        mask = np.ones(mixture.total_rank)
-        mask[own] = 0.0
-        others_mask = xp.asarray(mask, dtype=dt)
-        done = 0
-        per_k: list[Moments] = [Moments(xp, ratios) for _ in range(S)]
-        while done < per_class:
-            m = min(m_batch, per_class - done)
-            if coordinates:
-                y0 = space.sample_class(k, m, gen_, xp=xp, dtype=dtype)  # Q^T x0
-                eps = _projected_noise(gen_, m, n, Qx, dt, noise_cols) if noisy else None
-            else:
-                y0 = space.sample_class(k, m, gen_, xp=xp, dtype=dtype)  # x0 in R^n
-                eps = gen_.standard_normal((m, n), dt) if noisy else None
-            for i in range(S):
-                s = float(sigma[i])
-                x = y0 + s * eps if eps is not None else y0
-                if coordinates:
-                    # the simulation's budget (a GPU-sized one on CuPy), not the
-                    # posterior's 64 MiB default: fewer, larger kernels per batch
-                    out = mixture_posterior_mean(space, x, s, memory_budget=memory)
-                else:
-                    out = denoiser(x, s)
-                    _check_output(denoiser, out, x)  # shape, real dtype, finite
-                if rescale:  # a per-sigma constant: every SNR estimand is unchanged
-                    out = out * (1.0 + s * s)
-                proj = out @ A  # (m, R): U_l^T xhat
-                sq = proj * proj
-                num = xp.sum(sq[:, own], axis=1)
-                if complement:
-                    own_part = proj[:, own] @ xp.matrix_transpose(A[:, own])
-                    resid = out - own_part
-                    den = xp.sum(resid * resid, axis=1)
-                else:
-                    den = xp.sum(sq * others_mask, axis=1)
-                per_k[i].add(xp.reshape(num, (1, 1, m)), xp.reshape(den, (1, 1, m)))
-            done += m
-            _progress(progress, k * per_class + done, K * per_class)
-        for i in range(S):
-            columns[i].append(per_k[i])
+        for i, acc in enumerate(_general_class(g, run, k, m_batch, per_class)):
+            columns[i].append(acc)
     return Simulation([_ClassColumns(col) for col in columns], per_class * K, m_batch)
 
 
-def _check_output(denoiser: Any, out: Any, x: Any) -> None:
-    from .denoisers import check_output
+def _general_class(g: _GeneralSpace, run: Run, k: int, m_batch: int,
+                   per_class: int) -> list[Moments]:
+    """The moments of class ``k``, one per sigma (see :func:`simulate_ambient_general`)."""
+    xp, dt, n = run.xp, getattr(run.xp, run.dtype), g.mixture.n
+    offsets = np.cumsum([0, *g.mixture.ranks])
+    own = slice(int(offsets[k]), int(offsets[k + 1]))
+    mask = np.ones(g.mixture.total_rank)
+    mask[own] = 0.0
+    others_mask = xp.asarray(mask, dtype=dt)
+    noise_cols = max(1, min(run.memory // (m_batch * run.item), MAX_DRAW // m_batch))
+    noisy = run.input == "noisy"
+    per_k = [Moments(xp, run.ratios) for _ in run.sigma]
+    done = 0
+    while done < per_class:
+        m = min(m_batch, per_class - done)
+        y0 = g.space.sample_class(k, m, run.random, xp=xp, dtype=run.dtype)  # x0 or Q^T x0
+        if not noisy:
+            eps = None
+        elif g.Qx is not None:
+            eps = _projected_noise(run.random, m, n, g.Qx, dt, noise_cols)
+        else:
+            eps = run.random.standard_normal((m, n), dt)
+        for i, acc in enumerate(per_k):
+            s = float(run.sigma[i])
+            out = _general_output(g, run, y0 + s * eps if eps is not None else y0, s)
+            proj = out @ g.A  # (m, R): U_l^T xhat
+            sq = proj * proj
+            num = xp.sum(sq[:, own], axis=1)
+            if run.complement:
+                resid = out - proj[:, own] @ xp.matrix_transpose(g.A[:, own])
+                den = xp.sum(resid * resid, axis=1)
+            else:
+                den = xp.sum(sq * others_mask, axis=1)
+            acc.add(xp.reshape(num, (1, 1, m)), xp.reshape(den, (1, 1, m)))
+        done += m
+        run.report(k * per_class + done, g.mixture.K * per_class)
+    return per_k
 
-    check_output(denoiser, out, x)
 
-
-class _ClassColumns(Moments):
-    """One sigma's per-class moments, presented as a ``(1, K)`` :class:`Moments`."""
-
-    def __init__(self, per_class: list[Moments]) -> None:
-        self.parts = per_class
-
-    def per_class(self) -> tuple[np.ndarray, np.ndarray]:
-        est, se = zip(*(p.per_class() for p in self.parts), strict=True)
-        return np.concatenate(est, axis=1), np.concatenate(se, axis=1)
-
-    def tail_share(self) -> np.ndarray:
-        return np.concatenate([p.tail_share() for p in self.parts], axis=1)
+def _general_output(g: _GeneralSpace, run: Run, x: Any, s: float) -> Any:
+    """The denoiser's output at ``x`` (the projected posterior mean for the optimal one),
+    rescaled by ``1 + s^2`` for a clean float32 input: ``xhat ~ x0 / sigma^2`` would
+    underflow in its squared norms for ``sigma > 1e10`` (a per-sigma constant: every SNR
+    estimand is unchanged)."""
+    if g.denoiser is None:
+        # the simulation's budget (a GPU-sized one on CuPy), not the
+        # posterior's 64 MiB default: fewer, larger kernels per batch
+        out = mixture_posterior_mean(g.space, x, s, memory_budget=run.memory)
+    else:
+        out = g.denoiser(x, s)
+        check_output(g.denoiser, out, x)  # shape, real dtype, finite
+    if run.dtype == "float32" and run.input != "noisy":
+        out = out * (1.0 + s * s)
+    return out

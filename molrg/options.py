@@ -10,7 +10,7 @@ construction and are recorded, fully resolved (seed and batch included), in ever
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .validation import check_choice, check_int
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_MEMORY_BYTES",
     "DENOMINATORS",
     "DTYPES",
     "ESTIMANDS",
@@ -28,9 +29,12 @@ __all__ = [
     "PROBES",
     "QUADRATURE_RULES",
     "SIMULATORS",
+    "Capabilities",
+    "Method",
     "MonteCarlo",
     "Quadrature",
     "resolve_method",
+    "rows_within",
 ]
 
 INPUTS = ("noisy", "clean")
@@ -64,13 +68,84 @@ Denominator = Literal["others", "complement"]
 Form = Literal["printed", "derived", "corrected"]
 
 DEFAULT_MEMORY_BYTES = 64 * 2**20
-"""Default working-memory budget of one Monte Carlo batch (everything it keeps alive)."""
+"""The one default working-memory budget (bytes) of the package's batched computations:
+one Monte Carlo batch of :func:`molrg.snr` (everything it keeps alive), one chunk of the
+mixture posterior, one batch of :func:`molrg.probe_accuracy` (an eighth of it for the
+reduced probe's chi-square draws).  On a GPU the simulators scale the default to the
+device (:func:`molrg._backend.memory_budget`).  Batch sizes follow from it through
+:func:`rows_within`, and with them the random streams: changing it changes seeded
+numbers."""
+
+
+def rows_within(memory: int, per_row: int, *, low: int = 1, high: int | None = None) -> int:
+    """The memory-budget rule: how many rows of ``per_row`` bytes fit in ``memory`` bytes,
+    at least ``low`` (and at most ``high``).  Every batch and chunk size of the Monte
+    Carlo layer is this function of a budget (by default :data:`DEFAULT_MEMORY_BYTES`)."""
+    rows = max(low, memory // per_row)
+    return rows if high is None else min(rows, high)
 MAX_SAMPLES = 10**10
 """Largest ``samples`` accepted (about a day on one CPU core for the reduced simulator)."""
 
 
 @dataclass(frozen=True)
-class Quadrature:
+class Capabilities:
+    """What a model and denoiser allow for one estimate (asked of the objects, once, by
+    :func:`molrg.plan.make_plan`); the method objects answer :meth:`Method.applies` from it.
+
+    Attributes
+    ----------
+    exact : a deterministic evaluator applies (the idealised MoLRG's optimal denoiser, and
+        an estimand it covers).
+    reduced : the reduced simulator (``K`` chi-square energies) is exact in law.
+    ambient : the model has ``n`` and bases (it can be sampled in ``R^n``).
+    """
+
+    exact: bool
+    reduced: bool
+    ambient: bool
+
+    def valid(self) -> list[str]:
+        """The method words that apply, in the order ``"auto"`` tries them."""
+        return [w for w, ok in (("quadrature", self.exact), ("reduced", self.reduced),
+                                ("ambient", self.ambient)) if ok]
+
+
+@dataclass(frozen=True)
+class Method:
+    """Base of the method objects (as scipy.stats' ``ResamplingMethod`` is of
+    ``MonteCarloMethod`` and ``BootstrapMethod``): every estimate (:func:`molrg.snr`,
+    :func:`molrg.snr_peak`, :func:`molrg.probe_accuracy`) takes one.
+
+    A method has a :attr:`name`, says whether it is ``exact`` (deterministic, ``stderr`` a
+    bound on the numerical error) or a simulation, answers :meth:`applies` for the
+    :class:`Capabilities` of a model and denoiser, and records itself with
+    :meth:`to_json`.  A new method subclasses this and adds ``run(plan)`` (see
+    ``docs/contributing.md``, "Add an SNR method").
+    """
+
+    exact: ClassVar[bool] = False
+    monte_carlo: ClassVar[bool] = False
+    """Whether the method is a simulation with ``samples``, ``seed``, ``backend``, ... (the
+    fields of :class:`MonteCarlo`)."""
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def applies(self, caps: Capabilities) -> bool:
+        """Whether this method can evaluate an estimate with these capabilities."""
+        raise NotImplementedError
+
+    def resolved(self, caps: Capabilities) -> Method:
+        """This method with its own ``"auto"`` choices made for ``caps``."""
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.name}
+
+
+@dataclass(frozen=True)
+class Quadrature(Method):
     """Deterministic evaluation of the exact SNR (idealised MoLRG, optimal denoiser).
 
     Attributes
@@ -82,6 +157,7 @@ class Quadrature:
     """
 
     rule: Literal["accurate", "fast"] = "accurate"
+    exact: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_choice("rule", self.rule, QUADRATURE_RULES)
@@ -90,12 +166,15 @@ class Quadrature:
     def name(self) -> str:
         return "quadrature"
 
+    def applies(self, caps: Capabilities) -> bool:
+        return caps.exact
+
     def to_json(self) -> dict[str, Any]:
         return {"method": "quadrature", "rule": self.rule}
 
 
 @dataclass(frozen=True)
-class MonteCarlo:
+class MonteCarlo(Method):
     """Monte Carlo estimation of the SNR, with standard errors.
 
     Attributes
@@ -122,6 +201,7 @@ class MonteCarlo:
     backend: str = "numpy"
     dtype: str = "float64"
     memory: int = DEFAULT_MEMORY_BYTES
+    monte_carlo: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_choice("simulator", self.simulator, ("auto", *SIMULATORS))
@@ -139,6 +219,25 @@ class MonteCarlo:
     @property
     def name(self) -> str:
         return self.simulator
+
+    def applies(self, caps: Capabilities) -> bool:
+        if self.simulator == "auto":
+            return caps.reduced or caps.ambient
+        return caps.reduced if self.simulator == "reduced" else caps.ambient
+
+    def resolved(self, caps: Capabilities) -> MonteCarlo:
+        """The simulator chosen: ``"auto"`` is the reduced one where it applies."""
+        if self.simulator != "auto":
+            return self
+        return self.replace(simulator="reduced" if caps.reduced else "ambient")
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        """:attr:`seed` as a :class:`numpy.random.SeedSequence` (the one seed
+        normalisation: a Generator gives one integer drawn from it, so it advances)."""
+        seed = self.seed
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(2**63))
+        return seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
 
     def replace(self, **changes: Any) -> MonteCarlo:
         """A copy with some fields changed (validated again)."""
@@ -159,17 +258,17 @@ class MonteCarlo:
                 "memory": self.memory}
 
 
-def resolve_method(method: Any) -> Quadrature | MonteCarlo | None:
+def resolve_method(method: Any, monte_carlo: MonteCarlo | None = None) -> Method | None:
     """A method word or object as a method object (``None`` for ``"auto"``).
 
-    ``"quadrature"`` -> :class:`Quadrature`; ``"reduced"``/``"ambient"`` -> :class:`MonteCarlo`
-    with that simulator and default settings.
+    ``"quadrature"`` -> :class:`Quadrature`; ``"reduced"``/``"ambient"`` -> ``monte_carlo``
+    (default: :class:`MonteCarlo` with default settings) with that simulator.
     """
-    if isinstance(method, (Quadrature, MonteCarlo)):
+    if isinstance(method, Method):
         return method
     word = check_choice("method", method, METHODS)
     if word == "auto":
         return None
     if word == "quadrature":
         return Quadrature()
-    return MonteCarlo(simulator=word)  # type: ignore[arg-type]
+    return (monte_carlo or MonteCarlo()).replace(simulator=word)

@@ -132,17 +132,20 @@ def _anisotropic_noise() -> None:
 
 
 def _other_block_variance_delta() -> None:
-    """The reduced simulator takes its block variances from ``_generated.call`` by name."""
+    """The reduced simulator takes its block variances from ``_generated.FORMULAS`` (each
+    input's ``variance_other``), looked up at call time."""
+    import dataclasses
+
     from molrg import _generated
 
-    original = _generated.call
+    for mode, table in list(_generated.FORMULAS.items()):
+        original = table.variance_other
 
-    def patched(name: str, xp: Any, **values: Any) -> Any:
-        if name.endswith("_variance_other"):  # delta instead of delta^2 in the reduced simulator
-            values = dict(values, delta=values["delta"] ** 0.5)
-        return original(name, xp, **values)
+        def patched(xp: Any, original: Any = original, **values: Any) -> Any:
+            # delta instead of delta^2 in the reduced simulator
+            return original(xp, **dict(values, delta=values["delta"] ** 0.5))
 
-    _generated.call = patched
+        _generated.FORMULAS[mode] = dataclasses.replace(table, variance_other=patched)
 
 
 def _saturated_logits() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import molrg
-from molrg import analysis
+from molrg import peaks
 from tests.conftest import monte_carlo
 
 X = np.linspace(-3, 3, 31)
@@ -93,7 +93,7 @@ def test_snr_peak_refinement_recovers_the_theory_peak(input: str,
         p = molrg.peak(setting, input=input, form="derived")
         if not p.interior:
             continue
-        monkeypatch.setattr(analysis, "snr", _theory_curve(setting))
+        monkeypatch.setattr(peaks, "snr", _theory_curve(setting))
         shift = math.exp(rng.uniform(-0.1, 0.1))  # the peak anywhere between grid points
         grid = np.geomspace(p.sigma / 30 * shift, p.sigma * 30 * shift, 40)
         est = molrg.snr_peak(setting, input=input, grid=grid,

@@ -127,7 +127,7 @@ class Theorem1Options:
         object.__setattr__(self, "seed", check_int("seed", self.seed, low=0))
         if self.method != "quadrature":  # validates samples, seed, batch, backend, dtype
             self.monte_carlo()
-        if self.backend != "numpy" and self.snr_method() == "quadrature":
+        if self.backend != "numpy" and self.snr_method().exact:
             raise ParameterError(
                 f"backend={self.backend!r} applies to Monte Carlo only, and method="
                 f"{self.method!r} is the quadrature here (NumPy, exact); valid: backend="
@@ -169,13 +169,11 @@ class Theorem1Options:
                                 seed=self.seed, batch=self.batch, backend=self.backend,
                                 dtype=self.dtype)
 
-    def snr_method(self) -> str | molrg.MonteCarlo:
-        """The method for :func:`molrg.snr`: quadrature where it applies, else Monte Carlo."""
-        exact = self.estimand == "ratio-of-means" and self.method in ("auto", "quadrature")
-        if self.method == "quadrature" and not exact:
-            raise ParameterError("method='quadrature' needs estimand='ratio-of-means'; "
-                                 "valid methods for the mean of ratios: 'reduced', 'ambient'")
-        return "quadrature" if exact else self.monte_carlo()
+    def snr_method(self) -> molrg.Method:
+        """The method for :func:`molrg.snr`: the library's choice
+        (:func:`molrg.choose_method`: quadrature where it applies, else Monte Carlo)."""
+        template = None if self.method == "quadrature" else self.monte_carlo()
+        return molrg.choose_method(self.method, estimand=self.estimand, monte_carlo=template)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -35,7 +35,8 @@ clusters = molrg.LowRankMixture.separated(2, 5, 50, 3.0, delta=0.2)  # K, d, n, 
 sigma = np.geomspace(0.01, 20, 8)
 mc = molrg.MonteCarlo("ambient", samples=2_000 if SMALL else 50_000, seed=1)
 snr = molrg.snr(clusters, sigma, denominator="complement", method=mc)
-accuracy = molrg.probe_accuracy(clusters, sigma, probe="bayes", samples=1_000 if SMALL else 20_000)
+accuracy = molrg.probe_accuracy(clusters, sigma, probe="bayes",
+                                method=molrg.MonteCarlo(samples=1_000 if SMALL else 20_000))
 print("SNR:          ", np.round(snr.estimate, 2))
 print("Bayes accuracy:", np.round(accuracy.estimate, 3))
 
