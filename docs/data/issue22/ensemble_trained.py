@@ -1,7 +1,7 @@
 """B.4 with a TRAINED denoiser (issue 22 item 4's "and of a trained one").
 
-``python docs/data/ensemble_trained.py [dae|mlp ...]`` writes
-``docs/data/ensemble_trained.json``.  The design is ``verify ensemble``'s defaults (its
+``python docs/data/issue22/ensemble_trained.py [dae|mlp ...]`` writes
+``docs/data/issue22/ensemble_trained.json``.  The design is ``verify ensemble``'s defaults (its
 ``_task``: a 9-point clean-label scan of [0.05, 3] with 3 repetitions for the best single
 level ``sigma*``, then single vs the five-level soft-voting ensemble ``sigma* sqrt(2)^j``,
 ``j = -2..2``, at 0-80% label noise, 600 training / 6,000 test samples, 10 repetitions),
@@ -61,7 +61,7 @@ def main(kinds: list[str]) -> None:
         print(kind, json.dumps({k: v for k, v in out[f"fig3/trained-{kind}"].items()
                                 if k in ("best_sigma", "gain", "gain_stderr", "train_s",
                                          "elapsed_s")}), flush=True)
-    Path("docs/data/ensemble_trained.json").write_text(json.dumps(out, indent=1))
+    Path("docs/data/issue22/ensemble_trained.json").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
