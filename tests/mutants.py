@@ -11,9 +11,12 @@ A mutant is a plausible bug, not a random edit: the kind of mistake these tests 
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +30,27 @@ class Mutant:
     description: str
     targets: tuple[str, ...]
     apply: Callable[[], None]
+
+
+def _patch_source(module_name: str, qualname: str, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` (exactly one occurrence) in the source of the function
+    ``qualname`` (``"f"`` or ``"Class.method"``) of ``module_name`` and install the
+    recompiled function in its place.  A pattern that no longer matches (the code was
+    rewritten) raises, so a stale mutant fails the lane loudly instead of passing as
+    "caught"."""
+    module = importlib.import_module(module_name)
+    owner: Any = module
+    *path, name = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    source = textwrap.dedent(inspect.getsource(getattr(owner, name)))
+    if source.count(old) != 1:
+        raise RuntimeError(f"mutant pattern {old!r} occurs {source.count(old)} times in "
+                           f"{module_name}.{qualname}; update tests/mutants.py")
+    scope: dict[str, Any] = {}
+    exec(compile(source.replace(old, new), f"<mutant of {module_name}.{qualname}>", "exec"),
+         vars(module), scope)
+    setattr(owner, name, scope[name])
 
 
 def _wrap_coefficients(transform: Callable[[Any], Any]) -> None:
@@ -291,6 +315,70 @@ def _posterior_without_log_determinant() -> None:
     posterior._sigma_terms = patched
 
 
+# --------------------------------------------------------------------------------------
+# Issue 19 item 9: the empirical denoiser, the probes and the verify claim logic
+# --------------------------------------------------------------------------------------
+def _empirical_sigma_not_squared() -> None:
+    """The empirical denoiser's logits divide by ``sigma`` instead of ``sigma^2``."""
+    _patch_source("molrg.empirical", "EmpiricalDenoiser.__call__",
+                  "inv_s2 = 1.0 / (s * s)", "inv_s2 = 1.0 / s")
+
+
+def _empirical_drops_half_norms() -> None:
+    """The GEMM form forgets ``-||p_i||^2 / 2``: the softmax ranks points by ``x . p_i``
+    (an inner product) instead of by distance."""
+    _patch_source("molrg.empirical", "EmpiricalDenoiser._block",
+                  "logits -= half_s[None, j:stop]", "pass")
+
+
+def _empirical_stale_rescale() -> None:
+    """The streamed log-sum-exp rescales the running sum but not the running weighted sum
+    when a later chunk raises the maximum."""
+    _patch_source("molrg.empirical", "EmpiricalDenoiser._block",
+                  "acc *= scale[:, None]", "pass")
+
+
+def _probe_argmin_energy() -> None:
+    """The projection probe picks the class of the smallest block energy."""
+    _patch_source("molrg.probes", "_Rule.decide",
+                  "return xp.argmax(self.energies(", "return xp.argmin(self.energies(")
+
+
+def _probe_ratio_on_the_wrong_side() -> None:
+    """The reduced probe simulator scales the competitors by ``rho`` instead of the true
+    class (``v_own / v_other`` inverted)."""
+    _patch_source("molrg.probes", "_reduced",
+                  "chi[0, :] * rho > best_other", "chi[0, :] > best_other * rho")
+
+
+def _verdict_undetermined_holds() -> None:
+    """``verdict_of`` reports ``holds`` when a claim is undetermined."""
+    _patch_source("verify.claims", "verdict_of",
+                  'return "undetermined" if any(c.undetermined for c in claims) else "holds"',
+                  'return "holds"')
+
+
+def _combine_undetermined_holds() -> None:
+    """``combine_verdicts`` folds ``undetermined`` into ``holds``."""
+    _patch_source("verify.claims", "combine_verdicts",
+                  'return "undetermined" if "undetermined" in verdicts else "holds"',
+                  'return "holds"')
+
+
+def _untrustworthy_top_level_only() -> None:
+    """``ClaimsResult.untrustworthy`` sees only top-level ``"untrustworthy"`` flags of a run
+    (the nested ones, e.g. ``run["snr"]["untrustworthy"]``, are ignored)."""
+    _patch_source("verify.claims", "_flagged",
+                  "elif _flagged(item):", "elif False:  # no recursion into nested records")
+
+
+def _memorization_peak_tolerance_one_sided() -> None:
+    """The memorisation claim's peak tolerance is one-sided: a peak far below the optimum's
+    passes (``log ratio <= log peak_tol`` without the absolute value)."""
+    _patch_source("verify.memorization", "evaluate_claims",
+                  "ok_peak = abs(math.log(ratio)) <=", "ok_peak = math.log(ratio) <=")
+
+
 MUTANTS = {m.name: m for m in [
     Mutant("wrong_xi", "1, 2a", "xi = delta/sqrt(delta^2+sigma^2) (a forgotten square)",
            ("tests/test_denoiser.py::test_posterior_mean_equals_brute_force_bayes",
@@ -352,12 +440,54 @@ MUTANTS = {m.name: m for m in [
            "class logits without -1/2 log det(sigma^2 I + Lambda_k)",
            ("tests/test_posterior.py::test_matches_exact_referee",),
            _posterior_without_log_determinant),
+    Mutant("empirical_sigma_not_squared", "empirical denoiser",
+           "empirical denoiser logits divided by sigma, not sigma^2",
+           ("tests/test_empirical.py::test_matches_dense_direct",),
+           _empirical_sigma_not_squared),
+    Mutant("empirical_drops_half_norms", "empirical denoiser",
+           "empirical softmax ranks points by x.p (the -||p||^2/2 term dropped)",
+           ("tests/test_empirical.py::test_matches_dense_direct",),
+           _empirical_drops_half_norms),
+    Mutant("empirical_stale_rescale", "empirical denoiser",
+           "streamed log-sum-exp does not rescale the running weighted sum",
+           ("tests/test_empirical.py::test_matches_dense_direct",),
+           _empirical_stale_rescale),
+    Mutant("probe_argmin_energy", "probes",
+           "projection probe takes the class of the smallest energy",
+           ("tests/test_probes.py::test_exact_bayes_accuracy_matches_the_projection_probe_on_simulated_features",),
+           _probe_argmin_energy),
+    Mutant("probe_ratio_on_the_wrong_side", "probes",
+           "reduced probe scales the competitors by rho (v_own/v_other inverted)",
+           ("tests/test_probes.py::test_exact_bayes_accuracy_matches_monte_carlo_of_the_same_probe",),
+           _probe_ratio_on_the_wrong_side),
+    Mutant("verdict_undetermined_holds", "verify claim logic",
+           "verdict_of reports holds when a claim is undetermined",
+           ("tests/test_claims.py::test_a_verdict_never_holds_on_an_undetermined_claim",),
+           _verdict_undetermined_holds),
+    Mutant("combine_undetermined_holds", "verify claim logic",
+           "combine_verdicts folds undetermined into holds",
+           ("tests/test_claims.py::test_combined_verdicts_never_hold_on_an_undetermined_part",),
+           _combine_undetermined_holds),
+    Mutant("untrustworthy_top_level_only", "verify claim logic",
+           "ClaimsResult.untrustworthy ignores nested untrustworthy flags",
+           ("tests/test_claims.py::test_a_claim_command_verdict_never_rests_on_untrustworthy_estimates",),
+           _untrustworthy_top_level_only),
+    Mutant("memorization_peak_tol_one_sided", "verify claim logic",
+           "memorisation peak tolerance one-sided (a peak far below the optimum's passes)",
+           ("tests/test_claims.py::test_memorization_peak_tolerance_is_two_sided",),
+           _memorization_peak_tolerance_one_sided),
 ]}
 
 
 def apply(name: str) -> None:
     """Apply mutant ``name`` (called by conftest when ``MOLRG_MUTANT`` is set)."""
     MUTANTS[name].apply()
+
+
+NOT_A_TEST_FAILURE = (3, 4, 5)
+"""pytest exit codes that are no test failing: internal error (a mutant whose patch raised in
+``pytest_configure``), usage error, no tests collected (a stale target).  The lane reports
+them as errors, never as "caught"."""
 
 
 def _run(targets: tuple[str, ...], mutant: str | None) -> tuple[bool, float, str]:
@@ -371,24 +501,33 @@ def _run(targets: tuple[str, ...], mutant: str | None) -> tuple[bool, float, str
                           text=True)
     failed = [line.split(" - ")[0].replace("FAILED ", "") for line in proc.stdout.splitlines()
               if line.startswith("FAILED")]
+    if proc.returncode in NOT_A_TEST_FAILURE:  # e.g. the mutant's patch did not apply
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:]
+        raise RuntimeError(f"pytest exited {proc.returncode} (not a test failure) for mutant "
+                           f"{mutant!r}: {tail[0] if tail else ''}")
     return proc.returncode == 0, time.perf_counter() - start, ", ".join(failed)
 
 
 def main(argv: list[str]) -> int:
     if "--list" in argv:
         for m in MUTANTS.values():
-            print(f"{m.name:28s} property {m.property:24s} {m.description}")
+            print(f"{m.name:32s} property {m.property:24s} {m.description}")
         return 0
     names = [a for a in argv if not a.startswith("-")] or list(MUTANTS)
     ok = True
-    print(f"{'mutant':28s} {'property':24s} {'clean':6s} {'caught':7s} by")
+    print(f"{'mutant':32s} {'property':24s} {'clean':6s} {'caught':7s} by")
     for name in names:
         m = MUTANTS[name]
-        clean, _, _ = _run(m.targets, None)
-        passed, seconds, failed = _run(m.targets, name)
+        try:
+            clean, _, _ = _run(m.targets, None)
+            passed, seconds, failed = _run(m.targets, name)
+        except RuntimeError as exc:
+            ok = False
+            print(f"{name:32s} {m.property:24s} ERROR  {exc}")
+            continue
         caught = not passed
         ok &= clean and caught
-        print(f"{name:28s} {m.property:24s} {'pass' if clean else 'FAIL':6s} "
+        print(f"{name:32s} {m.property:24s} {'pass' if clean else 'FAIL':6s} "
               f"{'yes' if caught else 'NO':7s} {failed or '-'} ({seconds:.0f} s)")
     return 0 if ok else 1
 

@@ -117,6 +117,24 @@ def test_memorization_claims_on_crafted_curves() -> None:
     assert not claims["small-N-monotone"].holds and "unimodal" in claims["small-N-monotone"].detail
 
 
+def test_memorization_peak_tolerance_is_two_sided() -> None:
+    """The largest N's peak must lie within a factor peak_tol of the optimum's on either
+    side: a peak ~3x below the optimum's fails as a peak ~3x above does, while the gap
+    shrinks with N in both cases; the same peak as the optimum's passes."""
+    options = memorization.MemorizationOptions(N=(10, 1000), num_sigma=5, sigma_min=0.1,
+                                               sigma_max=10.0)
+    base = {"optimal": _mem_run(None, [1, 5, 30, 20, 1]), "N=10": _mem_run(10, [6, 5.9, 5, 2, 1])}
+    for large, holds in (([1, 25, 20, 5, 1], False), ([1, 5, 20, 25, 1], False),
+                         ([1, 5, 25, 20, 1], True)):
+        analysis = memorization.analyse(options, {**base, "N=1000": _mem_run(1000, large)})
+        gaps = [analysis["curves"][k]["gap_near_optimum_peak"] for k in ("N=10", "N=1000")]
+        assert gaps[1] < gaps[0]
+        ratio = analysis["curves"]["N=1000"]["peak_sigma"] / analysis["optimal_peak_sigma"]
+        assert (abs(np.log(ratio)) <= np.log(options.peak_tol)) == holds
+        claims = {c.name: c for c in memorization.evaluate_claims(options, analysis)}
+        assert claims["approaches-optimum"].holds == holds, (large, ratio)
+
+
 def test_probe_claims_on_crafted_curves() -> None:
     options = probe.ProbeOptions(num_sigma=5, sigma_min=0.1, sigma_max=10.0)
     se = [1e-3] * 5
@@ -215,3 +233,28 @@ def test_a_claim_command_verdict_never_rests_on_untrustworthy_estimates(holds: b
     result = ClaimsResult(few, clean, {}, {}, claims)
     assert result.verdict == "undetermined"
     assert "samples=200" in result.untrustworthy[0]
+
+
+def test_a_verdict_never_holds_on_an_undetermined_claim() -> None:
+    """verdict_of: a determined failure deviates (whatever else is undetermined); an
+    undetermined claim makes the verdict undetermined, never holds; all holding holds."""
+    from verify.claims import Claim, verdict_of
+
+    ok, bad = Claim("a", True, 1.0, "t"), Claim("b", False, 1.0, "t")
+    undecided_held = Claim("c", True, 1.0, "t", undetermined=True)
+    undecided_failed = Claim("d", False, 1.0, "t", undetermined=True)
+    assert verdict_of([ok, ok]) == "holds"
+    assert verdict_of([ok, bad]) == "deviates"
+    assert verdict_of([bad, undecided_held]) == "deviates"
+    for undecided in (undecided_held, undecided_failed):
+        assert verdict_of([ok, undecided]) == "undetermined"
+        assert verdict_of([undecided]) == "undetermined"
+
+
+def test_combined_verdicts_never_hold_on_an_undetermined_part() -> None:
+    from verify.claims import combine_verdicts
+
+    assert combine_verdicts(["holds", "holds"]) == "holds"
+    assert combine_verdicts(["holds", "undetermined"]) == "undetermined"
+    assert combine_verdicts(["undetermined"]) == "undetermined"
+    assert combine_verdicts(["undetermined", "deviates", "holds"]) == "deviates"
