@@ -41,6 +41,10 @@ from verify.cli import build_parser, main
 QUADRATURE_BUILT = importlib.util.find_spec("molrg.quadrature") is not None
 NEEDS_QUADRATURE = ("map", "survey")
 """Commands whose runs use the exact SNR whatever the options."""
+TORCH_INSTALLED = importlib.util.find_spec("torch") is not None
+MISSING_TORCH = "needs PyTorch, which is not installed"
+"""Without the train extra, a command that trains exits 2 naming the extra (every option is
+validated first; tests/test_train.py checks the message)."""
 TIME_LIMIT_S = 30
 """One CLI run longer than this is a failure (tiny sizes run in well under a second)."""
 
@@ -294,6 +298,9 @@ def check_contract(argv: list[str], drawn: dict[str, bool]) -> None:
     assert "Traceback" not in stderr, f"{cmd}: traceback on stderr:\n{stderr}"
     assert status != 3, f"{cmd}: internal error (exit 3):\n{stderr}"
     assert status in (0, 1, 2, 4), f"{cmd}: exit status {status}:\n{stderr}"
+    if status == 2 and MISSING_TORCH in stderr:  # valid options, the train extra absent
+        assert not TORCH_INSTALLED, f"{cmd}: claims PyTorch is missing:\n{stderr}"
+        return
     if status == 2:
         opts = [a for a in argv if a.startswith("--")]
         assert names_an_option(stderr, opts), f"{cmd}: exit 2 names no option:\n{stderr}"
