@@ -42,7 +42,13 @@ if TYPE_CHECKING:  # the names below are imported on first use (SPEC 1 lazy load
     from .denoisers import DAE, Denoiser, OptimalDenoiser, dae, features, posterior_mean
     from .dynamics import Sampler, backward
     from .empirical import EmpiricalDenoiser
-    from .ensemble import LABEL_NOISE, EnsembleResult, ensemble_accuracy, ensemble_sigmas
+    from .ensemble import (
+        LABEL_NOISE,
+        EnsembleDesign,
+        EnsembleResult,
+        ensemble_accuracy,
+        ensemble_sigmas,
+    )
     from .estimators import MIN_VERDICT_SAMPLES, TAIL_SHARE_MAX, SNRResult, UntrustworthyWarning, snr
     from .generalization import (
         REGIMES,
@@ -124,6 +130,7 @@ __all__ = [
     "DDPMSchedule",
     "Denoiser",
     "EmpiricalDenoiser",
+    "EnsembleDesign",
     "EnsembleResult",
     "GeneralizationScore",
     "LowRankMixture",
@@ -228,6 +235,7 @@ _LAZY: dict[str, str] = {
     "LABEL_NOISE": "ensemble",
     "EnsembleResult": "ensemble",
     "ensemble_accuracy": "ensemble",
+    "EnsembleDesign": "ensemble",
     "ensemble_sigmas": "ensemble",
     "SNRResult": "estimators",
     "snr": "estimators",

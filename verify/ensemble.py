@@ -38,7 +38,6 @@ import numpy as np
 
 import molrg
 from molrg import ParameterError
-from molrg.ensemble import EnsembleDesign
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
@@ -141,13 +140,13 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     grid = SCAN[np.unique(np.linspace(0, SCAN.size - 1, p.get("scan_points", SCAN.size)
                                       ).round().astype(int))]
     scan = molrg.ensemble_accuracy(model, grid, denoiser=denoiser, label_noise=(0.0,),
-                                   design=EnsembleDesign(p["train_samples"], p["test_samples"],
+                                   design=molrg.EnsembleDesign(p["train_samples"], p["test_samples"],
                                                          repeats=p["scan_repeats"]),
                                    seed=seed)
     best = float(grid[int(np.argmax(scan.per_sigma[0]))])
     res = molrg.ensemble_accuracy(model, molrg.ensemble_sigmas(best), denoiser=denoiser,
                                   label_noise=p["label_noise"],
-                                  design=EnsembleDesign(p["train_samples"], p["test_samples"],
+                                  design=molrg.EnsembleDesign(p["train_samples"], p["test_samples"],
                                                         repeats=p["repeats"]),
                                   seed=seed + 1)
     return {"setting": p["setting"], "denoiser": p["denoiser"], "scan_sigma": grid.tolist(),

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 import molrg
-from molrg.ensemble import EnsembleDesign
 from verify.cli import main
 
 SMALL = os.environ.get("MOLRG_EXAMPLE_SMALL") == "1"  # the test suite runs small sizes
@@ -33,7 +32,7 @@ for claim in report["claims"]:
 
 model = molrg.MoLRG(K=3, d=5, n=50, delta=0.2)  # the paper's Fig. 3 setting
 res = molrg.ensemble_accuracy(model, molrg.ensemble_sigmas(0.3), label_noise=(0.0, 0.8),
-                              design=EnsembleDesign(150 if SMALL else 600, 600 if SMALL else 6000,
+                              design=molrg.EnsembleDesign(150 if SMALL else 600, 600 if SMALL else 6000,
                                                     repeats=2 if SMALL else 10))
 print("single:  ", np.round(res.single, 3), "+-", np.round(res.single_stderr, 3))
 print("ensemble:", np.round(res.ensemble, 3), "+-", np.round(res.ensemble_stderr, 3))
