@@ -340,14 +340,14 @@ def _empirical_stale_rescale() -> None:
 
 def _probe_argmin_energy() -> None:
     """The projection probe picks the class of the smallest block energy."""
-    _patch_source("molrg.probes", "_Rule.decide",
+    _patch_source("molrg.probe_rules", "Rule.decide",
                   "return xp.argmax(self.energies(", "return xp.argmin(self.energies(")
 
 
 def _probe_ratio_on_the_wrong_side() -> None:
     """The reduced probe simulator scales the competitors by ``rho`` instead of the true
     class (``v_own / v_other`` inverted)."""
-    _patch_source("molrg.probes", "_reduced",
+    _patch_source("molrg.probe_sim", "reduced",
                   "chi[0, :] * rho > best_other", "chi[0, :] > best_other * rho")
 
 
