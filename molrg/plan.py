@@ -35,7 +35,7 @@ from .options import (
     resolve_method,
 )
 from .theory import mean_of_ratios_finite
-from .validation import ParameterError, check_choice, check_int, check_sigma
+from .validation import ParameterError, ParameterTypeError, check_choice, check_int, check_sigma
 
 __all__ = ["MAX_CLASSES", "PROBE_MAX_SAMPLES", "PROBE_SAMPLES", "QUADRATURE_DELTA_MIN", "Plan", "Request",
            "capabilities", "choose_method", "denoiser_kind", "make_plan"]
@@ -185,6 +185,9 @@ def choose_method(method: Any = "auto", *, model: Any = None, denoiser: Any = No
     molrg.validation.ParameterError: method='quadrature' needs the optimal denoiser ...
     """
     check_choice("estimand", estimand, ESTIMANDS)
+    if monte_carlo is not None and not isinstance(monte_carlo, MonteCarlo):
+        raise ParameterTypeError(f"monte_carlo={monte_carlo!r} must be None or a "
+                                 "molrg.MonteCarlo")
     if model is None:
         caps = Capabilities(exact=estimand == "ratio-of-means", reduced=True, ambient=True)
     else:
