@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -136,12 +135,11 @@ class SNRResult:
 
 
 def _iv(model: Any, sigma: Any, input: Any, estimand: Any, denominator: Any, denoiser: Any,
-        method: Any, progress: Any) -> Plan:
+        method: Any) -> Plan:
     """Validate everything once and resolve the method (before any work):
     :func:`molrg.plan.make_plan`, the validation shared with :func:`molrg.probe_accuracy`."""
     return make_plan(model, sigma, method, Request(input=input, estimand=estimand,
-                                                   denominator=denominator, denoiser=denoiser,
-                                                   progress=progress))
+                                                   denominator=denominator, denoiser=denoiser))
 
 
 def snr(
@@ -154,7 +152,6 @@ def snr(
     denominator: str = "others",
     denoiser: Any = None,
     method: str | Method = "auto",
-    progress: Callable[[int, int], None] | None = None,
     replicates: int | None = None,
 ) -> SNRResult:
     """The SNR of ``denoiser`` on ``model`` at noise level(s) ``sigma``.
@@ -173,8 +170,7 @@ def snr(
         :class:`~molrg.EmpiricalDenoiser` or any callable ``(x_t, sigma) -> xhat``.
     method : ``"auto"``, ``"quadrature"``, ``"reduced"``, ``"ambient"`` or a method object
         (:class:`~molrg.Quadrature`, :class:`~molrg.MonteCarlo` with samples, seed, batch,
-        backend, dtype, memory).
-    progress : optional callback ``progress(done, total)`` after each Monte Carlo batch.
+        backend, dtype, memory, progress; :class:`~molrg.Auto` with a Monte Carlo fallback).
     replicates : opt-in, Monte Carlo only: also return ``R`` replicate curves
         (``SNRResult.replicates``, ``(R,) + sigma.shape``): the same simulation, its
         samples split into ``R`` groups (sample ``i`` of each class in group ``i mod R``),
@@ -207,16 +203,16 @@ def snr(
     >>> bool(abs(mc.estimate - exact.estimate[1]) < 5 * mc.stderr)
     True
     """
-    plan = _iv(model, sigma, input, estimand, denominator, denoiser, method, progress)
+    plan = _iv(model, sigma, input, estimand, denominator, denoiser, method)
     sig = np.atleast_1d(plan.sigma)
     if replicates is not None:
-        return _replicated(plan, sig, progress, replicates)
+        return _replicated(plan, sig, replicates)
     if not plan.method.monte_carlo:  # quadrature, or a method of the user's: run(plan)
         run = _quadrature if plan.method.name == "quadrature" else plan.method.run  # type: ignore[attr-defined]
         return _finish(plan, *run(plan, sig), samples=0,
                        error=getattr(plan.method, "error_method",
                                      "numerical error bound of the quadrature"))
-    per_class, se, sim = _simulate(plan, sig, progress)
+    per_class, se, sim = _simulate(plan, sig)
     return _mc_result(plan, per_class, se, sim)
 
 
@@ -259,7 +255,7 @@ def _finish(plan: Plan, per_class: np.ndarray, per_class_se: np.ndarray, *, samp
         stderr = np.where(scale[:, 0] > 0, stderr, np.where(np.isnan(scale[:, 0]), np.nan, 0.0))
     method = plan.method
     if batch is not None:
-        method = plan.monte_carlo.replace(batch=batch)
+        method = plan.monte_carlo.replace(batch=batch, progress=None)
     shape = plan.sigma.shape
     flagged = (share > TAIL_SHARE_MAX) | ~np.isfinite(estimate) | ~np.isfinite(stderr) \
         if tail is not None else np.zeros(share.shape, dtype=bool)
@@ -283,15 +279,14 @@ def _quadrature(plan: Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return value[:, None], error[:, None]
 
 
-def _simulate(plan: Plan, sig: np.ndarray, progress: Any
-              ) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
+def _simulate(plan: Plan, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray, montecarlo.Simulation]:
     mc = plan.monte_carlo
     xp = _backend.namespace(mc.backend)
     random = _backend.Random(mc.seed, xp)
     memory = _backend.memory_budget(xp, mc.memory)
     run = montecarlo.Run(sig, plan.input, plan.estimand == "mean-of-ratios",
                          plan.denominator == "complement", mc.samples, random, mc.dtype,
-                         memory, mc.batch, progress)
+                         memory, mc.batch, mc.progress)
     with _threads.small_products(xp, _largest_product(plan, memory)):
         return _run_simulator(plan, run)
 
@@ -358,7 +353,7 @@ def _group_means(sim: montecarlo.Simulation) -> list[np.ndarray]:
     return [np.concatenate(v, axis=0) for v in zip(*out, strict=True)]
 
 
-def _replicated(plan: Plan, sig: np.ndarray, progress: Any, replicates: Any) -> SNRResult:
+def _replicated(plan: Plan, sig: np.ndarray, replicates: Any) -> SNRResult:
     """One simulation (the same draws and result as without replicates), its samples split
     into ``R`` groups (sample ``i`` of each class stream in group ``i mod R``)."""
     if not plan.method.monte_carlo:
@@ -369,7 +364,7 @@ def _replicated(plan: Plan, sig: np.ndarray, progress: Any, replicates: Any) -> 
     R = check_int("replicates", replicates, low=2, high=max(2, mc.samples // low))
     token = montecarlo.GROUPS.set(R)
     try:
-        per_class, se, sim = _simulate(plan, sig, progress)
+        per_class, se, sim = _simulate(plan, sig)
     finally:
         montecarlo.GROUPS.reset(token)
     groups = _group_means(sim)

@@ -9,12 +9,13 @@ construction and are recorded, fully resolved (seed and batch included), in ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from .validation import check_choice, check_int
+from .validation import ParameterTypeError, check_choice, check_int
 
 __all__ = [
     "BACKENDS",
@@ -29,6 +30,7 @@ __all__ = [
     "PROBES",
     "QUADRATURE_RULES",
     "SIMULATORS",
+    "Auto",
     "Capabilities",
     "Method",
     "MonteCarlo",
@@ -140,6 +142,11 @@ class Method:
         """This method with its own ``"auto"`` choices made for ``caps``."""
         return self
 
+    def choose(self, caps: Capabilities, default: MonteCarlo) -> Method:
+        """The method this one stands for with ``caps``: itself, except :class:`Auto`
+        (``default`` is the estimate's Monte Carlo settings when ``Auto`` has none)."""
+        return self
+
     def to_json(self) -> dict[str, Any]:
         return {"method": self.name}
 
@@ -192,6 +199,8 @@ class MonteCarlo(Method):
     dtype : simulation dtype (statistics are accumulated in float64).
     memory : working-memory budget of one batch in bytes (everything the batch keeps
         alive, for the whole sigma grid); the default batch size derives from it.
+    progress : optional callback ``progress(done, total)`` after each Monte Carlo batch
+        (not part of the settings: not compared, hashed or recorded by :meth:`to_json`).
     """
 
     simulator: Literal["auto", "ambient", "reduced"] = "auto"
@@ -201,6 +210,7 @@ class MonteCarlo(Method):
     backend: str = "numpy"
     dtype: str = "float64"
     memory: int = DEFAULT_MEMORY_BYTES
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
     monte_carlo: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -215,6 +225,9 @@ class MonteCarlo(Method):
         check_choice("backend", self.backend, BACKENDS)
         check_choice("dtype", self.dtype, DTYPES)
         object.__setattr__(self, "memory", check_int("memory", self.memory, low=2**16))
+        if self.progress is not None and not callable(self.progress):
+            raise ParameterTypeError(f"progress={self.progress!r} must be None or a "
+                                     "callable(done, total)")
 
     @property
     def name(self) -> str:
@@ -258,17 +271,60 @@ class MonteCarlo(Method):
                 "memory": self.memory}
 
 
-def resolve_method(method: Any, monte_carlo: MonteCarlo | None = None) -> Method | None:
-    """A method word or object as a method object (``None`` for ``"auto"``).
+@dataclass(frozen=True)
+class Auto(Method):
+    """The exact method (:class:`Quadrature`) where it applies, else a Monte Carlo
+    simulation: the method word ``"auto"`` is ``Auto()``.
 
-    ``"quadrature"`` -> :class:`Quadrature`; ``"reduced"``/``"ambient"`` -> ``monte_carlo``
-    (default: :class:`MonteCarlo` with default settings) with that simulator.
+    Attributes
+    ----------
+    fallback : the :class:`MonteCarlo` settings used where quadrature does not apply;
+        ``None`` (default) takes the estimate's own default (``MonteCarlo()`` for
+        :func:`molrg.snr`; ``MonteCarlo(samples=molrg.plan.PROBE_SAMPLES)`` with the ambient
+        simulator for :func:`molrg.probe_accuracy`).  Its ``"auto"`` simulator is the reduced
+        one where it applies (an SNR), the ambient one for a probe.
+
+    Examples
+    --------
+    >>> import molrg
+    >>> molrg.Auto(molrg.MonteCarlo(samples=5_000, seed=1)).fallback.samples
+    5000
+    """
+
+    fallback: MonteCarlo | None = None
+
+    def __post_init__(self) -> None:
+        if self.fallback is not None and not isinstance(self.fallback, MonteCarlo):
+            raise ParameterTypeError(f"fallback={self.fallback!r} must be None or a "
+                                     "molrg.MonteCarlo")
+
+    @property
+    def name(self) -> str:
+        return "auto"
+
+    def applies(self, caps: Capabilities) -> bool:
+        return caps.exact or (self.fallback or MonteCarlo()).applies(caps)
+
+    def choose(self, caps: Capabilities, default: MonteCarlo) -> Method:
+        return Quadrature() if caps.exact else (self.fallback or default)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": "auto",
+                "fallback": None if self.fallback is None else self.fallback.to_json()}
+
+
+def resolve_method(method: Any, monte_carlo: MonteCarlo | None = None) -> Method:
+    """A method word or object as a method object.
+
+    ``"auto"`` -> :class:`Auto` (``monte_carlo`` its fallback); ``"quadrature"`` ->
+    :class:`Quadrature`; ``"reduced"``/``"ambient"`` -> ``monte_carlo`` (default:
+    :class:`MonteCarlo` with default settings) with that simulator.
     """
     if isinstance(method, Method):
         return method
     word = check_choice("method", method, METHODS)
     if word == "auto":
-        return None
+        return Auto(monte_carlo)
     if word == "quadrature":
         return Quadrature()
     return (monte_carlo or MonteCarlo()).replace(simulator=word)

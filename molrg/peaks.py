@@ -81,7 +81,6 @@ def snr_peak(
     method: str | Method = "auto",
     grid: Any = None,
     replicates: int = 8,
-    progress: Callable[[int, int], None] | None = None,
 ) -> SNRPeak:
     """The peak of the SNR curve of :func:`molrg.snr` (same arguments).
 
@@ -102,7 +101,8 @@ def snr_peak(
     ``t_{R-1}(0.97725) / 2`` so that +-2 ``stderr`` is a 95.45% Student-t interval
     (so the argmax's step, and its uncertainty, are in the error).  A replicate whose own
     argmax is on the grid's edge, or a flagged estimate near a peak, makes the result
-    ``untrustworthy`` (with a :class:`molrg.UntrustworthyWarning`).
+    ``untrustworthy`` (with a :class:`molrg.UntrustworthyWarning`).  The Monte Carlo
+    method's ``progress`` is called ``progress(r, replicates)`` after each replicate.
 
     Examples
     --------
@@ -112,7 +112,7 @@ def snr_peak(
     (0.3257, 30.766, True)
     """
     replicates = check_int("replicates", replicates, low=2, high=10_000)
-    resolved = _iv(model, 1.0, input, estimand, denominator, denoiser, method, progress).method
+    resolved = _iv(model, 1.0, input, estimand, denominator, denoiser, method).method
     if grid is not None:
         grid = check_sigma(grid, "grid")
         if grid.ndim != 1 or grid.size < 3 or np.any(np.diff(grid) <= 0):
@@ -132,6 +132,7 @@ def snr_peak(
         raise ParameterError("grid is required for a Monte Carlo peak; valid: a 1-D "
                              "increasing array of noise levels")
     mc = cast(MonteCarlo, resolved)  # the plan's Monte Carlo method, batch as given
+    progress, mc = mc.progress, mc.replace(progress=None)  # progress: after each replicate
     kwargs = {"input": input, "estimand": estimand, "denominator": denominator,
               "denoiser": denoiser}
     with warnings.catch_warnings():  # _iv above has warned the caller already

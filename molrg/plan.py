@@ -14,7 +14,6 @@ and lets the method objects answer :meth:`~molrg.options.Method.applies`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
@@ -33,7 +32,6 @@ from .options import (
     Capabilities,
     Method,
     MonteCarlo,
-    Quadrature,
     resolve_method,
 )
 from .theory import mean_of_ratios_finite
@@ -71,10 +69,6 @@ class Request:
     denoiser: Any = None
     probe: str | None = None
     train_samples: int | None = None
-    progress: Callable[[int, int], None] | None = None
-    monte_carlo: MonteCarlo | None = None
-    """The Monte Carlo settings a method *word* (``"auto"``, ``"reduced"``, ``"ambient"``)
-    uses when it chooses a simulation (default: :class:`~molrg.MonteCarlo`'s)."""
 
 
 @dataclass(frozen=True)
@@ -167,11 +161,11 @@ def choose_method(method: Any = "auto", *, model: Any = None, denoiser: Any = No
     """The method object for a method word (or object) and an estimand: the ``"auto"``
     choice of :func:`molrg.snr`, in one place.
 
-    ``"auto"``: :class:`~molrg.Quadrature` where it applies (the optimal denoiser of the
-    idealised MoLRG, ratio of means), else ``monte_carlo`` (default
-    :class:`~molrg.MonteCarlo`), whose ``"auto"`` simulator is resolved when ``model`` is
-    given.  ``model=None`` stands for an idealised MoLRG (a :class:`~molrg.Setting`) with
-    its optimal denoiser.  A method that does not apply raises a
+    ``"auto"`` (or :class:`~molrg.Auto`): :class:`~molrg.Quadrature` where it applies (the
+    optimal denoiser of the idealised MoLRG, ratio of means), else the ``Auto``'s fallback
+    or ``monte_carlo`` (default :class:`~molrg.MonteCarlo`), whose ``"auto"`` simulator is
+    resolved when ``model`` is given.  ``model=None`` stands for an idealised MoLRG (a
+    :class:`~molrg.Setting`) with its optimal denoiser.  A method that does not apply raises a
     :class:`~molrg.ParameterError` naming the valid methods.
 
     Examples
@@ -182,12 +176,18 @@ def choose_method(method: Any = "auto", *, model: Any = None, denoiser: Any = No
     >>> molrg.choose_method("auto", estimand="mean-of-ratios",
     ...                     model=molrg.Setting(3, 5, 0.2)).simulator
     'reduced'
+    >>> molrg.choose_method(molrg.Auto(molrg.MonteCarlo(samples=5_000)),
+    ...                     estimand="mean-of-ratios").samples
+    5000
     >>> molrg.choose_method("quadrature", estimand="mean-of-ratios")
     Traceback (most recent call last):
     ...
     molrg.validation.ParameterError: method='quadrature' needs the optimal denoiser ...
     """
     check_choice("estimand", estimand, ESTIMANDS)
+    if monte_carlo is not None and not isinstance(monte_carlo, MonteCarlo):
+        raise ParameterTypeError(f"monte_carlo={monte_carlo!r} must be None or a "
+                                 "molrg.MonteCarlo")
     if model is None:
         caps = Capabilities(exact=estimand == "ratio-of-means", reduced=True, ambient=True)
     else:
@@ -199,9 +199,7 @@ def choose_method(method: Any = "auto", *, model: Any = None, denoiser: Any = No
 def _snr_method(method: Any, caps: Capabilities, estimand: str,
                 monte_carlo: MonteCarlo | None, *, resolve: bool = True) -> Method:
     """The SNR's method for ``caps`` (see :func:`choose_method`), with its errors."""
-    resolved = resolve_method(method, monte_carlo)
-    if resolved is None:
-        resolved = Quadrature() if caps.exact else (monte_carlo or MonteCarlo())
+    resolved = resolve_method(method, monte_carlo).choose(caps, monte_carlo or MonteCarlo())
     if not resolved.applies(caps):
         raise ParameterError(_not_applicable(resolved, caps, estimand))
     return resolved.resolved(caps) if resolve else resolved
@@ -247,9 +245,6 @@ def make_plan(model: Any, sigma: Any, method: Any, request: Request) -> Plan:
     else:
         check_choice("probe", request.probe, PROBES)
     _check_denoiser(model, request.denoiser, request.probe is not None)
-    if request.progress is not None and not callable(request.progress):
-        raise ParameterTypeError(f"progress={request.progress!r} must be None or a "
-                                 "callable(done, total)")
     caps = capabilities(model, request.denoiser, request)
     kind = denoiser_kind(model, request.denoiser)
     if request.probe is None:
@@ -295,14 +290,13 @@ def _check_size(model: Any) -> None:
 
 def _snr_checks(model: Any, caps: Capabilities, method: Any, request: Request) -> Method:
     setting = model.setting
-    first = resolve_method(method)
-    if setting is not None and ((first is None and caps.exact) or (first is not None
-                                and first.exact)) and setting.delta < QUADRATURE_DELTA_MIN:
+    first = resolve_method(method).choose(caps, MonteCarlo())
+    if setting is not None and first.exact and setting.delta < QUADRATURE_DELTA_MIN:
         raise ParameterError(
             f"delta={setting.delta!r} is out of range for method='quadrature' (its "
             f"error bound explodes); valid: delta >= {QUADRATURE_DELTA_MIN:g}, or a Monte "
             "Carlo method ('reduced', 'ambient')")
-    resolved = _snr_method(method, caps, request.estimand, request.monte_carlo)
+    resolved = _snr_method(method, caps, request.estimand, None)
     if resolved.monte_carlo:
         _check_monte_carlo(model, cast(MonteCarlo, resolved), 2 * model.K)
     if request.estimand == "mean-of-ratios" and caps.reduced:
@@ -325,10 +319,10 @@ def _check_mean_of_ratios(setting: Any) -> None:
 def _probe_checks(model: Any, caps: Capabilities, kind: str, method: Any,
                   request: Request) -> tuple[Method, int]:
     K, probe = model.K, request.probe
-    template = request.monte_carlo or MonteCarlo(samples=PROBE_SAMPLES)
+    template = MonteCarlo(samples=PROBE_SAMPLES)
     resolved = resolve_method(method, template)
-    settings = cast(MonteCarlo, resolved) if resolved is not None and resolved.monte_carlo \
-        else template
+    settings = cast(MonteCarlo, resolved) if resolved.monte_carlo \
+        else getattr(resolved, "fallback", None) or template  # Auto's Monte Carlo
     check_int("samples", settings.samples, low=2 * K, high=PROBE_MAX_SAMPLES)
     train = request.train_samples
     if train is not None:
@@ -339,8 +333,11 @@ def _probe_checks(model: Any, caps: Capabilities, kind: str, method: Any,
     if not model.ambient and probe != "bayes":
         raise ParameterError(f"probe={probe!r} needs a model with n and bases (molrg.MoLRG or "
                              "molrg.LowRankMixture); a molrg.Setting has the Bayes probe only")
-    if resolved is None:
-        resolved = Quadrature() if caps.exact else template.replace(simulator="ambient")
+    chosen = resolved.choose(caps, template)
+    if chosen is not resolved and chosen.monte_carlo \
+            and cast(MonteCarlo, chosen).simulator == "auto":  # Auto's: the ambient simulator
+        chosen = cast(MonteCarlo, chosen).replace(simulator="ambient")
+    resolved = chosen
     if resolved.name in ("quadrature", "reduced") and not caps.exact:
         raise ParameterError(
             f"method={resolved.name!r} applies to probe='bayes' with the optimal denoiser of "

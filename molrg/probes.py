@@ -78,18 +78,16 @@ run in float64 NumPy on the host.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import probe_sim
-from .options import METHODS, Method, MonteCarlo
-from .plan import PROBE_MAX_SAMPLES, PROBE_SAMPLES, Plan, Request, make_plan
+from .options import METHODS, Method
+from .plan import PROBE_MAX_SAMPLES, Plan, Request, make_plan
 from .probe_exact import QUAD_TAIL, bayes_accuracy_exact
 from .probe_rules import CLEAN_SIGMA, SPAN_TOL
-from .validation import ParameterError
 
 __all__ = [
     "CLEAN_SIGMA",
@@ -179,9 +177,6 @@ def probe_accuracy(
     input: str = "noisy",
     method: str | Method = "auto",
     train_samples: int | None = None,
-    samples: int | None = None,
-    seed: Any = None,
-    backend: str | None = None,
 ) -> ProbeResult:
     """Accuracy of a probe on the features of ``denoiser`` at noise level(s) ``sigma``.
 
@@ -199,13 +194,11 @@ def probe_accuracy(
         Bayes probe of the idealised MoLRG's optimal denoiser) or
         :class:`~molrg.MonteCarlo` (``samples``: test samples per ``sigma``, all classes,
         ``>= 2 K``; ``seed``: the same draws serve every ``sigma``; ``backend``; ``memory``
-        sizes the batches; the simulation is float64), or a word: ``"auto"`` (quadrature
-        where it applies, else ``"ambient"``), ``"quadrature"``, ``"reduced"``,
-        ``"ambient"`` (Monte Carlo with :data:`molrg.plan.PROBE_SAMPLES` samples, seed 0).
+        sizes the batches; the simulation is float64), :class:`~molrg.Auto` (quadrature
+        where it applies, else its Monte Carlo fallback with the ambient simulator), or a
+        word: ``"auto"`` (``Auto()``), ``"quadrature"``, ``"reduced"``, ``"ambient"``
+        (Monte Carlo with :data:`molrg.plan.PROBE_SAMPLES` samples, seed 0).
     train_samples : training samples of the linear probe (default: the method's samples).
-    samples, seed, backend : deprecated (one release): the Monte Carlo settings, now
-        ``method=molrg.MonteCarlo(samples=..., seed=..., backend=...)``; with a method
-        word they build that object (a :class:`DeprecationWarning`).
 
     Returns
     -------
@@ -226,8 +219,7 @@ def probe_accuracy(
     >>> np.round(acc.estimate, 3)
     array([0.996, 0.641, 0.333])
     """
-    request = Request(input=input, denoiser=denoiser, probe=probe, train_samples=train_samples,
-                      monte_carlo=_loose_monte_carlo(method, samples, seed, backend))
+    request = Request(input=input, denoiser=denoiser, probe=probe, train_samples=train_samples)
     plan = make_plan(model, sigma, method, request)
     if plan.method.exact:
         return _quadrature(plan)
@@ -239,22 +231,6 @@ def probe_accuracy(
         counts, totals, classifier = probe_sim.ambient(plan, seq)
     seed_json = seq if isinstance(plan.monte_carlo.seed, np.random.SeedSequence) else seq.entropy
     return _finish(plan, counts, totals, classifier, seed_json)
-
-
-def _loose_monte_carlo(method: Any, samples: Any, seed: Any, backend: Any) -> MonteCarlo | None:
-    """The deprecated ``samples``/``seed``/``backend`` keywords as the Monte Carlo settings
-    of a method word (``None`` when none is given)."""
-    if samples is None and seed is None and backend is None:
-        return None
-    warnings.warn("probe_accuracy(samples=, seed=, backend=) is deprecated; pass "
-                  "method=molrg.MonteCarlo(samples=..., seed=..., backend=...)",
-                  DeprecationWarning, stacklevel=3)
-    if isinstance(method, Method):
-        raise ParameterError(f"method={method!r} is a method object: give samples, seed and "
-                             "backend in it, not as keywords")
-    return MonteCarlo(samples=PROBE_SAMPLES if samples is None else samples,
-                      seed=0 if seed is None else seed,
-                      backend="numpy" if backend is None else backend)
 
 
 def _quadrature(plan: Plan) -> ProbeResult:

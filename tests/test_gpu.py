@@ -290,8 +290,8 @@ def test_probe_accuracy_on_cupy_agrees_with_numpy(cp) -> None:
     model = molrg.MoLRG(2, 3, 8, 0.3, seed=1)
     z_max = family_z(comparisons_per_example=2 * 2)
     for probe in ("bayes", "energy"):
-        kw: dict[str, Any] = {"probe": probe, "samples": 20_000, "method": "ambient"}
-        a = probe_accuracy(model, [0.2, 1.0], seed=4, **kw)
-        b = probe_accuracy(model, [0.2, 1.0], seed=5, backend="cupy", **kw)
+        mc = molrg.MonteCarlo(simulator="ambient", samples=20_000, seed=4)
+        a = probe_accuracy(model, [0.2, 1.0], probe=probe, method=mc)
+        b = probe_accuracy(model, [0.2, 1.0], probe=probe, method=mc.replace(seed=5, backend="cupy"))
         se = np.sqrt(np.asarray(a.stderr) ** 2 + np.asarray(b.stderr) ** 2)
         assert np.all(np.abs(np.asarray(a.estimate) - np.asarray(b.estimate)) < z_max * se)

@@ -234,8 +234,8 @@ def test_method_words_mean_default_monte_carlo() -> None:
 def test_progress_is_reported_after_each_batch() -> None:
     calls: list[tuple[int, int]] = []
     molrg.snr(molrg.MoLRG(3, 3, 30, 0.3), [0.5, 1.0],
-              method=monte_carlo("ambient", samples=900, seed=1, batch=300),
-              progress=lambda done, total: calls.append((done, total)))
+              method=monte_carlo("ambient", samples=900, seed=1, batch=300,
+                                 progress=lambda done, total: calls.append((done, total))))
     assert calls == [(300, 900), (600, 900), (900, 900)]
 
 
@@ -375,6 +375,8 @@ def test_wrongly_typed_arguments_raise_a_type_error(name: str, value: object) ->
     kwargs = {"method": MC, name: value}
     model = kwargs.pop("model", MODEL)
     with pytest.raises(molrg.ParameterTypeError, match=name):
+        if name == "progress":  # a Monte Carlo setting
+            kwargs["method"] = MC.replace(progress=kwargs.pop("progress"))
         molrg.snr(model, 0.5, **kwargs)
 
 
@@ -397,3 +399,22 @@ def test_mean_of_ratios_with_infinite_variance_warns() -> None:
 def test_cupy_backend_without_cupy_says_how_to_install() -> None:
     with pytest.raises(molrg.ParameterError, match=r"backend='cupy' is unavailable: .*pip install"):
         molrg.snr(MODEL, 0.5, method=monte_carlo("reduced", samples=100, backend="cupy"))
+
+
+def test_progress_is_a_monte_carlo_setting_outside_its_identity() -> None:
+    """``progress`` moved from ``snr``/``snr_peak`` into :class:`molrg.MonteCarlo`: not
+    compared, hashed or recorded; ``"auto"`` is :class:`molrg.Auto` with the defaults."""
+    with pytest.raises(TypeError):
+        molrg.snr(MODEL, 0.5, method=MC, progress=print)  # type: ignore[call-arg]
+    traced = MC.replace(progress=print)
+    assert traced == MC and hash(traced) == hash(MC) and traced.to_json() == MC.to_json()
+    assert "progress" not in repr(traced)
+    a = molrg.snr(MODEL, [0.5, 1.0], method=traced)
+    assert a.method.progress is None and a.method == MC.replace(batch=a.method.batch)
+    np.testing.assert_array_equal(a.estimate, molrg.snr(MODEL, [0.5, 1.0], method=MC).estimate)
+    np.testing.assert_array_equal(molrg.snr(MODEL, [0.5, 1.0]).estimate,
+                                  molrg.snr(MODEL, [0.5, 1.0], method=molrg.Auto()).estimate)
+    mor = molrg.Auto(monte_carlo("reduced", samples=500, seed=2))
+    assert molrg.choose_method(mor, estimand="mean-of-ratios") == mor.fallback
+    with pytest.raises(molrg.ParameterTypeError, match="fallback"):
+        molrg.Auto("reduced")  # type: ignore[arg-type]

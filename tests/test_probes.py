@@ -41,7 +41,8 @@ def test_exact_bayes_accuracy_matches_monte_carlo_of_the_same_probe(
     mode = "noisy" if noisy else "clean"
     exact = probe_accuracy(setting, sigma, input=mode)
     m = 20_000
-    mc = probe_accuracy(setting, sigma, input=mode, method="reduced", samples=m, seed=seed)
+    mc = probe_accuracy(setting, sigma, input=mode,
+                        method=molrg.MonteCarlo(simulator="reduced", samples=m, seed=seed))
     assert exact.method == "quadrature" and exact.n_samples == 0
     assert float(exact.stderr) < 1e-9
     assert _binomial_agrees(float(mc.estimate) * m, m, float(exact.estimate),
@@ -58,7 +59,8 @@ def test_exact_bayes_accuracy_matches_the_projection_probe_on_simulated_features
     mode = "noisy" if noisy else "clean"
     exact = float(probe_accuracy(model, sigma, input=mode).estimate)
     m = 1500 * K
-    mc = probe_accuracy(model, sigma, input=mode, method="ambient", samples=m, seed=seed)
+    mc = probe_accuracy(model, sigma, input=mode,
+                        method=molrg.MonteCarlo(simulator="ambient", samples=m, seed=seed))
     assert _binomial_agrees(float(mc.estimate) * m, m, exact, family_z(1, BASE // 2))
 
 
@@ -96,8 +98,9 @@ def test_dae_with_the_true_basis_is_the_optimal_denoiser() -> None:
     a = probe_accuracy(model, sig)
     b = probe_accuracy(model, sig, denoiser=dae)
     np.testing.assert_array_equal(a.estimate, b.estimate)
-    e1 = probe_accuracy(model, sig, probe="energy", samples=600, seed=1)
-    e2 = probe_accuracy(model, sig, probe="energy", denoiser=dae, samples=600, seed=1)
+    e1 = probe_accuracy(model, sig, probe="energy", method=molrg.Auto(molrg.MonteCarlo(samples=600, seed=1)))
+    e2 = probe_accuracy(model, sig, probe="energy", denoiser=dae,
+                        method=molrg.Auto(molrg.MonteCarlo(samples=600, seed=1)))
     np.testing.assert_array_equal(e1.estimate, e2.estimate)
     assert "Bayes" in a.classifier
 
@@ -122,9 +125,10 @@ def test_backends_agree_exactly(kind: str) -> None:
         pts, _ = model.sample(4 if kind == "empirical-small" else 40, 3)
         den = molrg.EmpiricalDenoiser(pts)
     for probe in ("bayes", "energy"):
-        kw = {"probe": probe, "denoiser": den, "samples": 300, "seed": 4, "method": "ambient"}
-        a = probe_accuracy(target, [0.2, 1.0], **kw)
-        b = probe_accuracy(target, [0.2, 1.0], backend="array_api_strict", **kw)
+        kw = {"probe": probe, "denoiser": den}
+        mc = molrg.MonteCarlo(simulator="ambient", samples=300, seed=4)
+        a = probe_accuracy(target, [0.2, 1.0], method=mc, **kw)
+        b = probe_accuracy(target, [0.2, 1.0], method=mc.replace(backend="array_api_strict"), **kw)
         np.testing.assert_array_equal(a.estimate, b.estimate)
 
 
@@ -134,36 +138,43 @@ def test_bayes_rules_for_other_denoisers() -> None:
     m = 6000
     exact = probe_accuracy(model, sig).estimate
     # A perturbed DAE keeps V^T x only: it can never beat the Bayes rule on x.
-    dae = probe_accuracy(model, sig, denoiser=_perturbed(model), samples=m, seed=1)
+    dae = probe_accuracy(model, sig, denoiser=_perturbed(model),
+                         method=molrg.Auto(molrg.MonteCarlo(samples=m, seed=1)))
     assert "V^T" in dae.classifier
     assert np.all(dae.estimate <= exact + 4 * dae.stderr + 1e-12)
     # Enough training points: the features keep everything (injective), Bayes = optimum.
     pts, _ = model.sample(200, 2)
-    emp = probe_accuracy(model, sig, denoiser=molrg.EmpiricalDenoiser(pts), samples=m, seed=1)
+    emp = probe_accuracy(model, sig, denoiser=molrg.EmpiricalDenoiser(pts),
+                         method=molrg.Auto(molrg.MonteCarlo(samples=m, seed=1)))
     assert "class_posterior" in emp.classifier
     z = family_z(3)
     assert np.all(np.abs(emp.estimate - exact) <= z * np.sqrt(exact * (1 - exact) / (m // 3 * 3))
                   + 1e-12)
     # Few points: only their span is kept, and accuracy is lost.
-    few = probe_accuracy(model, sig, denoiser=molrg.EmpiricalDenoiser(pts[:5]), samples=m, seed=1)
+    few = probe_accuracy(model, sig, denoiser=molrg.EmpiricalDenoiser(pts[:5]),
+                         method=molrg.Auto(molrg.MonteCarlo(samples=m, seed=1)))
     assert "4-dim span" in few.classifier
     assert few.estimate[0] < exact[0] - 0.05
 
 
 def test_mixture_bayes_is_the_class_posterior_and_decreases() -> None:
     mix = molrg.LowRankMixture.separated(2, 3, 12, 2.0, delta=0.2)
-    res = probe_accuracy(mix, np.geomspace(0.05, 10, 8), samples=4000, seed=0)
+    res = probe_accuracy(mix, np.geomspace(0.05, 10, 8),
+                         method=molrg.Auto(molrg.MonteCarlo(samples=4000, seed=0)))
     assert "class_posterior" in res.classifier
     assert curve_shape(res.estimate, res.stderr, 4.0).shape in ("decreasing", "flat")
-    clean = probe_accuracy(mix, [0.1, 5.0], input="clean", samples=1000, seed=0)
+    clean = probe_accuracy(mix, [0.1, 5.0], input="clean",
+                           method=molrg.Auto(molrg.MonteCarlo(samples=1000, seed=0)))
     assert clean.estimate[0] == clean.estimate[1]
     assert CLEAN_SIGMA < 1e-3
 
 
 def test_linear_probe_is_held_out_near_chance_and_reproducible() -> None:
     model = molrg.MoLRG(3, 3, 12, 0.2, seed=0)
-    a = probe_accuracy(model, [0.3, 50.0], probe="linear", samples=1500, train_samples=900, seed=3)
-    b = probe_accuracy(model, [0.3, 50.0], probe="linear", samples=1500, train_samples=900, seed=3)
+    a = probe_accuracy(model, [0.3, 50.0], probe="linear", train_samples=900,
+                       method=molrg.Auto(molrg.MonteCarlo(samples=1500, seed=3)))
+    b = probe_accuracy(model, [0.3, 50.0], probe="linear", train_samples=900,
+                       method=molrg.Auto(molrg.MonteCarlo(samples=1500, seed=3)))
     np.testing.assert_array_equal(a.estimate, b.estimate)
     assert a.train_samples == 900 and a.n_samples == 1500
     assert abs(a.estimate[1] - 1 / 3) < 5 * a.stderr[1]  # pure noise: chance
@@ -186,7 +197,7 @@ def test_wilson_interval_matches_scipy_and_never_has_width_zero() -> None:
         assert (float(lo), float(hi)) == pytest.approx((ref.low, ref.high), abs=1e-12)
         assert hi - lo > 0
     setting = molrg.Setting(2, 5, 0.05)  # accuracy 1 at tiny sigma
-    res = probe_accuracy(setting, [1e-3], method="reduced", samples=200, seed=0)
+    res = probe_accuracy(setting, [1e-3], method=molrg.MonteCarlo(simulator="reduced", samples=200, seed=0))
     assert res.estimate[0] == 1.0 and res.stderr[0] > 0
     assert res.lower[0] < 1.0 and res.upper[0] == 1.0
     ref = binomtest(200, 200).proportion_ci(0.95, method="wilson")
@@ -197,7 +208,7 @@ def test_energy_probe_of_a_memorising_denoiser_is_below_bayes() -> None:
     model = molrg.MoLRG(3, 4, 20, 0.2, seed=0)
     pts, _ = model.sample(30, 1)
     res = probe_accuracy(model, 0.02, probe="energy", denoiser=molrg.EmpiricalDenoiser(pts),
-                         samples=3000, seed=0)
+                         method=molrg.Auto(molrg.MonteCarlo(samples=3000, seed=0)))
     assert float(res.estimate) < float(probe_accuracy(model, 0.02).estimate) - 0.03
 
 
@@ -206,10 +217,10 @@ BAD = [
     ({"sigma": -1.0}, "sigma=-1.0 is out of range"),
     ({"probe": "knn"}, "probe='knn' is not valid"),
     ({"input": "x"}, "input='x' is not valid"),
-    ({"samples": 3}, r"samples=3 is out of range; valid: \[6"),
-    ({"seed": -1}, "seed=-1 is out of range"),
+    ({"mc": {"samples": 3}}, r"samples=3 is out of range; valid: \[6"),
+    ({"mc": {"seed": -1}}, "seed=-1 is out of range"),
     ({"method": "exact"}, "method='exact' is not valid"),
-    ({"backend": "torch"}, "backend='torch' is not valid"),
+    ({"mc": {"backend": "torch"}}, "backend='torch' is not valid"),
     ({"train_samples": 100}, "train_samples=100 applies to probe='linear' only"),
     ({"probe": "linear", "train_samples": 2}, "train_samples=2 is out of range"),
     ({"denoiser": 3}, "denoiser=3 must be None"),
@@ -230,6 +241,8 @@ def test_validation_names_the_parameter(kwargs: dict, match: str) -> None:
     elif args.get("denoiser") == "dae-n":
         args["denoiser"] = molrg.DAE(molrg.models.haar_basis(7, 6, 1), 3, 0.2)
     with pytest.raises(molrg.ParameterError, match=match):
+        if "mc" in args:  # Monte Carlo settings: checked when the method object is built
+            args["method"] = molrg.Auto(molrg.MonteCarlo(**args.pop("mc")))
         probe_accuracy(args.pop("model"), args.pop("sigma"), **args)
 
 
@@ -314,6 +327,27 @@ def test_a_perfect_accuracy_does_not_claim_a_zero_error() -> None:
     def identity(x: Any, sigma: float) -> Any:
         return x
 
-    res = probe_accuracy(model, 1e-3, probe="energy", denoiser=identity, samples=300, seed=0)
+    res = probe_accuracy(model, 1e-3, probe="energy", denoiser=identity,
+                         method=molrg.Auto(molrg.MonteCarlo(samples=300, seed=0)))
     assert res.method == "ambient" and float(res.estimate) == 1.0
     assert 0 < float(res.stderr) < 0.02
+
+
+def test_the_removed_monte_carlo_keywords_raise_and_auto_carries_them() -> None:
+    """``samples=``/``seed=``/``backend=`` are gone (a plain TypeError); their migration
+    ``method=molrg.Auto(molrg.MonteCarlo(...))`` is quadrature where it applies, else the
+    ambient simulator with those settings."""
+    model = molrg.MoLRG(3, 4, 20, 0.3, seed=2)
+    for old in ({"samples": 600}, {"seed": 1}, {"backend": "numpy"}):
+        with pytest.raises(TypeError):
+            probe_accuracy(model, 0.5, **old)
+    auto = molrg.Auto(molrg.MonteCarlo(samples=600, seed=1))
+    a = probe_accuracy(model, [0.2, 1.0], probe="energy", method=auto)
+    b = probe_accuracy(model, [0.2, 1.0], probe="energy",
+                       method=molrg.MonteCarlo(simulator="ambient", samples=600, seed=1))
+    np.testing.assert_array_equal(a.estimate, b.estimate)
+    assert a.method == "ambient" and probe_accuracy(model, 0.5, method=auto).method == "quadrature"
+    word = probe_accuracy(model, [0.2, 1.0], probe="energy")
+    np.testing.assert_array_equal(word.estimate, probe_accuracy(
+        model, [0.2, 1.0], probe="energy", method=molrg.Auto()).estimate)
+    assert molrg.plan.PROBE_SAMPLES - 3 < word.n_samples <= molrg.plan.PROBE_SAMPLES  # by class

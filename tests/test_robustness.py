@@ -173,10 +173,10 @@ def test_float32_beyond_its_range_is_refused_before_any_work() -> None:
     model = molrg.MoLRG(3, 2, 8, 0.2)
     calls: list[int] = []
     for simulator in molrg.SIMULATORS:
-        mc = molrg.MonteCarlo(simulator=simulator, samples=100, dtype="float32")
+        mc = molrg.MonteCarlo(simulator=simulator, samples=100, dtype="float32",
+                              progress=lambda done, total: calls.append(done))
         with pytest.raises(molrg.ParameterError, match=r"sigma=.*float32"):
-            molrg.snr(model, [0.5, 10 * FLOAT32_SIGMA_MAX], method=mc,
-                      progress=lambda done, total: calls.append(done))
+            molrg.snr(model, [0.5, 10 * FLOAT32_SIGMA_MAX], method=mc)
     assert calls == []  # refused before the first batch
     ok = molrg.snr(model, FLOAT32_SIGMA_MAX, method=molrg.MonteCarlo(
         simulator="reduced", samples=100, dtype="float32"))

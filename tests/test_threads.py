@@ -84,6 +84,5 @@ def test_custom_denoiser_products_are_not_limited() -> None:
 
     model = molrg.MoLRG(n=16, K=2, d=3, delta=0.3, seed=0)
     plan = estimators._iv(model, 1.0, "noisy", "ratio-of-means", "others",
-                          lambda x, s: x, molrg.MonteCarlo(simulator="ambient", samples=64),
-                          None)
+                          lambda x, s: x, molrg.MonteCarlo(simulator="ambient", samples=64))
     assert estimators._largest_product(plan, 1 << 26) == float("inf")

@@ -82,7 +82,8 @@ def test_trained_dae_is_a_denoiser_with_an_orthonormal_basis_history_and_checkpo
     res = molrg.snr(SMALL, [0.1, 0.5], denoiser=den,
                     method=molrg.MonteCarlo("ambient", samples=200, seed=0))
     assert np.all(np.isfinite(res.estimate))
-    acc = molrg.probe_accuracy(SMALL, 0.3, probe="bayes", denoiser=den.dae(), samples=200)
+    acc = molrg.probe_accuracy(SMALL, 0.3, probe="bayes", denoiser=den.dae(),
+                               method=molrg.Auto(molrg.MonteCarlo(samples=200)))
     assert 0.0 <= float(acc.estimate) <= 1.0
 
 

@@ -176,7 +176,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
     if p["N"] is None:  # the optimum: exact SNR (quadrature), its linear probe
         exact = molrg.snr(model, sigma, input=p["input"], denominator=p["denominator"])
         probe = molrg.probe_accuracy(model, sigma, probe="linear", input=p["input"],
-                                     samples=p["probe_samples"], seed=task.seed)
+                                     method=molrg.Auto(molrg.MonteCarlo(
+                                         samples=p["probe_samples"], seed=task.seed)))
         return {"N": None, "snr": {"estimate": exact.estimate.tolist(),
                                    "stderr": exact.stderr.tolist()},
                 "snr_shape": molrg.curve_shape(exact.estimate, exact.stderr, p["z"]).to_json(),

@@ -161,7 +161,8 @@ def run(options: LearningOptions | None = None,
                                          denominator=o.denominator, z=o.z), seed=o.seed + 2)
     optimal = molrg.snr(model, o.sigma(), denominator=o.denominator)
     optimal_probe = molrg.probe_accuracy(model, o.sigma(), probe="linear",
-                                         samples=o.probe_samples, seed=o.seed + 3)
+                                         method=molrg.Auto(molrg.MonteCarlo(
+                                             samples=o.probe_samples, seed=o.seed + 3)))
     runs = {"checkpoints": {**curves.to_json(), "train_s": train_s,
                             "steps_per_epoch": math.ceil(o.N / o.batch_size),
                             "loss_history": den.loss_history.tolist(),

@@ -185,7 +185,8 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                                    "samples": snr.n_samples}, "probes": {}}
     for probe in p["probes"]:
         acc = molrg.probe_accuracy(model, sigma, probe=probe, denoiser=denoiser, input=p["input"],
-                             samples=p["samples"], seed=p["seed"])
+                                   method=molrg.Auto(molrg.MonteCarlo(samples=p["samples"],
+                                                                      seed=p["seed"])))
         out["probes"][probe] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
                                 "lower": np.asarray(acc.lower).tolist(),
                                 "upper": np.asarray(acc.upper).tolist(),

@@ -136,8 +136,9 @@ def _task(task: parallel.Task) -> dict[str, Any]:
                                               seed=task.seed))
         out["snr"][den] = {"estimate": r.estimate.tolist(), "stderr": r.stderr.tolist(),
                            "untrustworthy": r.untrustworthy.tolist()}
-    acc = molrg.probe_accuracy(mix, sigma, probe="bayes", input=p["input"], samples=p["probe_samples"],
-                         seed=task.seed)
+    acc = molrg.probe_accuracy(mix, sigma, probe="bayes", input=p["input"],
+                               method=molrg.Auto(molrg.MonteCarlo(samples=p["probe_samples"],
+                                                                  seed=task.seed)))
     out["accuracy"] = {"estimate": acc.estimate.tolist(), "stderr": acc.stderr.tolist(),
                        "lower": np.asarray(acc.lower).tolist(),
                        "upper": np.asarray(acc.upper).tolist(), "classifier": acc.classifier}

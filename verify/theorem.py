@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -408,6 +408,13 @@ def grid_line(sigma: Any) -> str:
     return text
 
 
+def _with_progress(method: molrg.Method, progress: Any) -> molrg.Method:
+    """The method with its progress callback (Monte Carlo only; quadrature has none)."""
+    if not method.monte_carlo:
+        return method
+    return cast(molrg.MonteCarlo, method).replace(progress=progress)
+
+
 def run(options: Theorem1Options | None = None, *,
         progress: report.Progress | None = None) -> Theorem1Result:
     """Run the Theorem-1 check (see the module docstring for the claims)."""
@@ -422,11 +429,11 @@ def run(options: Theorem1Options | None = None, *,
     progress = progress or report.Progress(enabled=False)
     modes = {}
     for mode in options.inputs:
-        exact = molrg.snr(subject, sigma, input=mode, estimand=options.estimand, method=method,
-                          progress=progress.phase(f"{mode}: SNR curve"))
-        peak = molrg.snr_peak(subject, input=mode, estimand=options.estimand, method=method,
-                              grid=sigma, replicates=options.replicates,
-                              progress=progress.phase(f"{mode}: SNR peak"))
+        exact = molrg.snr(subject, sigma, input=mode, estimand=options.estimand,
+                          method=_with_progress(method, progress.phase(f"{mode}: SNR curve")))
+        peak = molrg.snr_peak(subject, input=mode, estimand=options.estimand,
+                              method=_with_progress(method, progress.phase(f"{mode}: SNR peak")),
+                              grid=sigma, replicates=options.replicates)
         if options.sigma_min is not None or options.sigma_max is not None:
             _check_grid_contains(sigma, peak)
         forms = {}

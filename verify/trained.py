@@ -180,7 +180,8 @@ def _snr(model: Any, sigma: Any, denoiser: Any, p: dict[str, Any], seed: int) ->
 def _probe(model: Any, sigma: Any, denoiser: Any, p: dict[str, Any], seed: int,
            probe: str = "linear") -> dict[str, Any]:
     res = molrg.probe_accuracy(model, np.asarray(sigma), probe=probe, denoiser=denoiser,
-                               input=p["input"], samples=p["probe_samples"], seed=seed)
+                               input=p["input"], method=molrg.Auto(molrg.MonteCarlo(
+                                   samples=p["probe_samples"], seed=seed)))
     return {"accuracy": res.estimate.tolist(), "stderr": res.stderr.tolist()}
 
 

@@ -35,7 +35,8 @@ model = molrg.MoLRG(K=3, d=5, n=50, delta=0.2)  # the paper's Fig. 3 setting
 sigma = np.geomspace(0.02, 4, 8)
 samples = 1_000 if SMALL else 20_000
 for probe in ("bayes", "energy"):  # "linear" trains a logistic regression (scikit-learn)
-    acc = molrg.probe_accuracy(model, sigma, probe=probe, samples=samples)
+    acc = molrg.probe_accuracy(model, sigma, probe=probe,
+                               method=molrg.Auto(molrg.MonteCarlo(samples=samples)))
     print(f"{probe:>6} accuracy:", np.round(acc.estimate, 3))
 
 assert status in (0, 1, 4) and not report["failures"]  # 4: undetermined (small sizes)
