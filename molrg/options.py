@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from .validation import ParameterTypeError, check_choice, check_int
+from .validation import ParameterError, ParameterTypeError, check_choice, check_int
 
 __all__ = [
     "BACKENDS",
@@ -147,6 +147,11 @@ class Method:
         (``default`` is the estimate's Monte Carlo settings when ``Auto`` has none)."""
         return self
 
+    def with_progress(self, progress: Callable[[int, int], None] | None) -> Method:
+        """This method reporting ``progress(done, total)`` while it runs: itself for a
+        method without progress (quadrature); :class:`MonteCarlo` reports per batch."""
+        return self
+
     def to_json(self) -> dict[str, Any]:
         return {"method": self.name}
 
@@ -256,6 +261,9 @@ class MonteCarlo(Method):
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
 
+    def with_progress(self, progress: Callable[[int, int], None] | None) -> MonteCarlo:
+        return self.replace(progress=progress)
+
     def generator(self) -> np.random.Generator:
         """A fresh NumPy generator from :attr:`seed` (same stream at every call)."""
         return np.random.default_rng(self.seed)
@@ -307,6 +315,13 @@ class Auto(Method):
 
     def choose(self, caps: Capabilities, default: MonteCarlo) -> Method:
         return Quadrature() if caps.exact else (self.fallback or default)
+
+    def with_progress(self, progress: Callable[[int, int], None] | None) -> Auto:
+        """Progress reports of the fallback simulation (quadrature reports none)."""
+        if self.fallback is None:
+            raise ParameterError("Auto().with_progress needs Auto(fallback=MonteCarlo(...)): "
+                                 "the default fallback depends on the estimate")
+        return Auto(self.fallback.with_progress(progress))
 
     def to_json(self) -> dict[str, Any]:
         return {"method": "auto",

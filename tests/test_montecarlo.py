@@ -418,3 +418,24 @@ def test_progress_is_a_monte_carlo_setting_outside_its_identity() -> None:
     assert molrg.choose_method(mor, estimand="mean-of-ratios") == mor.fallback
     with pytest.raises(molrg.ParameterTypeError, match="fallback"):
         molrg.Auto("reduced")  # type: ignore[arg-type]
+
+
+def test_every_method_takes_a_progress_callback_or_says_why_not() -> None:
+    """``with_progress``: Monte Carlo carries the callback (outside equality), quadrature
+    has none and stays itself, ``Auto`` passes it to its fallback and refuses without one."""
+    calls: list[int] = []
+
+    def cb(done: int, total: int) -> None:
+        calls.append(done)
+
+    mc = molrg.MonteCarlo(samples=600, seed=1)
+    assert mc.with_progress(cb).progress is cb and mc.with_progress(cb) == mc
+    quad = molrg.Quadrature()
+    assert quad.with_progress(cb) is quad
+    auto = molrg.Auto(mc).with_progress(cb)
+    assert auto.fallback is not None and auto.fallback.progress is cb
+    with pytest.raises(molrg.ParameterError, match="fallback"):
+        molrg.Auto().with_progress(cb)
+    molrg.snr(molrg.Setting(3, 2, 0.3), [0.5], estimand="mean-of-ratios",
+              method=mc.with_progress(cb))
+    assert calls

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -408,13 +408,6 @@ def grid_line(sigma: Any) -> str:
     return text
 
 
-def _with_progress(method: molrg.Method, progress: Any) -> molrg.Method:
-    """The method with its progress callback (Monte Carlo only; quadrature has none)."""
-    if not method.monte_carlo:
-        return method
-    return cast(molrg.MonteCarlo, method).replace(progress=progress)
-
-
 def run(options: Theorem1Options | None = None, *,
         progress: report.Progress | None = None) -> Theorem1Result:
     """Run the Theorem-1 check (see the module docstring for the claims)."""
@@ -430,9 +423,9 @@ def run(options: Theorem1Options | None = None, *,
     modes = {}
     for mode in options.inputs:
         exact = molrg.snr(subject, sigma, input=mode, estimand=options.estimand,
-                          method=_with_progress(method, progress.phase(f"{mode}: SNR curve")))
+                          method=method.with_progress(progress.phase(f"{mode}: SNR curve")))
         peak = molrg.snr_peak(subject, input=mode, estimand=options.estimand,
-                              method=_with_progress(method, progress.phase(f"{mode}: SNR peak")),
+                              method=method.with_progress(progress.phase(f"{mode}: SNR peak")),
                               grid=sigma, replicates=options.replicates)
         if options.sigma_min is not None or options.sigma_max is not None:
             _check_grid_contains(sigma, peak)
