@@ -11,14 +11,29 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 import molrg
 from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import report
 
-__all__ = ["MAX_N", "UNIMODAL_Z", "Claim", "ClaimsResult", "check_sizes", "combine_verdicts", "parse_floats",
-           "parse_sizes", "validate_grid", "validate_run", "verdict_of"]
+__all__ = [
+    "MAX_N",
+    "UNIMODAL_Z",
+    "Claim",
+    "ClaimsResult",
+    "ModelGrid",
+    "SigmaGrid",
+    "check_sizes",
+    "combine_verdicts",
+    "parse_floats",
+    "parse_sizes",
+    "validate_grid",
+    "validate_run",
+    "verdict_of",
+]
 
 UNIMODAL_Z = 4.0
 """Default unimodality threshold for Monte Carlo curves: the 99.9% point of the statistic
@@ -37,6 +52,39 @@ class Claim:
     undetermined: bool = False
     """The claim rests on a Monte Carlo estimate flagged untrustworthy (or too few
     samples): neither holds nor deviates, whatever ``holds`` says."""
+
+
+class SigmaGrid:
+    """Mixin of an options dataclass with ``sigma_min``, ``sigma_max`` and ``num_sigma``."""
+
+    sigma_min: float
+    sigma_max: float
+    num_sigma: int
+
+    def sigma(self) -> np.ndarray:
+        """The log-spaced noise levels of the run."""
+        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
+
+
+class ModelGrid(SigmaGrid):
+    """Mixin of an options dataclass that also has the MoLRG fields ``K, d, n, delta`` and
+    ``seed``."""
+
+    K: int
+    d: int
+    n: int
+    delta: float
+    seed: int
+
+    def model(self) -> molrg.MoLRG:
+        """The run's MoLRG (its basis drawn from ``seed``)."""
+        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
+
+    def check_model(self) -> None:
+        """Validate the model fields through :class:`molrg.MoLRG` and keep its values."""
+        model = self.model()
+        for name in ("K", "d", "n", "delta"):
+            object.__setattr__(self, name, getattr(model, name))
 
 
 def verdict_of(claims: Sequence[Claim]) -> str:

@@ -47,7 +47,7 @@ from molrg import ParameterError, neighbours
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, SigmaGrid, parse_floats
 from .command import Command, Context, option, set_unchanged
 
 SETTINGS = "settings"
@@ -76,7 +76,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class CollapseOptions:
+class CollapseOptions(SigmaGrid):
     """Options of ``collapse``."""
 
     settings: tuple[tuple[int, int, float], ...] = option(
@@ -121,9 +121,6 @@ class CollapseOptions:
         for name in ("tol", "n_tol"):
             object.__setattr__(self, name, check_real(name, getattr(self, name), low=1.0))
         object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
-
-    def sigma(self) -> np.ndarray:
-        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
 
     def snr_sigma(self) -> np.ndarray:
         return np.geomspace(0.01, 5.0, self.snr_num_sigma)

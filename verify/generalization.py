@@ -52,6 +52,7 @@ from .claims import (
     UNIMODAL_Z,
     Claim,
     ClaimsResult,
+    ModelGrid,
     check_sizes,
     parse_sizes,
     validate_run,
@@ -67,7 +68,7 @@ SIZES = tuple(2**k for k in range(6, 15))
 
 
 @dataclass(frozen=True)
-class GeneralizationOptions:
+class GeneralizationOptions(ModelGrid):
     """Options of ``generalization`` (defaults: Fig. 3's model; ``quick()`` for tests)."""
 
     VERDICT_SAMPLES = ("samples",)
@@ -113,9 +114,7 @@ class GeneralizationOptions:
                                   "empirical denoiser is the set's mean)", group=CLAIMS)
 
     def __post_init__(self) -> None:
-        model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-        for name in ("K", "d", "n", "delta"):
-            object.__setattr__(self, name, getattr(model, name))
+        self.check_model()
         object.__setattr__(self, "N", check_sizes(self.N))
         validate_run(self, {"samples": 2 * self.K}, peak_tol=False)
         for name, low, high in (("steps", 1, 10**7), ("width", 1, 8192), ("depth", 1, 64),
@@ -140,12 +139,6 @@ class GeneralizationOptions:
                                     score_samples=100, num_sigma=5)
         base.update(changes)
         return cls(**base)
-
-    def model(self) -> molrg.MoLRG:
-        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-
-    def sigma(self) -> np.ndarray:
-        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
 
     def optimal_peak(self) -> float:
         """The exact optimum's SNR peak (quadrature on a fine grid)."""

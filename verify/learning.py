@@ -39,7 +39,7 @@ import molrg
 from molrg.train import require_torch
 from molrg.validation import check_int, check_real
 
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, verdict_of
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, ModelGrid, verdict_of
 from .command import Command, Context, changed_values, option, option_values
 
 GROUP = "model and training (default: Fig. 3's model, N = 300)"
@@ -51,7 +51,7 @@ def _option(default: Any, text: str) -> Any:
 
 
 @dataclass(frozen=True)
-class LearningOptions:
+class LearningOptions(ModelGrid):
     """Options of ``learning`` (defaults: Fig. 3's model, N = 300; ``quick()`` for tests)."""
 
     K: int = _option(3, "classes")
@@ -110,12 +110,6 @@ class LearningOptions:
                                     probe_samples=100, score_samples=100)
         base.update(changes)
         return cls(**base)
-
-    def model(self) -> molrg.MoLRG:
-        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-
-    def sigma(self) -> np.ndarray:
-        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
 
     def steps(self) -> tuple[int, ...]:
         return molrg.log_checkpoints(self.first_checkpoint, self.epochs, self.checkpoints)

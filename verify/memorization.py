@@ -45,7 +45,7 @@ import molrg
 from molrg.validation import check_int
 
 from . import parallel, report
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, check_sizes, parse_sizes, validate_run
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, ModelGrid, check_sizes, parse_sizes, validate_run
 from .command import Command, Context, option
 from .paper import empirical_denoiser
 
@@ -55,7 +55,7 @@ CLAIMS = "claims"
 
 
 @dataclass(frozen=True)
-class MemorizationOptions:
+class MemorizationOptions(ModelGrid):
     """Options of ``memorization`` (defaults: Fig. 3's model, N = 30 ... 30000)."""
 
     VERDICT_SAMPLES = ("samples", "optimal_samples")
@@ -93,9 +93,7 @@ class MemorizationOptions:
         return samples * 2**self.doublings
 
     def __post_init__(self) -> None:
-        model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-        for name in ("K", "d", "n", "delta"):
-            object.__setattr__(self, name, getattr(model, name))
+        self.check_model()
         object.__setattr__(self, "N", check_sizes(self.N))
         validate_run(self, {"samples": 2 * self.K, "optimal_samples": 2 * self.K})
         # shapes: replicates for paired (common-random-number) errors, adaptive doubling
@@ -104,12 +102,6 @@ class MemorizationOptions:
             high=max(2, min(self.samples, self.optimal_samples) // (2 * self.K))))
         object.__setattr__(self, "doublings", check_int("doublings", self.doublings, low=0,
                                                         high=10))
-
-    def model(self) -> molrg.MoLRG:
-        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-
-    def sigma(self) -> np.ndarray:
-        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -41,7 +41,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_sizes, validate_run
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, ModelGrid, parse_sizes, validate_run
 from .command import Command, Context, option
 from .paper import empirical_denoiser
 
@@ -78,7 +78,7 @@ CLAIMS = "claims"
 
 
 @dataclass(frozen=True)
-class ProbeOptions:
+class ProbeOptions(ModelGrid):
     """Options of ``probe`` (defaults: Fig. 3's model)."""
 
     VERDICT_SAMPLES = ("samples", "snr_samples")
@@ -111,9 +111,7 @@ class ProbeOptions:
                              "the SNR's peaks (sqrt 2)", group=CLAIMS)
 
     def __post_init__(self) -> None:
-        model = molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-        for name in ("K", "d", "n", "delta"):
-            object.__setattr__(self, name, getattr(model, name))
+        self.check_model()
         Ns = tuple(check_int("N", v, low=1, high=10**7) for v in self.N)
         if len(set(Ns)) != len(Ns):
             raise ParameterError(f"N={list(Ns)} repeats a value; give each size once")
@@ -130,12 +128,6 @@ class ProbeOptions:
                                  f"(valid: a subset of {', '.join(molrg.PROBES)})")
         object.__setattr__(self, "probes", probes)
         validate_run(self, {"samples": 2 * self.K, "snr_samples": 2 * self.K})
-
-    def model(self) -> molrg.MoLRG:
-        return molrg.MoLRG(self.K, self.d, self.n, self.delta, seed=self.seed)
-
-    def sigma(self) -> np.ndarray:
-        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
 
     def denoisers(self) -> list[dict[str, Any]]:
         """JSON-able descriptions of the denoisers (one task each)."""

@@ -36,7 +36,7 @@ from molrg import ParameterError
 from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, parse_floats, validate_run
+from .claims import UNIMODAL_Z, Claim, ClaimsResult, SigmaGrid, parse_floats, validate_run
 from .command import Command, Context, option
 from .paper import TABLE7, TABLE7_GUESS, TABLE7_SIGMA
 
@@ -51,7 +51,7 @@ SNR = "SNR, accuracy and claims"
 
 
 @dataclass(frozen=True)
-class SeparatedOptions:
+class SeparatedOptions(SigmaGrid):
     """Options of ``separated`` (model and mean placements: our choices, see the docstring)."""
 
     VERDICT_SAMPLES = ("samples", "probe_samples")
@@ -105,9 +105,6 @@ class SeparatedOptions:
             check_choice("placement", p, molrg.MEAN_PLACEMENTS)
         object.__setattr__(self, "placements", tuple(dict.fromkeys(placements)))
         validate_run(self, {"samples": 2 * K, "probe_samples": 2 * K}, peak_tol=False)
-
-    def sigma(self) -> np.ndarray:
-        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
 
     def settings(self) -> list[tuple[str, float]]:
         out = [("none", 0.0)] if 0.0 in self.scales else []

@@ -47,7 +47,7 @@ from molrg.probes import bayes_accuracy_exact
 from molrg.validation import check_int, check_real
 
 from . import parallel, report
-from .claims import Claim, ClaimsResult, parse_floats
+from .claims import Claim, ClaimsResult, SigmaGrid, parse_floats
 from .command import Command, Context, option, set_unchanged
 
 BOX = "box"
@@ -63,7 +63,7 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class SpeciationOptions:
+class SpeciationOptions(SigmaGrid):
     """Options of ``speciation`` (defaults: 36 settings, about two minutes on two shared cores)."""
 
     K: tuple[int, ...] = option((2, 3, 5), "classes (default: 2,3,5)", group=BOX,
@@ -107,9 +107,6 @@ class SpeciationOptions:
         object.__setattr__(self, "sigma_max", hi)
         object.__setattr__(self, "tol", check_real("tol", self.tol, low=1.0))
         object.__setattr__(self, "z", check_real("z", self.z, low=0.0))
-
-    def sigma(self) -> np.ndarray:
-        return np.geomspace(self.sigma_min, self.sigma_max, self.num_sigma)
 
     def settings(self) -> list[tuple[int, int, float]]:
         return list(itertools.product(self.K, self.d, self.delta))
