@@ -161,6 +161,14 @@ def build_options(options_type: type, args: argparse.Namespace) -> Any:
     return options_type(**option_values(options_type, args))
 
 
+def quick_or_given(options_type: Any, args: argparse.Namespace) -> Any:
+    """Under ``--quick`` (``args.quick``): ``options_type.quick(**changes)``, the options
+    given on the command line overriding the quick ones; else the options given."""
+    if args.quick:
+        return options_type.quick(**changed_values(options_type, args))
+    return build_options(options_type, args)
+
+
 O = TypeVar("O")
 
 

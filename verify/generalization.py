@@ -58,7 +58,7 @@ from .claims import (
     validate_run,
     verdict_of,
 )
-from .command import Command, Context, changed_values, option, option_values
+from .command import Command, Context, option, quick_or_given
 
 MODEL = "model (defaults: the paper's Fig. 3 setting)"
 TRAINING = "training (the MLP of molrg.train)"
@@ -473,9 +473,7 @@ class Generalization(Command[GeneralizationOptions]):
         "meaningful)"})}
 
     def options(self, args: argparse.Namespace) -> GeneralizationOptions:
-        options = (GeneralizationOptions.quick(**changed_values(GeneralizationOptions, args))
-                   if args.quick else GeneralizationOptions(**option_values(
-                       GeneralizationOptions, args)))
+        options = quick_or_given(GeneralizationOptions, args)
         parallel.check_scheduler(args.scheduler, args.workers)
         require_torch("python -m verify generalization")
         return options

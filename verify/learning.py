@@ -40,7 +40,7 @@ from molrg.train import require_torch
 from molrg.validation import check_int, check_real
 
 from .claims import UNIMODAL_Z, Claim, ClaimsResult, ModelGrid, verdict_of
-from .command import Command, Context, changed_values, option, option_values
+from .command import Command, Context, option, quick_or_given
 
 GROUP = "model and training (default: Fig. 3's model, N = 300)"
 
@@ -305,8 +305,7 @@ class Learning(Command[LearningOptions]):
         "action": "store_true", "help": "tiny sizes (tests; not meaningful)"})}
 
     def options(self, args: argparse.Namespace) -> LearningOptions:
-        options = (LearningOptions.quick(**changed_values(LearningOptions, args))
-                   if args.quick else LearningOptions(**option_values(LearningOptions, args)))
+        options = quick_or_given(LearningOptions, args)
         require_torch("python -m verify learning")
         return options
 

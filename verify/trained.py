@@ -58,7 +58,7 @@ from molrg.validation import check_choice, check_int, check_real
 
 from . import parallel, report
 from .claims import UNIMODAL_Z, Claim, ClaimsResult
-from .command import Command, Context, changed_values, option, option_values
+from .command import Command, Context, option, quick_or_given
 from .paper import PAPER as PAPER_TABLES
 from .paper import TABLE7, TABLE7_GUESS, TABLE7_SIGMA, build_mixture
 
@@ -555,8 +555,7 @@ class Trained(Command[TrainedOptions]):
         "meaningful)"})}
 
     def options(self, args: argparse.Namespace) -> TrainedOptions:
-        options = (TrainedOptions.quick(**changed_values(TrainedOptions, args)) if args.quick
-                   else TrainedOptions(**option_values(TrainedOptions, args)))
+        options = quick_or_given(TrainedOptions, args)
         parallel.check_scheduler(args.scheduler, args.workers)  # every option before the extra
         require_torch("python -m verify trained")
         return options
