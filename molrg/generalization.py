@@ -91,6 +91,15 @@ class GeneralizationScore:
                 for k, v in self.__dict__.items()}
 
 
+def _empirical(model: Any, points: Any) -> EmpiricalDenoiser:
+    """The exact empirical denoiser of ``points``, in the model's basis coordinates where
+    the points lie in its span (faster), else in the ambient space."""
+    try:
+        return EmpiricalDenoiser(points, basis=getattr(model, "basis", None))
+    except ParameterError:  # points outside span(basis): the ambient evaluation
+        return EmpiricalDenoiser(points)
+
+
 def generalization_score(model: Any, denoiser: Any, points: Any, sigma: Any, /, *,
                          samples: int = 4000, seed: int = 0,
                          optimal: Any = None) -> GeneralizationScore:
@@ -134,11 +143,7 @@ def generalization_score(model: Any, denoiser: Any, points: Any, sigma: Any, /, 
     sig = np.atleast_1d(check_sigma(sigma)).astype(np.float64).ravel()
     samples = check_int("samples", samples, low=2, high=10**8)
     seed = check_int("seed", seed, low=0, high=2**63 - 1)
-    basis = getattr(model, "basis", None)
-    try:
-        emp = EmpiricalDenoiser(pts, basis=basis) if basis is not None else EmpiricalDenoiser(pts)
-    except ParameterError:  # points outside span(basis): the ambient evaluation
-        emp = EmpiricalDenoiser(pts)
+    emp = _empirical(model, pts)
     opt = optimal if optimal is not None else (lambda x, s: posterior_mean(model, x, s))
     rng = np.random.default_rng(seed)
     x0, _ = model.sample(samples, rng)
@@ -456,9 +461,7 @@ def size_study(model: Any, N: int, sigma: Any, /, *, steps: int = 8000, options:
     den = train_denoiser(model, architecture="mlp", data=points, epochs=epochs, seed=seed,
                          options=options)
     start = time.perf_counter()
-    basis = getattr(model, "basis", None)
-    emp = EmpiricalDenoiser(points, basis=basis) if basis is not None else \
-        EmpiricalDenoiser(points)
+    emp = _empirical(model, points)
     res, shape, hist = _adaptive_snr(model, sig, den, seed, ev)
     eres, eshape, ehist = _adaptive_snr(model, sig, emp, seed, ev)
     probe = probe_accuracy(model, sig, probe="linear", denoiser=den, input=ev.input,
