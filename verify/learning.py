@@ -39,7 +39,7 @@ import molrg
 from molrg.train import require_torch
 from molrg.validation import check_int, check_real
 
-from .claims import UNIMODAL_Z, Claim, ClaimsResult, ModelGrid, verdict_of
+from .claims import MAX_N, UNIMODAL_Z, Claim, ClaimsResult, ModelGrid, verdict_of
 from .command import Command, Context, option, quick_or_given
 
 GROUP = "model and training (default: Fig. 3's model, N = 300)"
@@ -83,7 +83,7 @@ class LearningOptions(ModelGrid):
 
     def __post_init__(self) -> None:
         molrg.MoLRG(self.K, self.d, self.n, self.delta)  # validates the model
-        for name, low, high in (("N", 1, 10**6), ("epochs", 1, 10**7), ("checkpoints", 3, 50),
+        for name, low, high in (("N", 1, MAX_N), ("epochs", 1, 10**7), ("checkpoints", 3, 50),
                                 ("first_checkpoint", 1, 10**7), ("width", 1, 10**5),
                                 ("depth", 1, 100), ("batch_size", 1, 10**6),
                                 ("num_sigma", 3, 1000), ("snr_samples", 40, 10**8),

@@ -20,7 +20,7 @@ import molrg
 from molrg import ParameterError
 
 from . import parallel, report, theorem
-from .claims import combine_verdicts
+from .claims import combine_verdicts, parse_floats
 from .command import Command, Context, option
 from .theorem import input_modes
 
@@ -31,13 +31,9 @@ THEOREM = "theorem1 options (see python -m verify theorem1 --help)"
 
 
 def parse_numbers(text: str) -> tuple[float, ...]:
-    """``--values``: ``"2,3,5"`` -> ``(2.0, 3.0, 5.0)`` with a clear error for anything else."""
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ParameterError(f"values={text!r} must be comma-separated numbers") from None
-    if not values:
-        raise ParameterError(f"values={text!r} is empty; give comma-separated numbers")
+    """``--values``: ``"2,3,5"`` -> ``(2.0, 3.0, 5.0)`` (:func:`verify.claims.parse_floats`),
+    each finite."""
+    values = parse_floats(text, "values")
     if any(not math.isfinite(v) for v in values):
         raise ParameterError(f"values={text!r} must be finite numbers")
     return values
